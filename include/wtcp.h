@@ -1,0 +1,287 @@
+/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768). */
+#ifndef WTCP_H
+#define WTCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WTCP_VERSION_MAJOR 0
+#define WTCP_VERSION_MINOR 1
+
+/*
+ * Model
+ * -----
+ * The caller owns time and I/O. Feed every received IPv4 packet to wtcp_input();
+ * packets leave through the output callback of the config. Call wtcp_poll() after
+ * socket calls (it sends what they queued) and again at the deadline it returns.
+ * Times are milliseconds on any monotonic clock the caller likes.
+ *
+ * Sockets are integer handles (index + generation). A handle that was closed, or
+ * whose slot was reused, is stale: every call on it returns WTCP_EBADF.
+ *
+ * All results are byte counts or 0 on success, negative WTCP_E* codes on failure.
+ * The output callback must not call back into the stack.
+ */
+
+/* Error codes: X(name, value, message). */
+#define WTCP_ERRNO_MAP(X)                                                      \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(EBADF, -2, "bad or stale socket handle")                                 \
+    X(EAGAIN, -3, "operation would block")                                     \
+    X(ENOMEM, -4, "out of memory")                                             \
+    X(EMFILE, -5, "no free socket slots")                                      \
+    X(EADDRINUSE, -6, "address already in use")                                \
+    X(EADDRNOTAVAIL, -7, "address not available")                              \
+    X(EISCONN, -8, "socket is already connected")                              \
+    X(ENOTCONN, -9, "socket is not connected")                                 \
+    X(EALREADY, -10, "operation already in progress")                          \
+    X(EINPROGRESS, -11, "operation now in progress")                           \
+    X(ECONNREFUSED, -12, "connection refused")                                 \
+    X(ECONNRESET, -13, "connection reset by peer")                             \
+    X(ECONNABORTED, -14, "connection aborted")                                 \
+    X(ETIMEDOUT, -15, "connection timed out")                                  \
+    X(EPIPE, -16, "broken pipe: sending side is shut down")                    \
+    X(EMSGSIZE, -17, "message too long")                                       \
+    X(ENETUNREACH, -18, "network is unreachable")                              \
+    X(EHOSTUNREACH, -19, "no route to host")                                   \
+    X(EOPNOTSUPP, -20, "operation not supported on this socket")               \
+    X(ENOPROTOOPT, -21, "protocol option not available")                       \
+    X(EPROTO, -22, "protocol error")                                           \
+    X(ENOBUFS, -23, "no buffer space available")
+
+enum wtcp_errno {
+#define WTCP_ERRNO_ENUM(name, value, msg) WTCP_##name = (value),
+    WTCP_ERRNO_MAP(WTCP_ERRNO_ENUM)
+#undef WTCP_ERRNO_ENUM
+    WTCP_ERRNO_MIN = -23
+};
+
+/* A message for a WTCP_E* code (or "success" for >= 0). Never NULL. */
+const char *wtcp_strerror(int err);
+/* The symbolic name of a WTCP_E* code without prefix, e.g. "ECONNREFUSED". */
+const char *wtcp_errname(int err);
+
+/* TCP states, ordered so that predicates are comparisons (as FreeBSD's tcp_fsm.h). */
+enum wtcp_state {
+    WTCP_CLOSED = 0,
+    WTCP_LISTEN,
+    WTCP_SYN_SENT,
+    WTCP_SYN_RECEIVED,
+    WTCP_ESTABLISHED,
+    WTCP_CLOSE_WAIT,
+    WTCP_FIN_WAIT_1,
+    WTCP_CLOSING,
+    WTCP_LAST_ACK,
+    WTCP_FIN_WAIT_2,
+    WTCP_TIME_WAIT,
+    WTCP_NUM_STATES
+};
+/* RFC 9293 spelling: "SYN-RECEIVED", "FIN-WAIT-1", ... */
+const char *wtcp_state_name(int state);
+
+typedef void (*wtcp_output_fn)(void *user, const uint8_t *packet, size_t len);
+/* realloc-like: (ptr, 0) frees and returns NULL; (NULL, n) allocates. */
+typedef void *(*wtcp_alloc_fn)(void *user, void *ptr, size_t size);
+/* Optional trace hook: a TCP socket changed state (sock may be a not-yet-accepted
+ * connection). Must not call back into the stack. */
+typedef void (*wtcp_state_fn)(void *user, int32_t sock, int old_state, int new_state);
+
+typedef struct wtcp_config {
+    uint32_t addr;          /* our IPv4 address, host byte order */
+    uint8_t prefix_len;     /* on-link prefix, for ENETUNREACH decisions (0: all) */
+    uint16_t mtu;           /* link MTU, 576..65535, default 1500 */
+    wtcp_output_fn output;  /* required */
+    void *output_user;
+    wtcp_alloc_fn alloc;    /* NULL: libc realloc/free */
+    void *alloc_user;
+    uint8_t isn_key[16];    /* RFC 6528 secret; set it from a real random source */
+    uint32_t max_sockets;   /* all sockets incl. TIME-WAIT, default 1024, max 65535 */
+    uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
+    uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
+    uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (8 MiB) */
+    uint32_t max_backlog;   /* cap on listen() backlog (128) */
+    uint32_t time_wait_ms;  /* 2*MSL (60000) */
+    uint32_t syn_retries;   /* SYN retransmissions before ETIMEDOUT (6) */
+    uint32_t synack_retries;/* SYN-ACK retransmissions before giving up (5) */
+    uint32_t data_retries;  /* data/FIN retransmissions before ETIMEDOUT (15) */
+    uint16_t ephemeral_lo, ephemeral_hi; /* local port range (32768..60999) */
+    uint8_t ttl;            /* default 64 */
+    uint8_t no_timestamps;  /* 1: do not offer RFC 7323 timestamps */
+    uint8_t no_sack;        /* 1: do not offer SACK-permitted */
+    uint8_t no_wscale;      /* 1: do not offer window scaling */
+    wtcp_state_fn on_state; /* optional */
+    void *state_user;
+} wtcp_config;
+
+/* Fill defaults; the caller then sets addr, output and isn_key. */
+void wtcp_config_init(wtcp_config *cfg);
+
+typedef struct wtcp_stack wtcp_stack;
+
+/* Returns 0 and *out, or WTCP_EINVAL / WTCP_ENOMEM. */
+int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out);
+/* Frees everything; sends nothing. Handles become meaningless. */
+void wtcp_stack_free(wtcp_stack *stack);
+
+/* Feed one received IPv4 packet. Malformed input is dropped and counted.
+ * Returns 0 when the packet was accepted, or a negative code naming why not. */
+int wtcp_input(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t len);
+
+#define WTCP_NEVER UINT64_MAX
+/* Run due timers and send pending segments; returns the next deadline (absolute
+ * ms), or WTCP_NEVER when nothing is scheduled. */
+uint64_t wtcp_poll(wtcp_stack *stack, uint64_t now_ms);
+
+/* Sockets */
+enum wtcp_socktype { WTCP_SOCK_STREAM = 1, WTCP_SOCK_DGRAM = 2 };
+typedef int32_t wtcp_sock;
+
+int wtcp_socket(wtcp_stack *stack, int type);
+int wtcp_bind(wtcp_stack *stack, wtcp_sock s, uint32_t addr, uint16_t port);
+int wtcp_listen(wtcp_stack *stack, wtcp_sock s, int backlog);
+/* Returns a new handle or WTCP_EAGAIN; fills peer address/port when not NULL. */
+int wtcp_accept(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
+/* Returns WTCP_EINPROGRESS; completion is a WTCP_EV_CONNECTED or WTCP_EV_ERROR event. */
+int wtcp_connect(wtcp_stack *stack, wtcp_sock s, uint32_t addr, uint16_t port);
+/* Copies up to len bytes into the send buffer: a short count when it is full,
+ * WTCP_EAGAIN when nothing fits. */
+int wtcp_send(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len);
+/* Returns bytes read, 0 at end of stream, WTCP_EAGAIN when nothing is there yet. */
+int wtcp_recv(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len);
+/* Bytes ready to read (FIONREAD). */
+int wtcp_readable(wtcp_stack *stack, wtcp_sock s);
+/* Bytes of free send buffer space. */
+int wtcp_writable(wtcp_stack *stack, wtcp_sock s);
+
+enum wtcp_shut { WTCP_SHUT_RD = 1, WTCP_SHUT_WR = 2, WTCP_SHUT_RDWR = 3 };
+int wtcp_shutdown(wtcp_stack *stack, wtcp_sock s, int how);
+/* Graceful close (FIN), or RST when unread data remains; the handle is released
+ * at once, the connection finishes on its own. */
+int wtcp_close(wtcp_stack *stack, wtcp_sock s);
+/* Sends RST and releases the handle. */
+int wtcp_abort(wtcp_stack *stack, wtcp_sock s);
+
+/* UDP */
+int wtcp_sendto(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len,
+                uint32_t addr, uint16_t port);
+/* Returns datagram length (truncated to len), WTCP_EAGAIN when none is queued. */
+int wtcp_recvfrom(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len,
+                  uint32_t *addr, uint16_t *port);
+
+/* Socket options (int values). */
+enum wtcp_sockopt {
+    WTCP_SO_REUSEADDR = 1,
+    WTCP_SO_RCVBUF,
+    WTCP_SO_SNDBUF,
+    WTCP_SO_KEEPALIVE,
+    WTCP_SO_ERROR,       /* get: pending error (cleared), 0 if none */
+    WTCP_TCP_NODELAY,
+    WTCP_TCP_MAXSEG,
+    WTCP_SO_LINGER0,     /* 1: close() sends RST (SO_LINGER with l_linger 0) */
+};
+int wtcp_setsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int value);
+int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);
+
+int wtcp_getsockname(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
+int wtcp_getpeername(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
+
+/* Events: which handles need attention, so bindings never poll sockets. */
+enum wtcp_event_bits {
+    WTCP_EV_READABLE = 1 << 0,   /* data, or end of stream, to read */
+    WTCP_EV_WRITABLE = 1 << 1,   /* send buffer has room again */
+    WTCP_EV_CONNECTED = 1 << 2,  /* active open completed */
+    WTCP_EV_ACCEPTABLE = 1 << 3, /* a listener has a connection to accept */
+    WTCP_EV_CLOSED = 1 << 4,     /* connection fully closed (no error) */
+    WTCP_EV_ERROR = 1 << 5,      /* connection failed; SO_ERROR tells why */
+};
+typedef struct wtcp_event {
+    wtcp_sock sock;
+    uint32_t events;
+} wtcp_event;
+/* Pops one pending event; returns 1 when *ev was filled, 0 when none is pending. */
+int wtcp_next_event(wtcp_stack *stack, wtcp_event *ev);
+
+/* TCP_INFO-like figures. */
+typedef struct wtcp_info {
+    int state;
+    uint32_t local_addr, remote_addr;
+    uint16_t local_port, remote_port;
+    uint32_t snd_mss, rcv_mss;
+    uint32_t snd_wnd, rcv_wnd;     /* bytes, after scaling */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t ts_ok, sack_ok;
+    uint32_t cwnd, ssthresh;       /* bytes */
+    uint32_t srtt_ms, rttvar_ms, rto_ms;
+    uint32_t backoff;              /* current RTO backoff exponent */
+    uint32_t retransmits;          /* segments retransmitted, total */
+    uint32_t unacked;              /* bytes in flight */
+    uint32_t snd_buf_used, rcv_buf_used;
+    uint64_t bytes_sent;           /* payload bytes sent incl. retransmissions */
+    uint64_t bytes_acked;
+    uint64_t bytes_received;       /* payload bytes delivered in order */
+    uint64_t segs_in, segs_out;
+} wtcp_info;
+int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
+
+/* Per-stack counters. Drop reasons are named by wtcp_drop_name(). */
+#define WTCP_DROP_MAP(X)                                                       \
+    X(IP_TOO_SHORT, "ip: shorter than a header")                               \
+    X(IP_VERSION, "ip: not version 4")                                         \
+    X(IP_HDR_LEN, "ip: bad header length")                                     \
+    X(IP_TOTAL_LEN, "ip: total length exceeds buffer")                         \
+    X(IP_CHECKSUM, "ip: bad header checksum")                                  \
+    X(IP_NOT_OURS, "ip: destination is not our address")                      \
+    X(IP_FRAGMENT, "ip: fragment (reassembly not supported)")                  \
+    X(IP_PROTO, "ip: unsupported protocol")                                    \
+    X(IP_BAD_SRC, "ip: broadcast/multicast/zero source")                       \
+    X(ICMP_MALFORMED, "icmp: malformed")                                       \
+    X(ICMP_CHECKSUM, "icmp: bad checksum")                                     \
+    X(ICMP_IGNORED, "icmp: type not handled")                                  \
+    X(UDP_MALFORMED, "udp: malformed")                                         \
+    X(UDP_CHECKSUM, "udp: bad checksum")                                       \
+    X(UDP_NO_PORT, "udp: no socket on port")                                   \
+    X(UDP_QUEUE_FULL, "udp: receive queue full")                               \
+    X(TCP_MALFORMED, "tcp: malformed header or options")                       \
+    X(TCP_CHECKSUM, "tcp: bad checksum")                                       \
+    X(TCP_NO_SOCKET, "tcp: no socket (answered with RST)")                     \
+    X(TCP_BAD_FLAGS, "tcp: invalid flag combination")                          \
+    X(TCP_OUT_OF_WINDOW, "tcp: segment outside the receive window")            \
+    X(TCP_BAD_ACK, "tcp: unacceptable acknowledgment")                         \
+    X(TCP_PAWS, "tcp: old timestamp (PAWS)")                                   \
+    X(TCP_BACKLOG_FULL, "tcp: listen backlog full")                            \
+    X(TCP_NO_MEMORY, "tcp: no memory or socket slot for connection")           \
+    X(TCP_RST_IGNORED, "tcp: RST not acceptable")                              \
+    X(TCP_OOO_FULL, "tcp: out-of-order data beyond buffer")
+
+enum wtcp_drop_reason {
+#define WTCP_DROP_ENUM(name, msg) WTCP_DROP_##name,
+    WTCP_DROP_MAP(WTCP_DROP_ENUM)
+#undef WTCP_DROP_ENUM
+    WTCP_DROP_COUNT
+};
+const char *wtcp_drop_name(int reason);
+
+typedef struct wtcp_stats {
+    uint64_t ip_in, ip_out;           /* packets */
+    uint64_t ip_in_bytes, ip_out_bytes;
+    uint64_t tcp_in, tcp_out, tcp_retransmits, tcp_rst_out, tcp_challenge_acks;
+    uint64_t tcp_active_opens, tcp_passive_opens, tcp_conn_failed;
+    uint64_t udp_in, udp_out, icmp_in, icmp_out;
+    uint64_t drops;                   /* sum of drop[] */
+    uint64_t drop[WTCP_DROP_COUNT];
+} wtcp_stats;
+void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
+
+/* Address helpers: "a.b.c.d" <-> host-order uint32. Return 0 / WTCP_EINVAL. */
+int wtcp_addr_parse(const char *text, uint32_t *addr);
+/* Writes at most 16 bytes including NUL. */
+void wtcp_addr_format(uint32_t addr, char out[16]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WTCP_H */

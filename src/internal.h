@@ -1,0 +1,206 @@
+/* internal.h: the stack's private structures: socket table, TCP control block (RFC 9293
+ * section 3.3.1 variables), timers, events and counters. Nothing here is public API. */
+#ifndef WTCP_INTERNAL_H
+#define WTCP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "assembler.h"
+#include "ring.h"
+#include "seq.h"
+#include "wire/wire.h"
+#include "wtcp.h"
+
+#define WTCP_NONE UINT32_MAX /* "no socket" in index links */
+
+/* Protocol constants, chosen as Linux chooses them (see DESIGN.md). */
+enum {
+    TCP_RTO_INITIAL_MS = 1000,
+    TCP_RTO_MIN_MS = 200,
+    TCP_RTO_MAX_MS = 120000,
+    TCP_DELACK_MS = 40,
+    TCP_INIT_CWND_SEGS = 10,   /* RFC 6928 */
+    TCP_DEFAULT_MSS = 536,     /* RFC 9293 3.7.1, when the peer sends none */
+    TCP_MIN_MSS = 88,
+    TCP_MAX_QUICKACKS = 16,
+    TCP_FIN_TIMEOUT_MS = 60000, /* orphaned FIN-WAIT-2 */
+    TCP_CHALLENGE_ACK_LIMIT = 1000, /* per second, per stack (RFC 5961 section 7) */
+    TCP_MAX_WSCALE = 14,
+    UDP_DEFAULT_QUEUE = 65536,
+};
+
+/* Timers of one connection (FreeBSD-style: one deadline each, the earliest armed). */
+enum tcp_timer {
+    TCP_T_REXMIT,    /* retransmission, also SYN / SYN-ACK / FIN */
+    TCP_T_PERSIST,   /* zero-window probe */
+    TCP_T_DELACK,    /* delayed ACK */
+    TCP_T_LINGER,    /* TIME-WAIT 2MSL, orphaned FIN-WAIT-2 */
+    TCP_T_COUNT
+};
+
+/* Connection flags. */
+enum {
+    TF_TS_OK = 1u << 0,        /* timestamps negotiated */
+    TF_SACK_OK = 1u << 1,      /* SACK-permitted negotiated */
+    TF_WS_OK = 1u << 2,        /* window scaling negotiated */
+    TF_ACK_NOW = 1u << 3,      /* send an ACK at the next output */
+    TF_FIN_QUEUED = 1u << 4,   /* user shut down the sending side: FIN follows the data */
+    TF_FIN_SENT = 1u << 5,     /* FIN has been sent at least once */
+    TF_RCVD_FIN = 1u << 6,     /* peer's FIN received in order */
+    TF_OOO_FIN = 1u << 7,      /* peer's FIN seen beyond a hole (seq in rcv_fin_seq) */
+    TF_NODELAY = 1u << 8,
+    TF_RTT_TIMING = 1u << 9,   /* a segment is being timed (no timestamps) */
+    TF_RD_SHUT = 1u << 10,     /* user shut down the receiving side */
+    TF_LINGER0 = 1u << 11,
+    TF_PEER_MSS = 1u << 12,    /* peer sent an MSS option */
+    TF_SND_BLOCKED = 1u << 13, /* last send was short: report WRITABLE when room returns */
+    TF_REUSEADDR = 1u << 14,
+    TF_KEEPALIVE = 1u << 15,
+    TF_ACTIVE = 1u << 16,      /* opened by connect() (for SYN-RECEIVED's RST rule) */
+    TF_SYN_REXMIT = 1u << 17,  /* SYN or SYN-ACK was retransmitted (no RTT sample) */
+};
+
+typedef struct tcp_conn {
+    uint8_t state;
+    uint32_t flags;
+    /* Send sequence space (RFC 9293 3.3.1). snd_max is the highest sequence sent;
+     * after a timeout snd_nxt goes back to snd_una (go-back-N) while snd_max stays. */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd;          /* peer's window, scaled */
+    uint32_t max_snd_wnd;      /* largest window the peer offered (sender SWS) */
+    uint32_t snd_sml;          /* end of the last small segment sent (Nagle, Minshall) */
+    uint32_t snd_mss;          /* payload bytes per full segment (options subtracted) */
+    uint32_t peer_mss;         /* MSS option value from the peer */
+    uint32_t path_mtu;
+    uint8_t snd_wscale, rcv_wscale;
+    /* Receive sequence space. rcv_adv is the right edge we last advertised. */
+    uint32_t irs, rcv_nxt, rcv_adv, rcv_fin_seq;
+    uint32_t rcv_mss;          /* estimate of the peer's segment size */
+    uint32_t last_ack_sent;
+    /* Timestamps (RFC 7323). */
+    uint32_t ts_offset, ts_recent;
+    uint64_t ts_recent_stamp;
+    /* Buffers: sndbuf holds bytes from SND.UNA (past the SYN) on; rcvbuf holds
+     * in-order unread bytes followed by out-of-order data at their offsets. */
+    wtcp_ring sndbuf, rcvbuf;
+    uint32_t sndbuf_size, rcvbuf_size;
+    wtcp_asm ooo;
+    /* Congestion control (RFC 5681) and RTO (RFC 6298), times in ms, srtt/rttvar x8/x4. */
+    uint32_t cwnd, ssthresh, bytes_acked_ca;
+    uint32_t srtt8, rttvar4, rto;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+    uint32_t backoff, retries;
+    uint32_t dupacks;
+    uint32_t recover;          /* NewReno: snd_max when fast recovery began */
+    uint8_t in_recovery;
+    /* ACK policy. */
+    uint32_t quickacks, unacked_segs;
+    /* Timers. */
+    uint64_t timer[TCP_T_COUNT]; /* 0 = not armed */
+    /* Listener. */
+    uint32_t backlog;
+    uint32_t syn_queued;       /* children in SYN-RECEIVED */
+    uint32_t accept_queued;    /* children established, awaiting accept */
+    uint32_t accept_head, accept_tail;
+    /* Child of a listener (until accepted). */
+    uint32_t parent, accept_next;
+    int soft_error;            /* ICMP-reported, surfaced at timeout */
+    /* Statistics for wtcp_info. */
+    uint32_t total_retrans;
+    uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;
+} tcp_conn;
+
+typedef struct udp_sock {
+    wtcp_ring queue;          /* datagrams: addr(4) port(2) len(2) data */
+    uint32_t queue_size;
+} udp_sock;
+
+typedef struct sock_slot {
+    uint16_t gen;
+    uint8_t in_use;
+    uint8_t user_owned;        /* the user holds a handle to it */
+    uint8_t type;              /* WTCP_SOCK_STREAM / DGRAM */
+    uint8_t ev_queued;         /* on the stack's event list */
+    uint8_t in_output_list;
+    uint8_t bound;
+    uint32_t events;           /* pending event bits */
+    uint32_t ev_next, out_next, hash_next, free_next;
+    uint32_t heap_pos;         /* position in the timer heap, or WTCP_NONE */
+    uint64_t deadline;         /* earliest armed timer (heap key) */
+    int so_error;
+    uint32_t laddr, raddr;
+    uint16_t lport, rport;
+    uint32_t rcvbuf_opt, sndbuf_opt;
+    uint32_t opt_flags;        /* TF_NODELAY / TF_REUSEADDR / ... requested before connect */
+    uint32_t maxseg_opt;
+    union {
+        tcp_conn tcp;
+        udp_sock udp;
+    } u;
+} sock_slot;
+
+struct wtcp_stack {
+    wtcp_config cfg;
+    uint64_t now;
+    sock_slot *socks;
+    uint32_t nsocks;
+    uint32_t free_head;
+    uint32_t *hash;            /* heads of chains of connected/listening TCP sockets */
+    uint32_t hash_mask;
+    uint32_t *heap;            /* timer heap of socket indices, ordered by deadline */
+    uint32_t heap_len;
+    uint32_t ev_head, ev_tail;
+    uint32_t out_head;         /* sockets with output pending (sent at wtcp_poll) */
+    uint8_t *tx;               /* scratch for building one outgoing packet */
+    uint32_t tx_cap;
+    uint16_t ip_id;
+    uint32_t port_seq;         /* RFC 6056 algorithm 3 counter */
+    uint64_t challenge_window_start;
+    uint32_t challenge_count;
+    wtcp_stats stats;
+};
+
+/* ---- stack.c ---- */
+void *wtcp_mem_alloc(wtcp_stack *st, size_t n);
+void wtcp_mem_free(wtcp_stack *st, void *p);
+void stack_drop(wtcp_stack *st, int reason);
+wtcp_sock sock_handle(const wtcp_stack *st, uint32_t idx);
+uint32_t sock_alloc(wtcp_stack *st, int type);     /* WTCP_NONE when full */
+void sock_release(wtcp_stack *st, uint32_t idx);   /* free the slot (gen++) */
+void sock_event(wtcp_stack *st, uint32_t idx, uint32_t bits);
+void sock_want_output(wtcp_stack *st, uint32_t idx);
+void sock_timers_changed(wtcp_stack *st, uint32_t idx);
+/* TCP 4-tuple table; raddr/rport 0 is a listener. */
+void hash_insert(wtcp_stack *st, uint32_t idx);
+void hash_remove(wtcp_stack *st, uint32_t idx);
+uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
+int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except);
+uint64_t wtcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
+
+/* ---- ip.c ---- */
+/* Builds the IPv4 header in front of an L4 payload already at st->tx + 20 and sends. */
+void ip_send(wtcp_stack *st, uint32_t dst, uint8_t proto, size_t l4_len);
+void icmp_send_error(wtcp_stack *st, uint8_t type, uint8_t code, uint32_t rest,
+                     const wire_ipv4 *orig);
+
+/* ---- udp.c ---- */
+void udp_input(wtcp_stack *st, const wire_ipv4 *ip);
+void udp_free(wtcp_stack *st, sock_slot *s);
+
+int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx);
+int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr,
+               uint16_t port);
+int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr,
+                 uint16_t *port);
+
+/* ---- tcp/ ---- */
+void tcp_input(wtcp_stack *st, const wire_ipv4 *ip);
+void tcp_icmp_error(wtcp_stack *st, const wire_icmp *icmp, const wire_ipv4 *quoted_ip,
+                    const uint8_t *quoted_l4, size_t quoted_len);
+void tcp_output(wtcp_stack *st, uint32_t idx);
+void tcp_timers_run(wtcp_stack *st, uint32_t idx);
+void tcp_free_buffers(wtcp_stack *st, sock_slot *s);
+
+#endif

@@ -1,0 +1,132 @@
+/* ip.c: IPv4 input and output (RFC 791, RFC 1122 3.2) and ICMP echo and errors (RFC 792). */
+#include <string.h>
+
+#include "internal.h"
+
+void ip_send(wtcp_stack *st, uint32_t dst, uint8_t proto, size_t l4_len)
+{
+    wire_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.total_len = (uint16_t)(WIRE_IPV4_HDR + l4_len);
+    ip.id = st->ip_id++;
+    ip.frag = WIRE_IP_DF;
+    ip.ttl = st->cfg.ttl;
+    ip.proto = proto;
+    ip.src = st->cfg.addr;
+    ip.dst = dst;
+    wire_ipv4_emit(st->tx, &ip);
+    st->stats.ip_out++;
+    st->stats.ip_out_bytes += ip.total_len;
+    st->cfg.output(st->cfg.output_user, st->tx, ip.total_len);
+}
+
+/* RFC 1812 / 1122: never answer with ICMP to broadcast, multicast or zero sources. */
+static int addr_is_unicast(uint32_t a)
+{
+    return a != 0 && a != 0xffffffffu && (a >> 28) != 0xe && (a >> 24) != 127;
+}
+
+void icmp_send_error(wtcp_stack *st, uint8_t type, uint8_t code, uint32_t rest, const wire_ipv4 *orig)
+{
+    if (!addr_is_unicast(orig->src))
+        return;
+    /* Quote the original IP header and the first 8 bytes of its payload (RFC 792). */
+    const uint8_t *orig_hdr = orig->payload - orig->hdr_len;
+    size_t quote = orig->hdr_len + (orig->payload_len < 8 ? orig->payload_len : 8);
+    if (WIRE_IPV4_HDR + WIRE_ICMP_HDR + quote > st->tx_cap)
+        return;
+    size_t n = wire_icmp_emit(st->tx + WIRE_IPV4_HDR, type, code, rest, orig_hdr, quote);
+    st->stats.icmp_out++;
+    ip_send(st, orig->src, WIRE_PROTO_ICMP, n);
+}
+
+static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
+{
+    wire_icmp icmp;
+    int r = wire_icmp_parse(ip->payload, ip->payload_len, &icmp);
+    if (r != WIRE_OK) {
+        stack_drop(st, r);
+        return;
+    }
+    st->stats.icmp_in++;
+    if (icmp.type == WIRE_ICMP_ECHO_REQUEST) {
+        if (!addr_is_unicast(ip->src) || WIRE_IPV4_HDR + ip->payload_len > st->tx_cap) {
+            stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+            return;
+        }
+        size_t n = wire_icmp_emit(st->tx + WIRE_IPV4_HDR, WIRE_ICMP_ECHO_REPLY, 0, icmp.rest,
+                                  icmp.payload, icmp.payload_len);
+        st->stats.icmp_out++;
+        ip_send(st, ip->src, WIRE_PROTO_ICMP, n);
+        return;
+    }
+    if (icmp.type == WIRE_ICMP_DEST_UNREACH || icmp.type == WIRE_ICMP_TIME_EXCEEDED) {
+        /* The quoted datagram: its IP header, then at least 8 bytes of TCP. */
+        wire_ipv4 q;
+        const uint8_t *p = icmp.payload;
+        size_t len = icmp.payload_len;
+        if (len < WIRE_IPV4_HDR || (p[0] >> 4) != 4 || (size_t)(p[0] & 15) * 4 < WIRE_IPV4_HDR ||
+            (size_t)(p[0] & 15) * 4 + 8 > len) {
+            stack_drop(st, WTCP_DROP_ICMP_MALFORMED);
+            return;
+        }
+        memset(&q, 0, sizeof q);
+        q.hdr_len = (uint8_t)((p[0] & 15) * 4);
+        q.proto = p[9];
+        q.src = wire_get32(p + 12);
+        q.dst = wire_get32(p + 16);
+        if (q.src != st->cfg.addr || q.proto != WIRE_PROTO_TCP) {
+            stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+            return;
+        }
+        tcp_icmp_error(st, &icmp, &q, p + q.hdr_len, len - q.hdr_len);
+        return;
+    }
+    stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+}
+
+int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
+{
+    if (!st || (!packet && len))
+        return WTCP_EINVAL;
+    if (now > st->now)
+        st->now = now;
+    st->stats.ip_in++;
+    st->stats.ip_in_bytes += len;
+    wire_ipv4 ip;
+    int r = wire_ipv4_parse(packet, len, &ip);
+    if (r != WIRE_OK) {
+        stack_drop(st, r);
+        return WTCP_EPROTO;
+    }
+    if (ip.dst != st->cfg.addr) {
+        stack_drop(st, WTCP_DROP_IP_NOT_OURS);
+        return WTCP_EADDRNOTAVAIL;
+    }
+    if ((ip.frag & WIRE_IP_MF) || (ip.frag & WIRE_IP_OFFMASK)) {
+        /* Fragments are dropped and counted: every peer of ours does path-MTU discovery
+         * (DF set, RFC 1191) and TCP never needs them. See docs/PROTOCOL-CORE.md. */
+        stack_drop(st, WTCP_DROP_IP_FRAGMENT);
+        return WTCP_EOPNOTSUPP;
+    }
+    if (!addr_is_unicast(ip.src)) {
+        stack_drop(st, WTCP_DROP_IP_BAD_SRC);
+        return WTCP_EPROTO;
+    }
+    switch (ip.proto) {
+    case WIRE_PROTO_TCP:
+        tcp_input(st, &ip);
+        break;
+    case WIRE_PROTO_UDP:
+        udp_input(st, &ip);
+        break;
+    case WIRE_PROTO_ICMP:
+        icmp_input(st, &ip);
+        break;
+    default:
+        stack_drop(st, WTCP_DROP_IP_PROTO);
+        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PROTO_UNREACH, 0, &ip);
+        return WTCP_EOPNOTSUPP;
+    }
+    return 0;
+}

@@ -1,0 +1,533 @@
+/* stack.c: stack lifetime, memory, the socket table (handles with generations), the
+ * 4-tuple hash, the timer heap, the event queue, wtcp_poll, counters and names. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- names ---- */
+
+const char *wtcp_strerror(int err)
+{
+    switch (err) {
+#define WTCP_ERRNO_MSG(name, value, msg) case value: return msg;
+        WTCP_ERRNO_MAP(WTCP_ERRNO_MSG)
+#undef WTCP_ERRNO_MSG
+    default:
+        return err >= 0 ? "success" : "unknown error";
+    }
+}
+
+const char *wtcp_errname(int err)
+{
+    switch (err) {
+#define WTCP_ERRNO_NAME(name, value, msg) case value: return #name;
+        WTCP_ERRNO_MAP(WTCP_ERRNO_NAME)
+#undef WTCP_ERRNO_NAME
+    default:
+        return err >= 0 ? "OK" : "EUNKNOWN";
+    }
+}
+
+const char *wtcp_state_name(int state)
+{
+    static const char *const names[WTCP_NUM_STATES] = {
+        "CLOSED",      "LISTEN",     "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT",
+        "FIN-WAIT-1",  "CLOSING",    "LAST-ACK", "FIN-WAIT-2",   "TIME-WAIT",
+    };
+    return state >= 0 && state < WTCP_NUM_STATES ? names[state] : "UNKNOWN";
+}
+
+const char *wtcp_drop_name(int reason)
+{
+    static const char *const names[WTCP_DROP_COUNT] = {
+#define WTCP_DROP_TEXT(name, msg) msg,
+        WTCP_DROP_MAP(WTCP_DROP_TEXT)
+#undef WTCP_DROP_TEXT
+    };
+    return reason >= 0 && reason < WTCP_DROP_COUNT ? names[reason] : "unknown";
+}
+
+int wtcp_addr_parse(const char *text, uint32_t *addr)
+{
+    uint32_t a = 0;
+    if (!text || !addr)
+        return WTCP_EINVAL;
+    for (int part = 0; part < 4; part++) {
+        uint32_t v = 0;
+        int digits = 0;
+        while (*text >= '0' && *text <= '9') {
+            v = v * 10 + (uint32_t)(*text++ - '0');
+            if (++digits > 3 || v > 255)
+                return WTCP_EINVAL;
+        }
+        if (digits == 0)
+            return WTCP_EINVAL;
+        a = (a << 8) | v;
+        if (part < 3 && *text++ != '.')
+            return WTCP_EINVAL;
+    }
+    if (*text != '\0')
+        return WTCP_EINVAL;
+    *addr = a;
+    return 0;
+}
+
+void wtcp_addr_format(uint32_t addr, char out[16])
+{
+    char *p = out;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned v = (addr >> shift) & 0xff;
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        if (shift)
+            *p++ = '.';
+    }
+    *p = '\0';
+}
+
+/* ---- memory ---- */
+
+void *wtcp_mem_alloc(wtcp_stack *st, size_t n)
+{
+    if (st->cfg.alloc)
+        return st->cfg.alloc(st->cfg.alloc_user, NULL, n);
+    return malloc(n);
+}
+
+void wtcp_mem_free(wtcp_stack *st, void *p)
+{
+    if (!p)
+        return;
+    if (st->cfg.alloc)
+        st->cfg.alloc(st->cfg.alloc_user, p, 0);
+    else
+        free(p);
+}
+
+/* ---- configuration and lifetime ---- */
+
+void wtcp_config_init(wtcp_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mtu = 1500;
+    cfg->max_sockets = 1024;
+    cfg->sndbuf = 256 * 1024;
+    cfg->rcvbuf = 256 * 1024;
+    cfg->rcvbuf_max = 8 * 1024 * 1024;
+    cfg->max_backlog = 128;
+    cfg->time_wait_ms = 60000;
+    cfg->syn_retries = 6;
+    cfg->synack_retries = 5;
+    cfg->data_retries = 15;
+    cfg->ephemeral_lo = 32768;
+    cfg->ephemeral_hi = 60999;
+    cfg->ttl = 64;
+}
+
+int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
+{
+    if (!cfg || !out || !cfg->output || cfg->mtu < 576 || cfg->max_sockets == 0 ||
+        cfg->max_sockets > 65535 || cfg->prefix_len > 32 || cfg->sndbuf < 1024 ||
+        cfg->rcvbuf < 1024 || cfg->rcvbuf_max < cfg->rcvbuf || cfg->ephemeral_lo == 0 ||
+        cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->rcvbuf_max > (1u << 30) ||
+        cfg->sndbuf > (1u << 30))
+        return WTCP_EINVAL;
+    wtcp_stack tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.cfg = *cfg;
+    if (tmp.cfg.ttl == 0)
+        tmp.cfg.ttl = 64;
+    if (tmp.cfg.max_backlog == 0)
+        tmp.cfg.max_backlog = 1;
+    wtcp_stack *st = (cfg->alloc ? cfg->alloc(cfg->alloc_user, NULL, sizeof *st) : malloc(sizeof *st));
+    if (!st)
+        return WTCP_ENOMEM;
+    *st = tmp;
+    uint32_t n = cfg->max_sockets;
+    uint32_t buckets = 16;
+    while (buckets < 2 * n)
+        buckets <<= 1;
+    st->nsocks = n;
+    st->hash_mask = buckets - 1;
+    st->tx_cap = cfg->mtu;
+    st->socks = wtcp_mem_alloc(st, sizeof(sock_slot) * n);
+    st->hash = wtcp_mem_alloc(st, sizeof(uint32_t) * buckets);
+    st->heap = wtcp_mem_alloc(st, sizeof(uint32_t) * n);
+    st->tx = wtcp_mem_alloc(st, st->tx_cap);
+    if (!st->socks || !st->hash || !st->heap || !st->tx) {
+        wtcp_stack_free(st);
+        return WTCP_ENOMEM;
+    }
+    memset(st->socks, 0, sizeof(sock_slot) * n);
+    for (uint32_t i = 0; i < buckets; i++)
+        st->hash[i] = WTCP_NONE;
+    for (uint32_t i = 0; i < n; i++) {
+        st->socks[i].free_next = i + 1 < n ? i + 1 : WTCP_NONE;
+        st->socks[i].heap_pos = WTCP_NONE;
+        st->socks[i].gen = 1;
+    }
+    st->free_head = 0;
+    st->ev_head = st->ev_tail = WTCP_NONE;
+    st->out_head = WTCP_NONE;
+    st->ip_id = (uint16_t)wtcp_siphash(cfg->isn_key, (const uint8_t *)"ipid", 4);
+    *out = st;
+    return 0;
+}
+
+void wtcp_stack_free(wtcp_stack *st)
+{
+    if (!st)
+        return;
+    if (st->socks) {
+        for (uint32_t i = 0; i < st->nsocks; i++) {
+            sock_slot *s = &st->socks[i];
+            if (!s->in_use)
+                continue;
+            if (s->type == WTCP_SOCK_STREAM)
+                tcp_free_buffers(st, s);
+            else
+                udp_free(st, s);
+        }
+    }
+    wtcp_mem_free(st, st->socks);
+    wtcp_mem_free(st, st->hash);
+    wtcp_mem_free(st, st->heap);
+    wtcp_mem_free(st, st->tx);
+    if (st->cfg.alloc)
+        st->cfg.alloc(st->cfg.alloc_user, st, 0);
+    else
+        free(st);
+}
+
+void stack_drop(wtcp_stack *st, int reason)
+{
+    if (reason >= 0 && reason < WTCP_DROP_COUNT)
+        st->stats.drop[reason]++;
+    st->stats.drops++;
+}
+
+void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
+{
+    if (st && out)
+        *out = st->stats;
+}
+
+/* ---- socket table ---- */
+
+wtcp_sock sock_handle(const wtcp_stack *st, uint32_t idx)
+{
+    return (wtcp_sock)(((uint32_t)(st->socks[idx].gen & 0x7fff) << 16) | (idx + 1));
+}
+
+uint32_t sock_alloc(wtcp_stack *st, int type)
+{
+    uint32_t idx = st->free_head;
+    if (idx == WTCP_NONE)
+        return WTCP_NONE;
+    sock_slot *s = &st->socks[idx];
+    st->free_head = s->free_next;
+    uint16_t gen = s->gen;
+    /* The event and output lists may still link through this slot: keep their links. */
+    uint8_t ev_queued = s->ev_queued, in_output_list = s->in_output_list;
+    uint32_t ev_next = s->ev_next, out_next = s->out_next;
+    memset(s, 0, sizeof *s);
+    s->gen = gen;
+    s->ev_queued = ev_queued;
+    s->ev_next = ev_next;
+    s->in_output_list = in_output_list;
+    s->out_next = out_next;
+    s->in_use = 1;
+    s->type = (uint8_t)type;
+    s->heap_pos = WTCP_NONE;
+    s->hash_next = WTCP_NONE;
+    s->free_next = WTCP_NONE;
+    s->rcvbuf_opt = st->cfg.rcvbuf;
+    s->sndbuf_opt = st->cfg.sndbuf;
+    s->u.tcp.parent = WTCP_NONE;
+    s->u.tcp.accept_next = WTCP_NONE;
+    s->u.tcp.accept_head = s->u.tcp.accept_tail = WTCP_NONE;
+    return idx;
+}
+
+static void heap_remove(wtcp_stack *st, uint32_t idx);
+
+void sock_release(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    if (!s->in_use)
+        return;
+    if (s->type == WTCP_SOCK_STREAM) {
+        hash_remove(st, idx);
+        tcp_free_buffers(st, s);
+    } else {
+        udp_free(st, s);
+    }
+    heap_remove(st, idx);
+    /* Leave it on the event/output lists with nothing pending; they skip it. */
+    s->events = 0;
+    s->in_use = 0;
+    s->user_owned = 0;
+    s->gen = (uint16_t)((s->gen + 1) & 0x7fff);
+    if (s->gen == 0)
+        s->gen = 1;
+    s->free_next = st->free_head;
+    st->free_head = idx;
+}
+
+/* ---- events ---- */
+
+void sock_event(wtcp_stack *st, uint32_t idx, uint32_t bits)
+{
+    sock_slot *s = &st->socks[idx];
+    if (!s->user_owned)
+        return;
+    s->events |= bits;
+    if (s->ev_queued)
+        return;
+    s->ev_queued = 1;
+    s->ev_next = WTCP_NONE;
+    if (st->ev_tail == WTCP_NONE)
+        st->ev_head = idx;
+    else
+        st->socks[st->ev_tail].ev_next = idx;
+    st->ev_tail = idx;
+}
+
+int wtcp_next_event(wtcp_stack *st, wtcp_event *ev)
+{
+    if (!st || !ev)
+        return 0;
+    while (st->ev_head != WTCP_NONE) {
+        uint32_t idx = st->ev_head;
+        sock_slot *s = &st->socks[idx];
+        st->ev_head = s->ev_next;
+        if (st->ev_head == WTCP_NONE)
+            st->ev_tail = WTCP_NONE;
+        s->ev_queued = 0;
+        if (s->in_use && s->user_owned && s->events) {
+            ev->sock = sock_handle(st, idx);
+            ev->events = s->events;
+            s->events = 0;
+            return 1;
+        }
+        s->events = 0;
+    }
+    return 0;
+}
+
+void sock_want_output(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    if (s->in_output_list)
+        return;
+    s->in_output_list = 1;
+    s->out_next = st->out_head;
+    st->out_head = idx;
+}
+
+/* ---- timer heap: sockets ordered by their earliest armed timer ---- */
+
+static void heap_swap(wtcp_stack *st, uint32_t a, uint32_t b)
+{
+    uint32_t ia = st->heap[a], ib = st->heap[b];
+    st->heap[a] = ib;
+    st->heap[b] = ia;
+    st->socks[ib].heap_pos = a;
+    st->socks[ia].heap_pos = b;
+}
+
+static uint64_t heap_key(const wtcp_stack *st, uint32_t pos) { return st->socks[st->heap[pos]].deadline; }
+
+static void heap_fix(wtcp_stack *st, uint32_t pos)
+{
+    while (pos > 0 && heap_key(st, (pos - 1) / 2) > heap_key(st, pos)) {
+        heap_swap(st, pos, (pos - 1) / 2);
+        pos = (pos - 1) / 2;
+    }
+    for (;;) {
+        uint32_t l = 2 * pos + 1, r = l + 1, m = pos;
+        if (l < st->heap_len && heap_key(st, l) < heap_key(st, m))
+            m = l;
+        if (r < st->heap_len && heap_key(st, r) < heap_key(st, m))
+            m = r;
+        if (m == pos)
+            break;
+        heap_swap(st, pos, m);
+        pos = m;
+    }
+}
+
+static void heap_remove(wtcp_stack *st, uint32_t idx)
+{
+    uint32_t pos = st->socks[idx].heap_pos;
+    if (pos == WTCP_NONE)
+        return;
+    st->heap_len--;
+    if (pos != st->heap_len) {
+        heap_swap(st, pos, st->heap_len);
+        st->socks[idx].heap_pos = WTCP_NONE;
+        heap_fix(st, pos);
+    }
+    st->socks[idx].heap_pos = WTCP_NONE;
+}
+
+void sock_timers_changed(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    uint64_t d = 0;
+    if (s->in_use && s->type == WTCP_SOCK_STREAM) {
+        for (int t = 0; t < TCP_T_COUNT; t++) {
+            uint64_t when = s->u.tcp.timer[t];
+            if (when && (d == 0 || when < d))
+                d = when;
+        }
+    }
+    if (d == 0) {
+        heap_remove(st, idx);
+        return;
+    }
+    s->deadline = d;
+    if (s->heap_pos == WTCP_NONE) {
+        s->heap_pos = st->heap_len;
+        st->heap[st->heap_len++] = idx;
+    }
+    heap_fix(st, s->heap_pos);
+}
+
+uint64_t wtcp_poll(wtcp_stack *st, uint64_t now)
+{
+    if (!st)
+        return WTCP_NEVER;
+    if (now > st->now)
+        st->now = now;
+    now = st->now;
+    /* Timers first: they may queue output. Bounded so a bug cannot spin forever. */
+    for (uint32_t guard = 0; st->heap_len > 0 && guard < 4 * st->nsocks + 16; guard++) {
+        uint32_t idx = st->heap[0];
+        if (st->socks[idx].deadline > now)
+            break;
+        tcp_timers_run(st, idx);
+        sock_timers_changed(st, idx);
+    }
+    while (st->out_head != WTCP_NONE) {
+        uint32_t idx = st->out_head;
+        sock_slot *s = &st->socks[idx];
+        st->out_head = s->out_next;
+        s->in_output_list = 0;
+        if (s->in_use && s->type == WTCP_SOCK_STREAM) {
+            tcp_output(st, idx);
+            if (st->socks[idx].in_use)
+                sock_timers_changed(st, idx);
+        }
+    }
+    return st->heap_len ? st->socks[st->heap[0]].deadline : WTCP_NEVER;
+}
+
+/* ---- the TCP 4-tuple table ---- */
+
+static uint32_t hash_bucket(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    uint32_t h = raddr * 0x9e3779b1u;
+    h ^= ((uint32_t)lport << 16 | rport) * 0x85ebca6bu;
+    h ^= h >> 15;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 13;
+    return h & st->hash_mask;
+}
+
+void hash_insert(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    uint32_t b = hash_bucket(st, s->lport, s->raddr, s->rport);
+    s->hash_next = st->hash[b];
+    st->hash[b] = idx;
+}
+
+void hash_remove(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    uint32_t b = hash_bucket(st, s->lport, s->raddr, s->rport);
+    uint32_t *link = &st->hash[b];
+    while (*link != WTCP_NONE) {
+        if (*link == idx) {
+            *link = s->hash_next;
+            s->hash_next = WTCP_NONE;
+            return;
+        }
+        link = &st->socks[*link].hash_next;
+    }
+}
+
+uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+    uint32_t i = st->hash[hash_bucket(st, lport, raddr, rport)];
+    while (i != WTCP_NONE) {
+        const sock_slot *s = &st->socks[i];
+        if (s->lport == lport && s->raddr == raddr && s->rport == rport)
+            return i;
+        i = s->hash_next;
+    }
+    return WTCP_NONE;
+}
+
+int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except)
+{
+    for (uint32_t i = 0; i < st->nsocks; i++) {
+        const sock_slot *s = &st->socks[i];
+        if (i != except && s->in_use && s->type == type && s->bound && s->lport == port)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- SipHash-2-4 (Aumasson and Bernstein), for RFC 6528 ISNs and RFC 6056 ports ---- */
+
+static uint64_t rotl64(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+#define SIPROUND                                                                             \
+    do {                                                                                     \
+        v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);                       \
+        v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;                                             \
+        v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;                                             \
+        v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);                        \
+    } while (0)
+
+uint64_t wtcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len)
+{
+    uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = load_le64(data + i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)len << 56;
+    for (size_t i = 0; i < (len & 7); i++)
+        b |= (uint64_t)data[full + i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}

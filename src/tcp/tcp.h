@@ -1,0 +1,48 @@
+/* tcp.h: functions shared by the TCP input, output, timer and user-call modules (RFC 9293). */
+#ifndef WTCP_TCP_H
+#define WTCP_TCP_H
+
+#include "internal.h"
+
+static inline sock_slot *sk(wtcp_stack *st, uint32_t idx) { return &st->socks[idx]; }
+static inline tcp_conn *tc(wtcp_stack *st, uint32_t idx) { return &st->socks[idx].u.tcp; }
+
+/* "Have received a SYN": states in which the connection is synchronized. */
+static inline int tcp_have_established(int state) { return state >= WTCP_ESTABLISHED; }
+
+/* tcp_out.c */
+uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c);
+/* Sends one segment of the connection: SYN options when flags has SYN, otherwise
+ * timestamps and SACK blocks as negotiated; len payload bytes from the send buffer at
+ * sequence seq. Sets ACK fields, window and ACK bookkeeping. */
+void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags, uint32_t len);
+void tcp_send_ack(wtcp_stack *st, uint32_t idx);
+void tcp_send_challenge_ack(wtcp_stack *st, uint32_t idx);
+/* RST for a segment that found no connection (RFC 9293 3.10.7.1). */
+void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg);
+/* RST from a connection (abort): <SEQ=SND.NXT><CTL=RST,ACK>. */
+void tcp_send_rst(wtcp_stack *st, uint32_t idx);
+/* Resend the segment at SND.UNA now (fast retransmit, probe). */
+void tcp_retransmit_head(wtcp_stack *st, uint32_t idx);
+void tcp_send_window_probe(wtcp_stack *st, uint32_t idx);
+uint32_t tcp_rcv_space(const tcp_conn *c);
+
+/* tcp_timer.c */
+void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);
+void tcp_disarm(wtcp_stack *st, uint32_t idx, int timer);
+uint32_t tcp_rto_backed_off(const tcp_conn *c);
+void tcp_rtt_sample(tcp_conn *c, uint32_t rtt_ms);
+
+/* tcp_usr.c / tcp_in.c */
+void tcp_set_state(wtcp_stack *st, uint32_t idx, int state);
+/* The connection is over: state CLOSED, timers and tuple released; err (0 or WTCP_E*)
+ * is reported to the user, or the slot is freed when nobody holds a handle. */
+void tcp_done(wtcp_stack *st, uint32_t idx, int err);
+void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx);
+int tcp_alloc_buffers(wtcp_stack *st, uint32_t idx);
+void tcp_update_mss(wtcp_stack *st, uint32_t idx);
+uint32_t tcp_isn(const wtcp_stack *st, const sock_slot *s);
+uint32_t tcp_ts_offset(const wtcp_stack *st, const sock_slot *s);
+uint8_t tcp_choose_wscale(const wtcp_stack *st, const sock_slot *s);
+
+#endif

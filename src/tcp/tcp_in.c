@@ -1,0 +1,713 @@
+/* tcp_in.c: TCP segment arrival (RFC 9293 3.10.7): LISTEN, SYN-SENT and the synchronized
+ * states; RST and SYN rules with RFC 5961 challenge ACKs; PAWS and TS.Recent (RFC 7323);
+ * ACK processing with RTT samples, slow start and NewReno (RFC 5681, 6582); reassembly
+ * into the receive buffer; FIN handling; ICMP errors (RFC 5927, 1191). */
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+/* Negotiated options from a SYN (RFC 7323, 2018, 9293 3.7.1). */
+static void tcp_take_syn_options(wtcp_stack *st, uint32_t idx, const wire_tcp *seg, int we_sent_syn)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    const wire_tcp_opts *o = &seg->opt;
+    c->peer_mss = o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+    if (c->peer_mss < TCP_MIN_MSS)
+        c->peer_mss = TCP_MIN_MSS;
+    if (o->has_mss)
+        c->flags |= TF_PEER_MSS;
+    /* On the passive side we answer with what we support; on the active side both SYNs count. */
+    (void)we_sent_syn;
+    if (o->has_wscale && !st->cfg.no_wscale) {
+        c->flags |= TF_WS_OK;
+        c->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
+    } else {
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+    if (o->sack_ok && !st->cfg.no_sack)
+        c->flags |= TF_SACK_OK;
+    if (o->has_ts && !st->cfg.no_timestamps) {
+        c->flags |= TF_TS_OK;
+        c->ts_recent = o->ts_val;
+        c->ts_recent_stamp = st->now;
+    }
+    tcp_update_mss(st, idx);
+}
+
+static void tcp_queue_to_listener(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t p = c->parent;
+    tcp_conn *l = tc(st, p);
+    if (l->syn_queued)
+        l->syn_queued--;
+    l->accept_queued++;
+    c->accept_next = WTCP_NONE;
+    if (l->accept_tail == WTCP_NONE)
+        l->accept_head = idx;
+    else
+        tc(st, l->accept_tail)->accept_next = idx;
+    l->accept_tail = idx;
+    sock_event(st, p, WTCP_EV_ACCEPTABLE);
+}
+
+/* A connection reached ESTABLISHED (from SYN-SENT or SYN-RECEIVED). */
+static int tcp_established(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    if (tcp_alloc_buffers(st, idx) < 0)
+        return -1;
+    c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
+    c->ssthresh = UINT32_MAX / 2;
+    c->retries = 0;
+    c->backoff = 0;
+    tcp_set_state(st, idx, WTCP_ESTABLISHED);
+    if (c->parent != WTCP_NONE && !sk(st, idx)->user_owned) {
+        tcp_queue_to_listener(st, idx);
+    } else {
+        sock_event(st, idx, WTCP_EV_CONNECTED | WTCP_EV_WRITABLE);
+    }
+    return 0;
+}
+
+static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    sock_slot *ls = sk(st, lidx);
+    tcp_conn *l = &ls->u.tcp;
+    if (seg->flags & WIRE_TCP_RST)
+        return;
+    if (seg->flags & WIRE_TCP_ACK) {
+        tcp_send_reset_reply(st, ip, seg);
+        return;
+    }
+    if (!(seg->flags & WIRE_TCP_SYN) || (seg->flags & WIRE_TCP_FIN)) {
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        return;
+    }
+    /* Linux: a full accept queue drops SYNs; the SYN queue is bounded too. */
+    if (l->accept_queued > l->backlog || l->syn_queued >= st->cfg.max_backlog) {
+        stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL);
+        return;
+    }
+    uint32_t idx = sock_alloc(st, WTCP_SOCK_STREAM);
+    if (idx == WTCP_NONE) {
+        stack_drop(st, WTCP_DROP_TCP_NO_MEMORY);
+        return;
+    }
+    ls = sk(st, lidx);
+    l = &ls->u.tcp;
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    s->laddr = st->cfg.addr;
+    s->lport = ls->lport;
+    s->raddr = ip->src;
+    s->rport = seg->sport;
+    s->rcvbuf_opt = ls->rcvbuf_opt;
+    s->sndbuf_opt = ls->sndbuf_opt;
+    s->maxseg_opt = ls->maxseg_opt;
+    s->opt_flags = ls->opt_flags;
+    c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0);
+    c->parent = lidx;
+    c->rcvbuf_size = s->rcvbuf_opt;
+    c->sndbuf_size = s->sndbuf_opt;
+    c->rcv_wscale = tcp_choose_wscale(st, s);
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->iss = tcp_isn(st, s);
+    c->ts_offset = tcp_ts_offset(st, s);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wnd = seg->win; /* unscaled in a SYN */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    c->rto = TCP_RTO_INITIAL_MS;
+    c->rtt_start = st->now;
+    c->rcv_mss = TCP_DEFAULT_MSS;
+    c->path_mtu = st->cfg.mtu;
+    c->state = WTCP_LISTEN; /* so that the hook sees LISTEN -> SYN-RECEIVED */
+    tcp_take_syn_options(st, idx, seg, 0);
+    hash_insert(st, idx);
+    l->syn_queued++;
+    st->stats.tcp_passive_opens++;
+    tcp_set_state(st, idx, WTCP_SYN_RECEIVED);
+    tcp_output(st, idx); /* SYN-ACK */
+}
+
+static void tcp_syn_sent_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    tcp_conn *c = tc(st, idx);
+    int ack_ok = 0;
+    if (seg->flags & WIRE_TCP_ACK) {
+        if (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max)) {
+            if (!(seg->flags & WIRE_TCP_RST))
+                tcp_send_reset_reply(st, ip, seg);
+            stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+            return;
+        }
+        ack_ok = 1;
+    }
+    if (seg->flags & WIRE_TCP_RST) {
+        if (ack_ok)
+            tcp_done(st, idx, WTCP_ECONNREFUSED);
+        else
+            stack_drop(st, WTCP_DROP_TCP_RST_IGNORED);
+        return;
+    }
+    if (!(seg->flags & WIRE_TCP_SYN)) {
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        return;
+    }
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    tcp_take_syn_options(st, idx, seg, 1);
+    if (c->flags & TF_TS_OK)
+        c->ts_recent = seg->opt.ts_val;
+    if (ack_ok) {
+        c->snd_una = seg->ack;
+        c->snd_wnd = seg->win; /* never scaled in a SYN */
+        c->max_snd_wnd = c->snd_wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = seg->ack;
+        if (!(c->flags & TF_SYN_REXMIT)) {
+            if ((c->flags & TF_TS_OK) && seg->opt.ts_ecr)
+                tcp_rtt_sample(c, tcp_ts_now(st, c) - seg->opt.ts_ecr);
+            else
+                tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
+        }
+        tcp_disarm(st, idx, TCP_T_REXMIT);
+        if (tcp_established(st, idx) < 0) {
+            tcp_send_rst(st, idx);
+            tcp_done(st, idx, WTCP_ENOMEM);
+            return;
+        }
+        c->flags |= TF_ACK_NOW;
+        tcp_output(st, idx);
+        return;
+    }
+    /* Simultaneous open (RFC 9293 figure 8): answer with SYN-ACK on our ISS. */
+    c->snd_wnd = seg->win;
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_nxt = c->iss;
+    tcp_set_state(st, idx, WTCP_SYN_RECEIVED);
+    tcp_output(st, idx);
+}
+
+/* RFC 9293 3.10.7.4, first check: is the segment acceptable? */
+static int tcp_seq_acceptable(const tcp_conn *c, uint32_t seq, uint32_t seglen)
+{
+    uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (seglen == 0) {
+        if (wnd == 0)
+            return seq == c->rcv_nxt;
+        return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd);
+    }
+    if (wnd == 0)
+        return 0;
+    return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
+           seq_in(seq + seglen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+}
+
+static void tcp_reset_received(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    int err;
+    switch (c->state) {
+    case WTCP_SYN_RECEIVED:
+        /* Passive: back to LISTEN (the embryonic connection just goes away). */
+        err = (c->flags & TF_ACTIVE) ? WTCP_ECONNREFUSED : WTCP_ECONNRESET;
+        break;
+    case WTCP_CLOSING:
+    case WTCP_LAST_ACK:
+    case WTCP_TIME_WAIT:
+        err = 0;
+        break;
+    default:
+        err = WTCP_ECONNRESET;
+        break;
+    }
+    tcp_done(st, idx, err);
+}
+
+static void tcp_ack_advance_cc(tcp_conn *c, uint32_t acked)
+{
+    if (c->in_recovery)
+        return;
+    if (c->cwnd < c->ssthresh) {
+        /* Slow start with appropriate byte counting, L = 2 * SMSS (RFC 3465). */
+        c->cwnd += acked < 2 * c->snd_mss ? acked : 2 * c->snd_mss;
+    } else {
+        c->bytes_acked_ca += acked;
+        if (c->bytes_acked_ca >= c->cwnd) {
+            c->bytes_acked_ca -= c->cwnd;
+            c->cwnd += c->snd_mss;
+        }
+    }
+    if (c->cwnd > (1u << 30))
+        c->cwnd = 1u << 30;
+}
+
+/* ACK processing in the synchronized states. Returns 0 to go on with the segment,
+ * -1 when it was dropped. */
+static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    uint32_t ack = seg->ack;
+    if (seq_gt(ack, c->snd_max)) {
+        /* Acknowledges something never sent: ACK and drop (RFC 9293, RFC 5961 5.2). */
+        tcp_send_ack(st, idx);
+        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+        return -1;
+    }
+    if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
+        tcp_send_challenge_ack(st, idx);
+        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+        return -1;
+    }
+    uint32_t win = (uint32_t)seg->win << c->snd_wscale;
+    int window_changed = 0;
+    if (seq_leq(c->snd_una, ack)) {
+        if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))) {
+            window_changed = win != c->snd_wnd;
+            c->snd_wnd = win;
+            c->snd_wl1 = seg->seq;
+            c->snd_wl2 = ack;
+            if (win > c->max_snd_wnd)
+                c->max_snd_wnd = win;
+            if (win > 0 && c->timer[TCP_T_PERSIST]) {
+                tcp_disarm(st, idx, TCP_T_PERSIST);
+                c->backoff = 0;
+            }
+        }
+    }
+    if (seq_gt(ack, c->snd_una)) {
+        uint32_t acked = ack - c->snd_una;
+        /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule). */
+        if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr) {
+            uint32_t rtt = tcp_ts_now(st, c) - seg->opt.ts_ecr;
+            if (rtt < TCP_RTO_MAX_MS)
+                tcp_rtt_sample(c, rtt);
+        } else if ((c->flags & TF_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
+            tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
+            c->flags &= ~(uint32_t)TF_RTT_TIMING;
+        }
+        uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
+        ring_consume(&c->sndbuf, data_acked);
+        c->bytes_acked += data_acked;
+        int fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
+        c->snd_una = ack;
+        if (seq_lt(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        c->retries = 0;
+        c->backoff = 0;
+        if (c->in_recovery) {
+            if (seq_geq(ack, c->recover)) {
+                /* Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3). */
+                c->in_recovery = 0;
+                uint32_t flight = c->snd_max - c->snd_una;
+                c->cwnd = c->ssthresh < flight + c->snd_mss ? c->ssthresh : flight + c->snd_mss;
+            } else {
+                /* Partial acknowledgment: resend the next hole, deflate (step 4). */
+                tcp_retransmit_head(st, idx);
+                c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->snd_mss;
+                c->cwnd += c->snd_mss;
+            }
+        } else {
+            tcp_ack_advance_cc(c, data_acked ? data_acked : acked);
+        }
+        c->dupacks = 0;
+        if (c->snd_una == c->snd_max)
+            tcp_disarm(st, idx, TCP_T_REXMIT);
+        else
+            tcp_arm(st, idx, TCP_T_REXMIT, st->now + c->rto);
+        if ((c->flags & TF_SND_BLOCKED) && ring_free(&c->sndbuf) > 0 && !(c->flags & TF_FIN_QUEUED)) {
+            c->flags &= ~(uint32_t)TF_SND_BLOCKED;
+            sock_event(st, idx, WTCP_EV_WRITABLE);
+        }
+        if (fin_acked) {
+            switch (c->state) {
+            case WTCP_FIN_WAIT_1:
+                tcp_set_state(st, idx, WTCP_FIN_WAIT_2);
+                if (!s->user_owned)
+                    tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
+                break;
+            case WTCP_CLOSING:
+                tcp_enter_time_wait(st, idx);
+                break;
+            case WTCP_LAST_ACK:
+                tcp_done(st, idx, 0);
+                return -1;
+            default:
+                break;
+            }
+        }
+    } else if (ack == c->snd_una && seg->payload_len == 0 && !window_changed &&
+               !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN)) && c->snd_max != c->snd_una) {
+        /* Duplicate ACK (RFC 5681 section 2). */
+        c->dupacks++;
+        if (c->dupacks == 3 && !c->in_recovery && seq_gt(ack, c->recover - 1)) {
+            uint32_t flight = c->snd_max - c->snd_una;
+            uint32_t half = flight / 2;
+            c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
+            c->recover = c->snd_max;
+            c->in_recovery = 1;
+            tcp_retransmit_head(st, idx);
+            c->cwnd = c->ssthresh + 3 * c->snd_mss;
+            tcp_arm(st, idx, TCP_T_REXMIT, st->now + c->rto);
+        } else if (c->in_recovery) {
+            c->cwnd += c->snd_mss; /* inflate for each segment that left the network */
+        }
+    }
+    return 0;
+}
+
+/* Puts segment text into the receive buffer (RFC 9293 3.10.7.4, seventh). */
+static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const uint8_t *data, uint32_t len)
+{
+    tcp_conn *c = tc(st, idx);
+    if (seq_lt(seq, c->rcv_nxt)) {
+        uint32_t skip = c->rcv_nxt - seq;
+        if (skip >= len) {
+            c->flags |= TF_ACK_NOW; /* a duplicate: tell the peer where we are */
+            return;
+        }
+        seq += skip;
+        data += skip;
+        len -= skip;
+    }
+    uint32_t off = seq - c->rcv_nxt;
+    uint32_t room = c->rcvbuf.cap - c->rcvbuf.len;
+    if (off >= room) {
+        stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
+        c->flags |= TF_ACK_NOW;
+        return;
+    }
+    if (len > room - off)
+        len = room - off;
+    if (len > c->rcv_mss && len <= c->snd_mss + 64)
+        c->rcv_mss = len;
+    if (c->rcv_mss < len && len <= 65535)
+        c->rcv_mss = len;
+    if (off > 0) {
+        if (asm_add(&c->ooo, off, off + len) < 0) {
+            stack_drop(st, WTCP_DROP_TCP_OOO_FULL);
+        } else {
+            ring_write_at(&c->rcvbuf, off, data, len);
+        }
+        c->flags |= TF_ACK_NOW; /* out of order: ACK at once (RFC 5681 4.2) */
+        return;
+    }
+    int had_holes = c->ooo.count > 0;
+    ring_write_at(&c->rcvbuf, 0, data, len);
+    asm_add(&c->ooo, 0, len); /* cannot fail: merges with a range at 0 or inserts first */
+    uint32_t n = asm_take_front(&c->ooo);
+    ring_commit(&c->rcvbuf, n);
+    c->rcv_nxt += n;
+    c->bytes_received += n;
+    sock_event(st, idx, WTCP_EV_READABLE);
+    if (c->quickacks == 0 && c->bytes_received == n) {
+        /* First data: start in quick-ACK mode as Linux does (tcp_incr_quickack). */
+        uint32_t q = tcp_rcv_space(c) / (2 * c->rcv_mss);
+        c->quickacks = q < 2 ? 2 : q > TCP_MAX_QUICKACKS ? TCP_MAX_QUICKACKS : q;
+    }
+    if (had_holes || c->quickacks > 0 || c->rcv_nxt - c->last_ack_sent >= 2 * c->rcv_mss)
+        c->flags |= TF_ACK_NOW;
+    else if (!c->timer[TCP_T_DELACK])
+        tcp_arm(st, idx, TCP_T_DELACK, st->now + TCP_DELACK_MS);
+}
+
+static void tcp_fin_received(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    c->rcv_nxt++;
+    c->flags |= TF_RCVD_FIN | TF_ACK_NOW;
+    c->flags &= ~(uint32_t)TF_OOO_FIN;
+    sock_event(st, idx, WTCP_EV_READABLE);
+    switch (c->state) {
+    case WTCP_SYN_RECEIVED:
+    case WTCP_ESTABLISHED:
+        tcp_set_state(st, idx, WTCP_CLOSE_WAIT);
+        break;
+    case WTCP_FIN_WAIT_1:
+        /* Our FIN not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close. */
+        tcp_set_state(st, idx, WTCP_CLOSING);
+        break;
+    case WTCP_FIN_WAIT_2:
+        tcp_disarm(st, idx, TCP_T_LINGER);
+        tcp_enter_time_wait(st, idx);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tcp_time_wait_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg);
+
+static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    uint32_t seglen = (uint32_t)seg->payload_len + ((seg->flags & WIRE_TCP_SYN) ? 1 : 0) +
+                      ((seg->flags & WIRE_TCP_FIN) ? 1 : 0);
+
+    /* A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again. */
+    if (c->state == WTCP_SYN_RECEIVED && (seg->flags & WIRE_TCP_SYN) && !(seg->flags & WIRE_TCP_ACK) &&
+        !(seg->flags & WIRE_TCP_RST) && seg->seq == c->irs) {
+        c->snd_nxt = c->iss;
+        tcp_output(st, idx);
+        return;
+    }
+
+    /* PAWS (RFC 7323 5.3). */
+    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && !(seg->flags & WIRE_TCP_RST) &&
+        seq_lt(seg->opt.ts_val, c->ts_recent) &&
+        st->now - c->ts_recent_stamp < 24ull * 24 * 3600 * 1000) {
+        stack_drop(st, WTCP_DROP_TCP_PAWS);
+        tcp_send_ack(st, idx);
+        return;
+    }
+
+    if (!tcp_seq_acceptable(c, seg->seq, seglen)) {
+        stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
+        if (!(seg->flags & WIRE_TCP_RST)) {
+            if (c->state == WTCP_SYN_RECEIVED) {
+                c->snd_nxt = c->iss;
+                tcp_output(st, idx);
+            } else {
+                tcp_send_ack(st, idx);
+            }
+        }
+        return;
+    }
+
+    if (seg->flags & WIRE_TCP_RST) {
+        /* RFC 5961 3.2: exact match resets, otherwise a challenge ACK. */
+        if (seg->seq == c->rcv_nxt)
+            tcp_reset_received(st, idx);
+        else {
+            stack_drop(st, WTCP_DROP_TCP_RST_IGNORED);
+            tcp_send_challenge_ack(st, idx);
+        }
+        return;
+    }
+
+    if (seg->flags & WIRE_TCP_SYN) {
+        /* RFC 5961 4.2: a SYN in a synchronized state gets a challenge ACK. */
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        tcp_send_challenge_ack(st, idx);
+        return;
+    }
+
+    if (!(seg->flags & WIRE_TCP_ACK)) {
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        return;
+    }
+
+    /* TS.Recent (RFC 7323 4.3). */
+    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
+        seq_geq(seg->opt.ts_val, c->ts_recent)) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = st->now;
+    }
+
+    if (c->state == WTCP_SYN_RECEIVED) {
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_max))) {
+            tcp_send_reset_reply(st, ip, seg);
+            stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+            return;
+        }
+        if (c->parent != WTCP_NONE && !s->user_owned) {
+            tcp_conn *l = tc(st, c->parent);
+            if (l->accept_queued > l->backlog) {
+                /* Accept queue full: ignore the ACK, the SYN-ACK will be resent (Linux). */
+                stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL);
+                return;
+            }
+        }
+        if (!(c->flags & TF_SYN_REXMIT)) {
+            if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr)
+                tcp_rtt_sample(c, tcp_ts_now(st, c) - seg->opt.ts_ecr);
+            else
+                tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
+        }
+        c->snd_una = seg->ack;
+        if (seq_lt(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        c->snd_wnd = (uint32_t)seg->win << c->snd_wscale;
+        c->max_snd_wnd = c->snd_wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = seg->ack;
+        tcp_disarm(st, idx, TCP_T_REXMIT);
+        if (tcp_established(st, idx) < 0) {
+            tcp_send_rst(st, idx);
+            tcp_done(st, idx, WTCP_ENOMEM);
+            return;
+        }
+    } else {
+        if (tcp_process_ack(st, idx, seg) < 0)
+            return;
+        if (!sk(st, idx)->in_use || c->state == WTCP_CLOSED)
+            return;
+    }
+
+    /* Segment text. */
+    if (seg->payload_len) {
+        if (c->state == WTCP_ESTABLISHED || c->state == WTCP_FIN_WAIT_1 || c->state == WTCP_FIN_WAIT_2) {
+            if (!s->user_owned && (c->flags & TF_RD_SHUT) && seq_gt(seg->seq + (uint32_t)seg->payload_len, c->rcv_nxt)) {
+                /* Data for a socket nobody will read: abort (RFC 9293 3.10.4 / Linux). */
+                tcp_send_rst(st, idx);
+                tcp_done(st, idx, WTCP_ECONNABORTED);
+                return;
+            }
+            tcp_receive_data(st, idx, seg->seq, seg->payload, (uint32_t)seg->payload_len);
+        } else if (seq_gt(seg->seq + (uint32_t)seg->payload_len, c->rcv_nxt)) {
+            /* Text after the peer's FIN: nothing legitimate; ACK what we have. */
+            c->flags |= TF_ACK_NOW;
+        }
+    }
+
+    /* FIN (eighth). */
+    if ((seg->flags & WIRE_TCP_FIN) && !(c->flags & TF_RCVD_FIN)) {
+        uint32_t fin_seq = seg->seq + (uint32_t)seg->payload_len;
+        if (fin_seq == c->rcv_nxt) {
+            tcp_fin_received(st, idx);
+        } else if (seq_gt(fin_seq, c->rcv_nxt)) {
+            c->flags |= TF_OOO_FIN | TF_ACK_NOW;
+            c->rcv_fin_seq = fin_seq;
+        }
+    } else if ((seg->flags & WIRE_TCP_FIN) && c->state == WTCP_TIME_WAIT) {
+        tcp_time_wait_input(st, idx, ip, seg);
+        return;
+    } else if ((seg->flags & WIRE_TCP_FIN)) {
+        c->flags |= TF_ACK_NOW; /* retransmitted FIN: our ACK was lost */
+    }
+    if ((c->flags & TF_OOO_FIN) && c->rcv_nxt == c->rcv_fin_seq)
+        tcp_fin_received(st, idx);
+
+    tcp_output(st, idx);
+}
+
+static void tcp_time_wait_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    (void)ip;
+    (void)seg;
+    /* A retransmitted FIN: ACK it and restart the 2MSL wait (RFC 9293 3.10.7.4). */
+    tc(st, idx)->flags |= TF_ACK_NOW;
+    tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
+    tcp_output(st, idx);
+}
+
+void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
+{
+    wire_tcp seg;
+    int r = wire_tcp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, 1, &seg);
+    if (r != WIRE_OK) {
+        stack_drop(st, r);
+        return;
+    }
+    st->stats.tcp_in++;
+    uint8_t f = seg.flags;
+    if (((f & WIRE_TCP_SYN) && (f & WIRE_TCP_FIN)) || ((f & WIRE_TCP_SYN) && (f & WIRE_TCP_RST)) ||
+        seg.sport == 0 || seg.dport == 0) {
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        return;
+    }
+    uint32_t idx = hash_lookup(st, seg.dport, ip->src, seg.sport);
+    if (idx != WTCP_NONE) {
+        tcp_conn *c = tc(st, idx);
+        c->segs_in++;
+        if (c->state == WTCP_TIME_WAIT && (f & WIRE_TCP_SYN) && !(f & WIRE_TCP_ACK)) {
+            /* RFC 6191 / 1122 4.2.2.13: a new SYN above RCV.NXT (or with a newer timestamp)
+             * may reopen the connection through a listener. */
+            uint32_t lidx = hash_lookup(st, seg.dport, 0, 0);
+            int newer = seq_gt(seg.seq, c->rcv_nxt) ||
+                        ((c->flags & TF_TS_OK) && seg.opt.has_ts && seq_gt(seg.opt.ts_val, c->ts_recent));
+            if (lidx != WTCP_NONE && newer) {
+                tcp_done(st, idx, 0);
+                tcp_listen_input(st, lidx, ip, &seg);
+                return;
+            }
+        }
+        if (c->state == WTCP_SYN_SENT)
+            tcp_syn_sent_input(st, idx, ip, &seg);
+        else if (c->state == WTCP_LISTEN)
+            tcp_listen_input(st, idx, ip, &seg);
+        else if (c->state == WTCP_CLOSED)
+            tcp_send_reset_reply(st, ip, &seg);
+        else
+            tcp_synchronized_input(st, idx, ip, &seg);
+        return;
+    }
+    idx = hash_lookup(st, seg.dport, 0, 0);
+    if (idx != WTCP_NONE && tc(st, idx)->state == WTCP_LISTEN) {
+        tc(st, idx)->segs_in++;
+        tcp_listen_input(st, idx, ip, &seg);
+        return;
+    }
+    stack_drop(st, WTCP_DROP_TCP_NO_SOCKET);
+    tcp_send_reset_reply(st, ip, &seg);
+}
+
+void tcp_icmp_error(wtcp_stack *st, const wire_icmp *icmp, const wire_ipv4 *qip, const uint8_t *ql4,
+                    size_t qlen)
+{
+    if (qlen < 8) {
+        stack_drop(st, WTCP_DROP_ICMP_MALFORMED);
+        return;
+    }
+    uint16_t sport = wire_get16(ql4), dport = wire_get16(ql4 + 2);
+    uint32_t seq = wire_get32(ql4 + 4);
+    uint32_t idx = hash_lookup(st, sport, qip->dst, dport);
+    if (idx == WTCP_NONE) {
+        stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+        return;
+    }
+    tcp_conn *c = tc(st, idx);
+    /* RFC 5927 4.1: only believe errors that quote a sequence number in flight. */
+    if (!(seq_leq(c->snd_una, seq) && seq_lt(seq, c->snd_max)) && !(c->snd_una == seq)) {
+        stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+        return;
+    }
+    if (icmp->type != WIRE_ICMP_DEST_UNREACH) {
+        stack_drop(st, WTCP_DROP_ICMP_IGNORED);
+        return;
+    }
+    switch (icmp->code) {
+    case WIRE_ICMP_FRAG_NEEDED: {
+        /* RFC 1191: lower the path MTU; resend what no longer fits. */
+        uint32_t mtu = icmp->rest & 0xffff;
+        if (mtu < 68 || mtu >= c->path_mtu)
+            return;
+        if (mtu < 576)
+            mtu = 576;
+        c->path_mtu = mtu;
+        uint32_t old = c->snd_mss;
+        tcp_update_mss(st, idx);
+        if (c->snd_mss < old && c->snd_max != c->snd_una && tcp_have_established(c->state)) {
+            c->snd_nxt = c->snd_una;
+            c->flags &= ~(uint32_t)TF_RTT_TIMING;
+            tcp_output(st, idx);
+        }
+        return;
+    }
+    case WIRE_ICMP_PORT_UNREACH:
+    case WIRE_ICMP_PROTO_UNREACH:
+        if (c->state == WTCP_SYN_SENT) {
+            tcp_done(st, idx, WTCP_ECONNREFUSED);
+            return;
+        }
+        c->soft_error = WTCP_ECONNREFUSED;
+        return;
+    case WIRE_ICMP_NET_UNREACH:
+        c->soft_error = WTCP_ENETUNREACH;
+        return;
+    default:
+        c->soft_error = WTCP_EHOSTUNREACH;
+        return;
+    }
+}

@@ -1,0 +1,309 @@
+/* tcp_out.c: TCP output (RFC 9293 3.8, 3.10): segments built in place from the send buffer,
+ * Linux option layout, window advertisement with receiver SWS avoidance (RFC 1122 4.2.3.3),
+ * Nagle/Minshall and sender SWS avoidance (4.2.3.4), RST and challenge ACKs (RFC 5961). */
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c) { return (uint32_t)st->now + c->ts_offset; }
+
+uint32_t tcp_rcv_space(const tcp_conn *c)
+{
+    if (c->rcvbuf.buf)
+        return c->rcvbuf.cap - c->rcvbuf.len;
+    return c->rcvbuf_size;
+}
+
+/* The window to advertise (bytes, a multiple of the scale unit), never shrinking the
+ * right edge already advertised, and not advertising small increases (receiver SWS). */
+static uint32_t tcp_select_window(tcp_conn *c)
+{
+    uint32_t space = tcp_rcv_space(c);
+    uint32_t max_wnd = (uint32_t)65535 << c->rcv_wscale;
+    if (space > max_wnd)
+        space = max_wnd;
+    uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+    uint32_t sws = c->rcvbuf_size / 2 < c->rcv_mss ? c->rcvbuf_size / 2 : c->rcv_mss;
+    uint32_t wnd;
+    if (space <= cur || space - cur < sws)
+        wnd = (cur + unit - 1) & ~(unit - 1); /* keep the old right edge */
+    else
+        wnd = space & ~(unit - 1);
+    if (wnd > max_wnd)
+        wnd = max_wnd & ~(unit - 1);
+    return wnd;
+}
+
+static void tcp_build_options(wtcp_stack *st, uint32_t idx, uint8_t flags, wire_tcp_opts *o)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    memset(o, 0, sizeof *o);
+    if (flags & WIRE_TCP_SYN) {
+        int synack = (flags & WIRE_TCP_ACK) != 0;
+        o->has_mss = 1;
+        uint32_t mss = st->cfg.mtu - WIRE_IPV4_HDR - WIRE_TCP_HDR;
+        if (s->maxseg_opt && s->maxseg_opt < mss)
+            mss = s->maxseg_opt;
+        o->mss = (uint16_t)mss;
+        if (synack ? (c->flags & TF_WS_OK) != 0 : !st->cfg.no_wscale) {
+            o->has_wscale = 1;
+            o->wscale = c->rcv_wscale;
+        }
+        if (synack ? (c->flags & TF_SACK_OK) != 0 : !st->cfg.no_sack)
+            o->sack_ok = 1;
+        if (synack ? (c->flags & TF_TS_OK) != 0 : !st->cfg.no_timestamps) {
+            o->has_ts = 1;
+            o->ts_val = tcp_ts_now(st, c);
+            o->ts_ecr = synack ? c->ts_recent : 0;
+        }
+        return;
+    }
+    if (c->flags & TF_TS_OK) {
+        o->has_ts = 1;
+        o->ts_val = tcp_ts_now(st, c);
+        o->ts_ecr = c->ts_recent;
+    }
+    if ((c->flags & TF_SACK_OK) && (flags & WIRE_TCP_ACK) && c->ooo.count && !(flags & WIRE_TCP_RST)) {
+        /* Most recently changed block first (RFC 2018 section 4), then the others in order. */
+        uint32_t max = o->has_ts ? 3 : 4;
+        uint32_t last = c->ooo.last < c->ooo.count ? c->ooo.last : 0;
+        o->sack[0][0] = c->rcv_nxt + c->ooo.start[last];
+        o->sack[0][1] = c->rcv_nxt + c->ooo.end[last];
+        o->sack_count = 1;
+        for (uint32_t k = 0; k < c->ooo.count && o->sack_count < max; k++) {
+            if (k == last)
+                continue;
+            o->sack[o->sack_count][0] = c->rcv_nxt + c->ooo.start[k];
+            o->sack[o->sack_count][1] = c->rcv_nxt + c->ooo.end[k];
+            o->sack_count++;
+        }
+    }
+}
+
+void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    wire_tcp h;
+    memset(&h, 0, sizeof h);
+    h.sport = s->lport;
+    h.dport = s->rport;
+    h.seq = seq;
+    h.flags = flags;
+    tcp_build_options(st, idx, flags, &h.opt);
+    if (flags & WIRE_TCP_ACK)
+        h.ack = c->rcv_nxt;
+    if (flags & WIRE_TCP_SYN) {
+        /* Windows in SYN segments are never scaled (RFC 7323 2.2). */
+        uint32_t space = tcp_rcv_space(c);
+        uint32_t mss = h.opt.mss ? h.opt.mss : TCP_DEFAULT_MSS;
+        uint32_t w = space < 65535 ? space : 65535;
+        if (w > mss)
+            w -= w % mss;
+        h.win = (uint16_t)w;
+        if (seq_lt(c->rcv_adv, c->rcv_nxt + w))
+            c->rcv_adv = c->rcv_nxt + w;
+    } else if (!(flags & WIRE_TCP_RST)) {
+        uint32_t w = tcp_select_window(c);
+        h.win = (uint16_t)(w >> c->rcv_wscale);
+        if (seq_lt(c->rcv_adv, c->rcv_nxt + w))
+            c->rcv_adv = c->rcv_nxt + w;
+    }
+    uint8_t *seg = st->tx + WIRE_IPV4_HDR;
+    size_t hlen = wire_tcp_emit(seg, &h);
+    if (len) {
+        uint32_t off = seq - c->snd_una;
+        ring_peek(&c->sndbuf, off, seg + hlen, len);
+    }
+    wire_l4_checksum(seg, hlen + len, st->cfg.addr, s->raddr, WIRE_PROTO_TCP);
+    if (flags & WIRE_TCP_ACK) {
+        c->last_ack_sent = c->rcv_nxt;
+        c->flags &= ~(uint32_t)TF_ACK_NOW;
+        c->unacked_segs = 0;
+        if (c->quickacks)
+            c->quickacks--;
+        if (c->timer[TCP_T_DELACK])
+            tcp_disarm(st, idx, TCP_T_DELACK);
+    }
+    c->segs_out++;
+    c->bytes_sent += len;
+    st->stats.tcp_out++;
+    if (flags & WIRE_TCP_RST)
+        st->stats.tcp_rst_out++;
+    ip_send(st, s->raddr, WIRE_PROTO_TCP, hlen + len);
+}
+
+void tcp_send_ack(wtcp_stack *st, uint32_t idx)
+{
+    tcp_send_segment(st, idx, tc(st, idx)->snd_nxt, WIRE_TCP_ACK, 0);
+}
+
+void tcp_send_challenge_ack(wtcp_stack *st, uint32_t idx)
+{
+    /* RFC 5961 section 7: at most TCP_CHALLENGE_ACK_LIMIT per second per stack. */
+    if (st->now - st->challenge_window_start >= 1000) {
+        st->challenge_window_start = st->now;
+        st->challenge_count = 0;
+    }
+    if (st->challenge_count >= TCP_CHALLENGE_ACK_LIMIT)
+        return;
+    st->challenge_count++;
+    st->stats.tcp_challenge_acks++;
+    tcp_send_ack(st, idx);
+}
+
+void tcp_send_rst(wtcp_stack *st, uint32_t idx)
+{
+    tcp_send_segment(st, idx, tc(st, idx)->snd_nxt, WIRE_TCP_RST | WIRE_TCP_ACK, 0);
+}
+
+void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    if (seg->flags & WIRE_TCP_RST)
+        return;
+    wire_tcp h;
+    memset(&h, 0, sizeof h);
+    h.sport = seg->dport;
+    h.dport = seg->sport;
+    if (seg->flags & WIRE_TCP_ACK) {
+        h.seq = seg->ack;
+        h.flags = WIRE_TCP_RST;
+    } else {
+        h.seq = 0;
+        h.ack = seg->seq + (uint32_t)seg->payload_len + ((seg->flags & WIRE_TCP_SYN) ? 1 : 0) +
+                ((seg->flags & WIRE_TCP_FIN) ? 1 : 0);
+        h.flags = WIRE_TCP_RST | WIRE_TCP_ACK;
+    }
+    uint8_t *out = st->tx + WIRE_IPV4_HDR;
+    size_t hlen = wire_tcp_emit(out, &h);
+    wire_l4_checksum(out, hlen, st->cfg.addr, ip->src, WIRE_PROTO_TCP);
+    st->stats.tcp_out++;
+    st->stats.tcp_rst_out++;
+    ip_send(st, ip->src, WIRE_PROTO_TCP, hlen);
+}
+
+/* Sequence number just past the last byte the user has written. */
+static uint32_t tcp_data_end(const tcp_conn *c) { return c->snd_una + c->sndbuf.len; }
+
+void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t len = c->sndbuf.len < c->snd_mss ? c->sndbuf.len : c->snd_mss;
+    uint8_t flags = WIRE_TCP_ACK;
+    if ((c->flags & TF_FIN_QUEUED) && c->snd_una + len == tcp_data_end(c))
+        flags |= WIRE_TCP_FIN;
+    if (len == 0 && !(flags & WIRE_TCP_FIN))
+        return;
+    if (len && c->snd_una + len == tcp_data_end(c))
+        flags |= WIRE_TCP_PSH;
+    tcp_send_segment(st, idx, c->snd_una, flags, len);
+    c->total_retrans++;
+    st->stats.tcp_retransmits++;
+    c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+}
+
+void tcp_send_window_probe(wtcp_stack *st, uint32_t idx)
+{
+    /* A segment the peer must answer: one already acknowledged sequence number. */
+    tcp_conn *c = tc(st, idx);
+    tcp_send_segment(st, idx, c->snd_una - 1, WIRE_TCP_ACK, 0);
+}
+
+static void tcp_output_data(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    int sent = 0;
+    for (;;) {
+        uint32_t end = tcp_data_end(c);
+        uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+        uint32_t inflight = c->snd_nxt - c->snd_una;
+        uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+        uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+        uint32_t len = avail < usable ? avail : usable;
+        if (len > c->snd_mss)
+            len = c->snd_mss;
+        int fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == end && len == avail;
+        if (len == 0 && !(fin && avail == 0))
+            break;
+        if (len < c->snd_mss && !fin) {
+            if (len < avail) {
+                /* Window-limited: sender SWS avoidance (RFC 1122 4.2.3.4). */
+                if (len < c->max_snd_wnd / 2 || len == 0)
+                    break;
+            } else if (!(c->flags & TF_NODELAY) && seq_gt(c->snd_sml, c->snd_una)) {
+                /* Nagle, Minshall's variant: one small segment in flight at a time. */
+                break;
+            }
+        }
+        uint8_t flags = WIRE_TCP_ACK;
+        if (len && c->snd_nxt + len == end)
+            flags |= WIRE_TCP_PSH;
+        if (fin)
+            flags |= WIRE_TCP_FIN;
+        uint32_t seq = c->snd_nxt;
+        int retrans = seq_lt(seq, c->snd_max);
+        if (!retrans && !(c->flags & (TF_RTT_TIMING | TF_TS_OK)) && len) {
+            c->flags |= TF_RTT_TIMING;
+            c->rtt_seq = seq;
+            c->rtt_start = st->now;
+        }
+        tcp_send_segment(st, idx, seq, flags, len);
+        if (retrans) {
+            c->total_retrans++;
+            st->stats.tcp_retransmits++;
+        }
+        if (len < c->snd_mss)
+            c->snd_sml = seq + len;
+        c->snd_nxt = seq + len + (fin ? 1 : 0);
+        if (fin)
+            c->flags |= TF_FIN_SENT;
+        if (seq_gt(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        sent = 1;
+        if (fin)
+            break;
+    }
+    if (sent && !c->timer[TCP_T_REXMIT]) {
+        tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+        tcp_disarm(st, idx, TCP_T_PERSIST);
+    }
+    /* Nothing in flight but data waiting on the window: probe it (persist). */
+    if (c->snd_max == c->snd_una && seq_lt(c->snd_nxt, tcp_data_end(c)) && !c->timer[TCP_T_PERSIST] &&
+        !c->timer[TCP_T_REXMIT])
+        tcp_arm(st, idx, TCP_T_PERSIST, st->now + tcp_rto_backed_off(c));
+}
+
+void tcp_output(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    switch (c->state) {
+    case WTCP_CLOSED:
+    case WTCP_LISTEN:
+        return;
+    case WTCP_SYN_SENT:
+    case WTCP_SYN_RECEIVED:
+        if (c->snd_nxt == c->iss) {
+            uint8_t flags = WIRE_TCP_SYN | (c->state == WTCP_SYN_RECEIVED ? WIRE_TCP_ACK : 0);
+            tcp_send_segment(st, idx, c->iss, flags, 0);
+            c->snd_nxt = c->iss + 1;
+            c->snd_max = c->snd_nxt;
+            if (!c->timer[TCP_T_REXMIT])
+                tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+        } else if (c->flags & TF_ACK_NOW) {
+            c->flags &= ~(uint32_t)TF_ACK_NOW;
+        }
+        return;
+    case WTCP_TIME_WAIT:
+        if (c->flags & TF_ACK_NOW)
+            tcp_send_ack(st, idx);
+        return;
+    default:
+        break;
+    }
+    uint32_t out_before = c->segs_out;
+    tcp_output_data(st, idx);
+    if ((c->flags & TF_ACK_NOW) && c->segs_out == out_before)
+        tcp_send_ack(st, idx);
+}

@@ -1,0 +1,150 @@
+/* tcp_timer.c: per-connection deadlines: retransmission with RFC 6298 RTO, Karn's rule and
+ * exponential backoff; zero-window persist; delayed ACK (RFC 1122 4.2.3.2); TIME-WAIT 2MSL
+ * and the orphaned FIN-WAIT-2 timeout. */
+#include "tcp/tcp.h"
+
+void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when)
+{
+    if (when == 0)
+        when = 1;
+    tc(st, idx)->timer[timer] = when;
+    sock_timers_changed(st, idx);
+}
+
+void tcp_disarm(wtcp_stack *st, uint32_t idx, int timer)
+{
+    if (!tc(st, idx)->timer[timer])
+        return;
+    tc(st, idx)->timer[timer] = 0;
+    sock_timers_changed(st, idx);
+}
+
+uint32_t tcp_rto_backed_off(const tcp_conn *c)
+{
+    uint64_t rto = (uint64_t)c->rto << (c->backoff < 20 ? c->backoff : 20);
+    return rto > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : (uint32_t)rto;
+}
+
+/* RFC 6298 section 2 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, RTO_MIN). */
+void tcp_rtt_sample(tcp_conn *c, uint32_t rtt)
+{
+    if (rtt > TCP_RTO_MAX_MS)
+        rtt = TCP_RTO_MAX_MS;
+    if (c->srtt8 == 0) {
+        c->srtt8 = rtt ? rtt * 8 : 1;
+        c->rttvar4 = rtt * 2; /* RTTVAR = R/2, stored x4 */
+    } else {
+        int32_t err = (int32_t)rtt - (int32_t)(c->srtt8 / 8);
+        uint32_t aerr = (uint32_t)(err < 0 ? -err : err);
+        /* RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|;  SRTT = 7/8 SRTT + 1/8 R */
+        c->rttvar4 = c->rttvar4 - c->rttvar4 / 4 + aerr;
+        c->srtt8 = c->srtt8 - c->srtt8 / 8 + rtt;
+        if (c->srtt8 == 0)
+            c->srtt8 = 1;
+    }
+    uint32_t var = c->rttvar4; /* = 4 * RTTVAR */
+    if (var < TCP_RTO_MIN_MS)
+        var = TCP_RTO_MIN_MS;
+    uint32_t rto = c->srtt8 / 8 + var;
+    c->rto = rto > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : rto;
+}
+
+static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t limit;
+    switch (c->state) {
+    case WTCP_SYN_SENT:
+        limit = st->cfg.syn_retries;
+        break;
+    case WTCP_SYN_RECEIVED:
+        limit = st->cfg.synack_retries;
+        break;
+    default:
+        limit = st->cfg.data_retries;
+        break;
+    }
+    if (c->snd_una == c->snd_max && c->state != WTCP_SYN_SENT && c->state != WTCP_SYN_RECEIVED)
+        return; /* nothing outstanding */
+    if (c->retries >= limit) {
+        int err = c->soft_error ? c->soft_error : WTCP_ETIMEDOUT;
+        tcp_done(st, idx, err);
+        return;
+    }
+    c->retries++;
+    c->backoff++;
+    c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn: never time a retransmitted segment */
+    if (c->state == WTCP_SYN_SENT || c->state == WTCP_SYN_RECEIVED) {
+        c->flags |= TF_SYN_REXMIT;
+        c->snd_nxt = c->iss;
+        c->total_retrans++;
+        st->stats.tcp_retransmits++;
+    } else {
+        /* RFC 5681 section 3.1, (4): after a timeout, one segment and slow start. */
+        uint32_t flight = c->snd_max - c->snd_una;
+        uint32_t half = flight / 2;
+        c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
+        c->cwnd = c->snd_mss;
+        c->bytes_acked_ca = 0;
+        c->dupacks = 0;
+        c->in_recovery = 0;
+        c->snd_nxt = c->snd_una; /* go back N: resend from the first unacknowledged byte */
+    }
+    tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+    tcp_output(st, idx);
+}
+
+static void tcp_timeout_persist(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    if (c->snd_max != c->snd_una || c->sndbuf.len == 0 || !tcp_have_established(c->state))
+        return;
+    if (c->backoff < 30)
+        c->backoff++;
+    if (c->snd_wnd == 0) {
+        tcp_send_window_probe(st, idx);
+    } else {
+        /* Window open but too small for sender SWS rules: send what fits. */
+        uint32_t len = c->snd_wnd < c->sndbuf.len ? c->snd_wnd : c->sndbuf.len;
+        if (len > c->snd_mss)
+            len = c->snd_mss;
+        uint8_t flags = WIRE_TCP_ACK | (len == c->sndbuf.len ? WIRE_TCP_PSH : 0);
+        tcp_send_segment(st, idx, c->snd_nxt, flags, len);
+        c->snd_nxt += len;
+        if (seq_gt(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+        return;
+    }
+    tcp_arm(st, idx, TCP_T_PERSIST, st->now + tcp_rto_backed_off(c));
+}
+
+void tcp_timers_run(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = sk(st, idx);
+    for (int t = 0; t < TCP_T_COUNT; t++) {
+        if (!s->in_use || s->type != WTCP_SOCK_STREAM)
+            return;
+        tcp_conn *c = &s->u.tcp;
+        uint64_t when = c->timer[t];
+        if (!when || when > st->now)
+            continue;
+        c->timer[t] = 0;
+        switch (t) {
+        case TCP_T_REXMIT:
+            tcp_timeout_rexmit(st, idx);
+            break;
+        case TCP_T_PERSIST:
+            tcp_timeout_persist(st, idx);
+            break;
+        case TCP_T_DELACK:
+            if (c->state != WTCP_CLOSED)
+                tcp_send_ack(st, idx);
+            break;
+        case TCP_T_LINGER:
+            /* TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer. */
+            tcp_done(st, idx, 0);
+            return;
+        }
+    }
+}

@@ -1,0 +1,789 @@
+/* tcp_usr.c: the socket calls (RFC 9293 3.10.1-3.10.6: OPEN, SEND, RECEIVE, CLOSE, ABORT,
+ * STATUS) for TCP and UDP, handle checking, connection teardown, ISNs (RFC 6528) and
+ * ephemeral ports (RFC 6056 algorithm 3). */
+#include <string.h>
+
+#include "tcp/tcp.h"
+
+/* ---- helpers shared with tcp_in/tcp_out ---- */
+
+void tcp_set_state(wtcp_stack *st, uint32_t idx, int state)
+{
+    tcp_conn *c = tc(st, idx);
+    int old = c->state;
+    if (old == state)
+        return;
+    c->state = (uint8_t)state;
+    if (st->cfg.on_state)
+        st->cfg.on_state(st->cfg.state_user, sock_handle(st, idx), old, state);
+}
+
+uint32_t tcp_isn(const wtcp_stack *st, const sock_slot *s)
+{
+    /* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+     * M a 4-microsecond clock (derived from our millisecond clock). */
+    uint8_t t[12];
+    wire_put32(t, s->laddr);
+    wire_put16(t + 4, s->lport);
+    wire_put32(t + 6, s->raddr);
+    wire_put16(t + 10, s->rport);
+    uint32_t f = (uint32_t)wtcp_siphash(st->cfg.isn_key, t, sizeof t);
+    return f + (uint32_t)(st->now * 250);
+}
+
+uint32_t tcp_ts_offset(const wtcp_stack *st, const sock_slot *s)
+{
+    uint8_t t[13];
+    wire_put32(t, s->laddr);
+    wire_put16(t + 4, s->lport);
+    wire_put32(t + 6, s->raddr);
+    wire_put16(t + 10, s->rport);
+    t[12] = 'T';
+    return (uint32_t)(wtcp_siphash(st->cfg.isn_key, t, sizeof t) >> 32);
+}
+
+uint8_t tcp_choose_wscale(const wtcp_stack *st, const sock_slot *s)
+{
+    (void)s;
+    if (st->cfg.no_wscale)
+        return 0;
+    uint8_t ws = 0;
+    while (ws < TCP_MAX_WSCALE && (st->cfg.rcvbuf_max >> ws) > 65535)
+        ws++;
+    return ws;
+}
+
+void tcp_update_mss(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    uint32_t mtu = c->path_mtu ? c->path_mtu : st->cfg.mtu;
+    uint32_t mss = mtu - WIRE_IPV4_HDR - WIRE_TCP_HDR;
+    if (c->peer_mss && c->peer_mss < mss)
+        mss = c->peer_mss;
+    if (s->maxseg_opt && s->maxseg_opt < mss)
+        mss = s->maxseg_opt;
+    if (c->flags & TF_TS_OK)
+        mss -= 12; /* nop, nop, TS on every segment */
+    if (mss < TCP_MIN_MSS)
+        mss = TCP_MIN_MSS;
+    c->snd_mss = mss;
+}
+
+int tcp_alloc_buffers(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    if (!c->rcvbuf.buf) {
+        c->rcvbuf.buf = wtcp_mem_alloc(st, c->rcvbuf_size);
+        if (!c->rcvbuf.buf)
+            return -1;
+        c->rcvbuf.cap = c->rcvbuf_size;
+    }
+    if (!c->sndbuf.buf) {
+        c->sndbuf.buf = wtcp_mem_alloc(st, c->sndbuf_size);
+        if (!c->sndbuf.buf)
+            return -1;
+        c->sndbuf.cap = c->sndbuf_size;
+    }
+    return 0;
+}
+
+void tcp_free_buffers(wtcp_stack *st, sock_slot *s)
+{
+    tcp_conn *c = &s->u.tcp;
+    wtcp_mem_free(st, c->sndbuf.buf);
+    wtcp_mem_free(st, c->rcvbuf.buf);
+    memset(&c->sndbuf, 0, sizeof c->sndbuf);
+    memset(&c->rcvbuf, 0, sizeof c->rcvbuf);
+}
+
+static void tcp_unlink_child(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t p = c->parent;
+    if (p == WTCP_NONE)
+        return;
+    tcp_conn *l = tc(st, p);
+    uint32_t prev = WTCP_NONE;
+    int found = 0;
+    for (uint32_t i = l->accept_head; i != WTCP_NONE; i = tc(st, i)->accept_next) {
+        if (i == idx) {
+            if (prev == WTCP_NONE)
+                l->accept_head = c->accept_next;
+            else
+                tc(st, prev)->accept_next = c->accept_next;
+            if (l->accept_tail == idx)
+                l->accept_tail = prev;
+            l->accept_queued--;
+            found = 1;
+            break;
+        }
+        prev = i;
+    }
+    if (!found && l->syn_queued)
+        l->syn_queued--;
+    c->parent = WTCP_NONE;
+    c->accept_next = WTCP_NONE;
+}
+
+void tcp_done(wtcp_stack *st, uint32_t idx, int err)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (err)
+        st->stats.tcp_conn_failed++;
+    tcp_set_state(st, idx, WTCP_CLOSED);
+    for (int t = 0; t < TCP_T_COUNT; t++)
+        c->timer[t] = 0;
+    sock_timers_changed(st, idx);
+    hash_remove(st, idx);
+    if (!s->user_owned) {
+        tcp_unlink_child(st, idx);
+        sock_release(st, idx);
+        return;
+    }
+    if (err) {
+        s->so_error = err;
+        sock_event(st, idx, WTCP_EV_ERROR | WTCP_EV_READABLE | WTCP_EV_WRITABLE);
+    } else {
+        sock_event(st, idx, WTCP_EV_CLOSED | WTCP_EV_READABLE);
+    }
+}
+
+void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    tcp_set_state(st, idx, WTCP_TIME_WAIT);
+    tcp_disarm(st, idx, TCP_T_REXMIT);
+    tcp_disarm(st, idx, TCP_T_PERSIST);
+    tcp_disarm(st, idx, TCP_T_DELACK);
+    tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
+    c->flags |= TF_ACK_NOW;
+    /* Nothing more can be sent; keep what the user has not read yet. */
+    if (!sk(st, idx)->user_owned)
+        tcp_free_buffers(st, sk(st, idx));
+}
+
+/* ---- handle checking ---- */
+
+static int sock_lookup(wtcp_stack *st, wtcp_sock h, int type, uint32_t *out)
+{
+    if (!st || h <= 0)
+        return WTCP_EBADF;
+    uint32_t idx = ((uint32_t)h & 0xffff) - 1;
+    uint16_t gen = (uint16_t)(((uint32_t)h >> 16) & 0x7fff);
+    if (idx >= st->nsocks)
+        return WTCP_EBADF;
+    sock_slot *s = &st->socks[idx];
+    if (!s->in_use || !s->user_owned || s->gen != gen)
+        return WTCP_EBADF;
+    if (type && s->type != type)
+        return WTCP_EOPNOTSUPP;
+    *out = idx;
+    return 0;
+}
+
+#define LOOKUP(type)                                                                          \
+    uint32_t idx;                                                                             \
+    do {                                                                                      \
+        int lookup_err = sock_lookup(st, h, (type), &idx);                                    \
+        if (lookup_err < 0)                                                                   \
+            return lookup_err;                                                                \
+    } while (0)
+
+/* ---- socket calls ---- */
+
+int wtcp_socket(wtcp_stack *st, int type)
+{
+    if (!st)
+        return WTCP_EINVAL;
+    if (type != WTCP_SOCK_STREAM && type != WTCP_SOCK_DGRAM)
+        return WTCP_EINVAL;
+    uint32_t idx = sock_alloc(st, type);
+    if (idx == WTCP_NONE)
+        return WTCP_EMFILE;
+    sock_slot *s = sk(st, idx);
+    s->user_owned = 1;
+    s->laddr = st->cfg.addr;
+    return sock_handle(st, idx);
+}
+
+int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (addr != 0 && addr != st->cfg.addr)
+        return WTCP_EADDRNOTAVAIL;
+    if (s->bound)
+        return WTCP_EINVAL;
+    if (s->type == WTCP_SOCK_STREAM && s->u.tcp.state != WTCP_CLOSED)
+        return WTCP_EINVAL;
+    if (port == 0) {
+        if (s->type == WTCP_SOCK_DGRAM)
+            return udp_bind_ephemeral(st, idx);
+        uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
+        for (uint32_t i = 0; i < span; i++) {
+            uint16_t p = (uint16_t)(st->cfg.ephemeral_lo + (st->port_seq++ % span));
+            if (!port_in_use(st, s->type, p, idx)) {
+                s->lport = p;
+                s->bound = 1;
+                return 0;
+            }
+        }
+        return WTCP_EADDRINUSE;
+    }
+    if (port_in_use(st, s->type, port, idx)) {
+        /* SO_REUSEADDR lets a listener bind over connections left in TIME-WAIT etc. */
+        int blocked = 0;
+        for (uint32_t i = 0; i < st->nsocks && !blocked; i++) {
+            const sock_slot *o = &st->socks[i];
+            if (i == idx || !o->in_use || o->type != s->type || !o->bound || o->lport != port)
+                continue;
+            if (s->type == WTCP_SOCK_DGRAM || !(s->opt_flags & TF_REUSEADDR) ||
+                o->u.tcp.state == WTCP_LISTEN || (o->user_owned && o->u.tcp.state == WTCP_CLOSED))
+                blocked = 1;
+        }
+        if (blocked)
+            return WTCP_EADDRINUSE;
+    }
+    s->lport = port;
+    s->bound = 1;
+    return 0;
+}
+
+int wtcp_listen(wtcp_stack *st, wtcp_sock h, int backlog)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (c->state == WTCP_LISTEN) {
+        c->backlog = backlog < 0 ? 0 : (uint32_t)backlog;
+        if (c->backlog > st->cfg.max_backlog)
+            c->backlog = st->cfg.max_backlog;
+        return 0;
+    }
+    if (c->state != WTCP_CLOSED || s->raddr)
+        return WTCP_EINVAL;
+    if (!s->bound) {
+        int r = wtcp_bind(st, h, 0, 0);
+        if (r < 0)
+            return r;
+    }
+    if (hash_lookup(st, s->lport, 0, 0) != WTCP_NONE)
+        return WTCP_EADDRINUSE;
+    c->backlog = backlog < 0 ? 0 : (uint32_t)backlog;
+    if (c->backlog > st->cfg.max_backlog)
+        c->backlog = st->cfg.max_backlog;
+    c->accept_head = c->accept_tail = WTCP_NONE;
+    s->raddr = 0;
+    s->rport = 0;
+    hash_insert(st, idx);
+    tcp_set_state(st, idx, WTCP_LISTEN);
+    return 0;
+}
+
+int wtcp_accept(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    tcp_conn *l = tc(st, idx);
+    if (l->state != WTCP_LISTEN)
+        return WTCP_EINVAL;
+    uint32_t child = l->accept_head;
+    if (child == WTCP_NONE)
+        return WTCP_EAGAIN;
+    tcp_conn *c = tc(st, child);
+    l->accept_head = c->accept_next;
+    if (l->accept_head == WTCP_NONE)
+        l->accept_tail = WTCP_NONE;
+    l->accept_queued--;
+    c->parent = WTCP_NONE;
+    c->accept_next = WTCP_NONE;
+    sock_slot *cs = sk(st, child);
+    cs->user_owned = 1;
+    cs->bound = 1;
+    if (addr)
+        *addr = cs->raddr;
+    if (port)
+        *port = cs->rport;
+    /* Report what happened while it waited in the queue. */
+    uint32_t ev = WTCP_EV_WRITABLE;
+    if (c->rcvbuf.len || (c->flags & TF_RCVD_FIN))
+        ev |= WTCP_EV_READABLE;
+    sock_event(st, child, ev);
+    if (l->accept_head != WTCP_NONE)
+        sock_event(st, idx, WTCP_EV_ACCEPTABLE);
+    return sock_handle(st, child);
+}
+
+static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t rport)
+{
+    sock_slot *s = sk(st, idx);
+    uint8_t t[6];
+    wire_put32(t, raddr);
+    wire_put16(t + 4, rport);
+    uint32_t offset = (uint32_t)wtcp_siphash(st->cfg.isn_key, t, sizeof t);
+    uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
+    for (uint32_t i = 0; i < span; i++) {
+        uint16_t p = (uint16_t)(st->cfg.ephemeral_lo + (offset + st->port_seq + i) % span);
+        if (hash_lookup(st, p, raddr, rport) == WTCP_NONE && hash_lookup(st, p, 0, 0) == WTCP_NONE &&
+            !port_in_use(st, WTCP_SOCK_STREAM, p, idx)) {
+            st->port_seq += i + 1;
+            s->lport = p;
+            s->bound = 1;
+            return 0;
+        }
+    }
+    return WTCP_EADDRNOTAVAIL;
+}
+
+static int addr_reachable(uint32_t addr)
+{
+    if (addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
+        return 0;
+    return 1;
+}
+
+int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (s->type == WTCP_SOCK_DGRAM) {
+        return WTCP_EOPNOTSUPP;
+    }
+    tcp_conn *c = &s->u.tcp;
+    switch (c->state) {
+    case WTCP_CLOSED:
+        break;
+    case WTCP_SYN_SENT:
+    case WTCP_SYN_RECEIVED:
+        return WTCP_EALREADY;
+    case WTCP_LISTEN:
+        return WTCP_EINVAL;
+    default:
+        return WTCP_EISCONN;
+    }
+    if (s->so_error)
+        return WTCP_EINVAL; /* a failed socket is not reused (as POSIX leaves it) */
+    if (port == 0)
+        return WTCP_EINVAL;
+    if (!addr_reachable(addr))
+        return WTCP_ENETUNREACH;
+    if (s->bound) {
+        if (hash_lookup(st, s->lport, addr, port) != WTCP_NONE)
+            return WTCP_EADDRINUSE;
+        s->raddr = addr;
+        s->rport = port;
+    } else {
+        int r = tcp_pick_port(st, idx, addr, port);
+        if (r < 0)
+            return r;
+        s->raddr = addr;
+        s->rport = port;
+    }
+    s->laddr = st->cfg.addr;
+    memset(c, 0, sizeof *c);
+    c->parent = c->accept_next = c->accept_head = c->accept_tail = WTCP_NONE;
+    c->flags = TF_ACTIVE | (s->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0));
+    c->rcvbuf_size = s->rcvbuf_opt;
+    c->sndbuf_size = s->sndbuf_opt;
+    c->rcv_wscale = tcp_choose_wscale(st, s);
+    c->iss = tcp_isn(st, s);
+    c->ts_offset = tcp_ts_offset(st, s);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->rto = TCP_RTO_INITIAL_MS;
+    c->rtt_start = st->now;
+    c->rcv_mss = TCP_DEFAULT_MSS;
+    c->path_mtu = st->cfg.mtu;
+    c->peer_mss = 0;
+    if (!st->cfg.no_timestamps)
+        c->flags |= TF_TS_OK; /* tentatively, for the MSS; SYN-ACK decides */
+    tcp_update_mss(st, idx);
+    c->flags &= ~(uint32_t)TF_TS_OK;
+    hash_insert(st, idx);
+    st->stats.tcp_active_opens++;
+    tcp_set_state(st, idx, WTCP_SYN_SENT);
+    sock_want_output(st, idx);
+    return WTCP_EINPROGRESS;
+}
+
+int wtcp_send(wtcp_stack *st, wtcp_sock h, const void *buf, size_t len)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (!buf && len)
+        return WTCP_EINVAL;
+    if (s->so_error)
+        return s->so_error;
+    switch (c->state) {
+    case WTCP_ESTABLISHED:
+    case WTCP_CLOSE_WAIT:
+        break;
+    case WTCP_SYN_SENT:
+    case WTCP_SYN_RECEIVED:
+        return WTCP_EAGAIN;
+    case WTCP_CLOSED:
+    case WTCP_LISTEN:
+        return WTCP_ENOTCONN;
+    default:
+        return WTCP_EPIPE;
+    }
+    if (c->flags & TF_FIN_QUEUED)
+        return WTCP_EPIPE;
+    if (len > 0x7fffffff)
+        len = 0x7fffffff;
+    uint32_t n = ring_write(&c->sndbuf, buf, (uint32_t)len);
+    if (n < len)
+        c->flags |= TF_SND_BLOCKED;
+    if (n == 0)
+        return len ? WTCP_EAGAIN : 0;
+    sock_want_output(st, idx);
+    return (int)n;
+}
+
+int wtcp_recv(wtcp_stack *st, wtcp_sock h, void *buf, size_t len)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (!buf && len)
+        return WTCP_EINVAL;
+    if (c->rcvbuf.len > 0 && !(c->flags & TF_RD_SHUT)) {
+        if (len > 0x7fffffff)
+            len = 0x7fffffff;
+        uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+        uint32_t n = ring_read(&c->rcvbuf, buf, (uint32_t)len);
+        /* Window update when reading doubled what the peer may send (Linux tcp_cleanup_rbuf). */
+        if (tcp_have_established(c->state) && c->state != WTCP_TIME_WAIT && !(c->flags & TF_RCVD_FIN)) {
+            uint32_t space = tcp_rcv_space(c);
+            uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+            if (space >= 2 * cur + unit && space - cur >= c->rcv_mss) {
+                c->flags |= TF_ACK_NOW;
+                sock_want_output(st, idx);
+            }
+        }
+        return (int)n;
+    }
+    if (c->flags & (TF_RCVD_FIN | TF_RD_SHUT))
+        return 0;
+    if (s->so_error)
+        return s->so_error;
+    switch (c->state) {
+    case WTCP_LISTEN:
+        return WTCP_ENOTCONN;
+    case WTCP_CLOSED:
+        return WTCP_ENOTCONN;
+    default:
+        return WTCP_EAGAIN;
+    }
+}
+
+int wtcp_readable(wtcp_stack *st, wtcp_sock h)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (s->type == WTCP_SOCK_DGRAM)
+        return s->u.udp.queue.len >= 8 ? (int)wire_get16(s->u.udp.queue.buf + (s->u.udp.queue.head + 6) % s->u.udp.queue.cap) : 0;
+    return (int)s->u.tcp.rcvbuf.len;
+}
+
+int wtcp_writable(wtcp_stack *st, wtcp_sock h)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    tcp_conn *c = tc(st, idx);
+    if (!c->sndbuf.buf)
+        return 0;
+    return (int)ring_free(&c->sndbuf);
+}
+
+static void tcp_start_fin(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    c->flags |= TF_FIN_QUEUED;
+    if (c->state == WTCP_CLOSE_WAIT)
+        tcp_set_state(st, idx, WTCP_LAST_ACK);
+    else
+        tcp_set_state(st, idx, WTCP_FIN_WAIT_1);
+    sock_want_output(st, idx);
+}
+
+int wtcp_shutdown(wtcp_stack *st, wtcp_sock h, int how)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    tcp_conn *c = tc(st, idx);
+    if (how < WTCP_SHUT_RD || how > WTCP_SHUT_RDWR)
+        return WTCP_EINVAL;
+    if (c->state == WTCP_CLOSED || c->state == WTCP_SYN_SENT || c->state == WTCP_LISTEN)
+        return WTCP_ENOTCONN;
+    if (how & WTCP_SHUT_RD)
+        c->flags |= TF_RD_SHUT;
+    if ((how & WTCP_SHUT_WR) && !(c->flags & TF_FIN_QUEUED) &&
+        (c->state == WTCP_ESTABLISHED || c->state == WTCP_CLOSE_WAIT || c->state == WTCP_SYN_RECEIVED))
+        tcp_start_fin(st, idx);
+    return 0;
+}
+
+static void tcp_close_listener(wtcp_stack *st, uint32_t idx)
+{
+    /* Children not yet accepted: established ones are reset, embryonic ones dropped. */
+    for (uint32_t i = 0; i < st->nsocks; i++) {
+        sock_slot *o = &st->socks[i];
+        if (!o->in_use || o->type != WTCP_SOCK_STREAM || o->user_owned || o->u.tcp.parent != idx)
+            continue;
+        if (o->u.tcp.state != WTCP_SYN_RECEIVED)
+            tcp_send_rst(st, i);
+        tcp_done(st, i, WTCP_ECONNABORTED);
+    }
+}
+
+int wtcp_abort(wtcp_stack *st, wtcp_sock h)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (s->type == WTCP_SOCK_DGRAM) {
+        sock_release(st, idx);
+        return 0;
+    }
+    tcp_conn *c = &s->u.tcp;
+    if (c->state == WTCP_LISTEN)
+        tcp_close_listener(st, idx);
+    else if (c->state >= WTCP_SYN_RECEIVED && c->state != WTCP_TIME_WAIT)
+        tcp_send_rst(st, idx);
+    s->user_owned = 0;
+    if (c->state != WTCP_CLOSED)
+        tcp_done(st, idx, 0);
+    else
+        sock_release(st, idx);
+    return 0;
+}
+
+int wtcp_close(wtcp_stack *st, wtcp_sock h)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (s->type == WTCP_SOCK_DGRAM) {
+        sock_release(st, idx);
+        return 0;
+    }
+    tcp_conn *c = &s->u.tcp;
+    switch (c->state) {
+    case WTCP_CLOSED:
+        s->user_owned = 0;
+        sock_release(st, idx);
+        return 0;
+    case WTCP_LISTEN:
+    case WTCP_SYN_SENT:
+        return wtcp_abort(st, h);
+    default:
+        break;
+    }
+    /* Unread data, or SO_LINGER 0: abortive close with RST (RFC 2525 2.17, Linux). */
+    if ((c->rcvbuf.len > 0 || (c->flags & TF_LINGER0)) && c->state != WTCP_TIME_WAIT)
+        return wtcp_abort(st, h);
+    c->flags |= TF_RD_SHUT;
+    if (!(c->flags & TF_FIN_QUEUED) &&
+        (c->state == WTCP_ESTABLISHED || c->state == WTCP_CLOSE_WAIT || c->state == WTCP_SYN_RECEIVED))
+        tcp_start_fin(st, idx);
+    s->user_owned = 0;
+    s->events = 0;
+    if (c->state == WTCP_FIN_WAIT_2)
+        tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
+    if (c->state == WTCP_TIME_WAIT)
+        tcp_free_buffers(st, s);
+    return 0;
+}
+
+/* ---- options and status ---- */
+
+int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    int tcp = s->type == WTCP_SOCK_STREAM;
+    uint32_t flag = 0;
+    switch (opt) {
+    case WTCP_SO_REUSEADDR:
+        flag = TF_REUSEADDR;
+        break;
+    case WTCP_SO_KEEPALIVE:
+        flag = TF_KEEPALIVE;
+        break;
+    case WTCP_TCP_NODELAY:
+        flag = TF_NODELAY;
+        break;
+    case WTCP_SO_LINGER0:
+        flag = TF_LINGER0;
+        break;
+    case WTCP_SO_RCVBUF:
+    case WTCP_SO_SNDBUF: {
+        if (value < 0)
+            return WTCP_EINVAL;
+        uint32_t v = (uint32_t)value;
+        if (v < 2048)
+            v = 2048;
+        if (v > st->cfg.rcvbuf_max)
+            v = st->cfg.rcvbuf_max;
+        /* Buffers are sized when the connection is established; later changes apply to
+         * connections made from a listener afterwards. */
+        if (opt == WTCP_SO_RCVBUF)
+            s->rcvbuf_opt = v;
+        else
+            s->sndbuf_opt = v;
+        if (tcp && !c->rcvbuf.buf) {
+            c->rcvbuf_size = s->rcvbuf_opt;
+            c->sndbuf_size = s->sndbuf_opt;
+        }
+        return 0;
+    }
+    case WTCP_TCP_MAXSEG:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (value < TCP_MIN_MSS || value > 65535 - 40)
+            return WTCP_EINVAL;
+        s->maxseg_opt = (uint32_t)value;
+        if (c->state != WTCP_CLOSED && c->state != WTCP_LISTEN)
+            tcp_update_mss(st, idx);
+        return 0;
+    case WTCP_SO_ERROR:
+        return WTCP_ENOPROTOOPT;
+    default:
+        return WTCP_ENOPROTOOPT;
+    }
+    if ((flag == TF_NODELAY || flag == TF_LINGER0 || flag == TF_KEEPALIVE) && !tcp)
+        return WTCP_ENOPROTOOPT;
+    if (value)
+        s->opt_flags |= flag;
+    else
+        s->opt_flags &= ~flag;
+    if (tcp && flag != TF_REUSEADDR) {
+        if (value)
+            c->flags |= flag;
+        else
+            c->flags &= ~flag;
+        if (flag == TF_NODELAY && value)
+            sock_want_output(st, idx); /* push anything Nagle was holding */
+    }
+    return 0;
+}
+
+int wtcp_getsockopt(wtcp_stack *st, wtcp_sock h, int opt, int *value)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (!value)
+        return WTCP_EINVAL;
+    switch (opt) {
+    case WTCP_SO_REUSEADDR:
+        *value = (s->opt_flags & TF_REUSEADDR) != 0;
+        return 0;
+    case WTCP_SO_KEEPALIVE:
+        *value = (s->opt_flags & TF_KEEPALIVE) != 0;
+        return 0;
+    case WTCP_TCP_NODELAY:
+        *value = (s->opt_flags & TF_NODELAY) != 0;
+        return 0;
+    case WTCP_SO_LINGER0:
+        *value = (s->opt_flags & TF_LINGER0) != 0;
+        return 0;
+    case WTCP_SO_RCVBUF:
+        *value = (int)s->rcvbuf_opt;
+        return 0;
+    case WTCP_SO_SNDBUF:
+        *value = (int)s->sndbuf_opt;
+        return 0;
+    case WTCP_TCP_MAXSEG:
+        if (s->type != WTCP_SOCK_STREAM)
+            return WTCP_ENOPROTOOPT;
+        *value = (int)(c->snd_mss ? c->snd_mss : (s->maxseg_opt ? s->maxseg_opt : TCP_DEFAULT_MSS));
+        return 0;
+    case WTCP_SO_ERROR:
+        *value = s->so_error;
+        s->so_error = 0;
+        return 0;
+    default:
+        return WTCP_ENOPROTOOPT;
+    }
+}
+
+int wtcp_getsockname(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
+{
+    LOOKUP(0);
+    sock_slot *s = sk(st, idx);
+    if (addr)
+        *addr = s->bound || s->raddr ? st->cfg.addr : 0;
+    if (port)
+        *port = s->lport;
+    return 0;
+}
+
+int wtcp_getpeername(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    sock_slot *s = sk(st, idx);
+    if (!s->raddr || s->u.tcp.state == WTCP_LISTEN)
+        return WTCP_ENOTCONN;
+    if (addr)
+        *addr = s->raddr;
+    if (port)
+        *port = s->rport;
+    return 0;
+}
+
+int wtcp_info_get(wtcp_stack *st, wtcp_sock h, wtcp_info *info)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    if (!info)
+        return WTCP_EINVAL;
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    memset(info, 0, sizeof *info);
+    info->state = c->state;
+    info->local_addr = st->cfg.addr;
+    info->remote_addr = s->raddr;
+    info->local_port = s->lport;
+    info->remote_port = s->rport;
+    info->snd_mss = c->snd_mss;
+    info->rcv_mss = c->rcv_mss;
+    info->snd_wnd = c->snd_wnd;
+    info->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    info->snd_wscale = c->snd_wscale;
+    info->rcv_wscale = c->rcv_wscale;
+    info->ts_ok = (c->flags & TF_TS_OK) != 0;
+    info->sack_ok = (c->flags & TF_SACK_OK) != 0;
+    info->cwnd = c->cwnd;
+    info->ssthresh = c->ssthresh;
+    info->srtt_ms = c->srtt8 / 8;
+    info->rttvar_ms = c->rttvar4 / 4;
+    info->rto_ms = c->rto;
+    info->backoff = c->backoff;
+    info->retransmits = c->total_retrans;
+    info->unacked = c->snd_max - c->snd_una;
+    info->snd_buf_used = c->sndbuf.len;
+    info->rcv_buf_used = c->rcvbuf.len;
+    info->bytes_sent = c->bytes_sent;
+    info->bytes_acked = c->bytes_acked;
+    info->bytes_received = c->bytes_received;
+    info->segs_in = c->segs_in;
+    info->segs_out = c->segs_out;
+    return 0;
+}
+
+/* ---- UDP entry points ---- */
+
+int wtcp_sendto(wtcp_stack *st, wtcp_sock h, const void *buf, size_t len, uint32_t addr, uint16_t port)
+{
+    LOOKUP(WTCP_SOCK_DGRAM);
+    if (!buf && len)
+        return WTCP_EINVAL;
+    return udp_sendto(st, idx, buf, len, addr, port);
+}
+
+int wtcp_recvfrom(wtcp_stack *st, wtcp_sock h, void *buf, size_t len, uint32_t *addr, uint16_t *port)
+{
+    LOOKUP(WTCP_SOCK_DGRAM);
+    if (!buf && len)
+        return WTCP_EINVAL;
+    return udp_recvfrom(st, idx, buf, len, addr, port);
+}

@@ -1,0 +1,117 @@
+/* udp.c: UDP sockets (RFC 768): bind, sendto, recvfrom, checksums, port unreachable. */
+#include <string.h>
+
+#include "internal.h"
+
+enum { UDP_REC_HDR = 8 }; /* queue record: addr(4) port(2) len(2) */
+
+static uint32_t udp_find(const wtcp_stack *st, uint16_t port)
+{
+    for (uint32_t i = 0; i < st->nsocks; i++) {
+        const sock_slot *s = &st->socks[i];
+        if (s->in_use && s->type == WTCP_SOCK_DGRAM && s->bound && s->lport == port)
+            return i;
+    }
+    return WTCP_NONE;
+}
+
+void udp_free(wtcp_stack *st, sock_slot *s)
+{
+    wtcp_mem_free(st, s->u.udp.queue.buf);
+    memset(&s->u.udp.queue, 0, sizeof s->u.udp.queue);
+}
+
+void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
+{
+    wire_udp u;
+    int r = wire_udp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &u);
+    if (r != WIRE_OK) {
+        stack_drop(st, r);
+        return;
+    }
+    st->stats.udp_in++;
+    uint32_t idx = udp_find(st, u.dport);
+    if (idx == WTCP_NONE) {
+        stack_drop(st, WTCP_DROP_UDP_NO_PORT);
+        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, ip);
+        return;
+    }
+    sock_slot *s = &st->socks[idx];
+    wtcp_ring *q = &s->u.udp.queue;
+    if (!q->buf) {
+        q->cap = s->rcvbuf_opt < UDP_DEFAULT_QUEUE ? UDP_DEFAULT_QUEUE : s->rcvbuf_opt;
+        q->buf = wtcp_mem_alloc(st, q->cap);
+        if (!q->buf) {
+            q->cap = 0;
+            stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
+            return;
+        }
+    }
+    if (ring_free(q) < UDP_REC_HDR + u.payload_len) {
+        stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
+        return;
+    }
+    uint8_t rec[UDP_REC_HDR];
+    wire_put32(rec, ip->src);
+    wire_put16(rec + 4, u.sport);
+    wire_put16(rec + 6, (uint16_t)u.payload_len);
+    ring_write(q, rec, UDP_REC_HDR);
+    ring_write(q, u.payload, (uint32_t)u.payload_len);
+    sock_event(st, idx, WTCP_EV_READABLE);
+}
+
+int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx)
+{
+    uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
+    for (uint32_t i = 0; i < span; i++) {
+        uint16_t port = (uint16_t)(st->cfg.ephemeral_lo + (st->port_seq++ % span));
+        if (udp_find(st, port) == WTCP_NONE) {
+            st->socks[idx].lport = port;
+            st->socks[idx].bound = 1;
+            return 0;
+        }
+    }
+    return WTCP_EADDRNOTAVAIL;
+}
+
+int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr, uint16_t port)
+{
+    sock_slot *s = &st->socks[idx];
+    if (port == 0 || addr == 0)
+        return WTCP_EINVAL;
+    if (len > st->tx_cap - WIRE_IPV4_HDR - WIRE_UDP_HDR || len > 65507)
+        return WTCP_EMSGSIZE;
+    if (!s->bound) {
+        int r = udp_bind_ephemeral(st, idx);
+        if (r < 0)
+            return r;
+    }
+    uint8_t *seg = st->tx + WIRE_IPV4_HDR;
+    size_t n = wire_udp_emit(seg, s->lport, port, len);
+    if (len)
+        memcpy(seg + n, buf, len);
+    wire_l4_checksum(seg, n + len, st->cfg.addr, addr, WIRE_PROTO_UDP);
+    st->stats.udp_out++;
+    ip_send(st, addr, WIRE_PROTO_UDP, n + len);
+    return (int)len;
+}
+
+int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr, uint16_t *port)
+{
+    wtcp_ring *q = &st->socks[idx].u.udp.queue;
+    if (q->len < UDP_REC_HDR)
+        return WTCP_EAGAIN;
+    uint8_t rec[UDP_REC_HDR];
+    ring_read(q, rec, UDP_REC_HDR);
+    uint32_t dlen = wire_get16(rec + 6);
+    uint32_t take = dlen < len ? dlen : (uint32_t)len;
+    ring_peek(q, 0, buf, take);
+    ring_consume(q, dlen);
+    if (addr)
+        *addr = wire_get32(rec);
+    if (port)
+        *port = wire_get16(rec + 4);
+    if (q->len >= UDP_REC_HDR)
+        sock_event(st, idx, WTCP_EV_READABLE);
+    return (int)take;
+}
