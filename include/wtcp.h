@@ -102,7 +102,7 @@ typedef struct wtcp_config {
     uint32_t max_sockets;   /* all sockets incl. TIME-WAIT, default 1024, max 65535 */
     uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
     uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
-    uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (8 MiB) */
+    uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (6 MiB: scale 7, as Linux) */
     uint32_t max_backlog;   /* cap on listen() backlog (128) */
     uint32_t time_wait_ms;  /* 2*MSL (60000) */
     uint32_t syn_retries;   /* SYN retransmissions before ETIMEDOUT (6) */

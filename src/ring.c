@@ -53,8 +53,9 @@ void ring_peek(const wtcp_ring *r, uint32_t off, void *dst, uint32_t n)
 
 void ring_consume(wtcp_ring *r, uint32_t n)
 {
+    /* head moves even when the ring empties: out-of-order data may sit beyond len. */
     r->len -= n;
-    r->head = r->len ? wrap(r, (uint64_t)r->head + n) : 0;
+    r->head = wrap(r, (uint64_t)r->head + n);
 }
 
 uint32_t ring_read(wtcp_ring *r, void *dst, uint32_t n)

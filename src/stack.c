@@ -117,7 +117,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->max_sockets = 1024;
     cfg->sndbuf = 256 * 1024;
     cfg->rcvbuf = 256 * 1024;
-    cfg->rcvbuf_max = 8 * 1024 * 1024;
+    cfg->rcvbuf_max = 6 * 1024 * 1024;
     cfg->max_backlog = 128;
     cfg->time_wait_ms = 60000;
     cfg->syn_retries = 6;

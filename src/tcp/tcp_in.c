@@ -60,6 +60,8 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     if (tcp_alloc_buffers(st, idx) < 0)
         return -1;
     c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
+    c->snd_sml = c->snd_una; /* no small segment in flight yet (Nagle) */
+    c->recover = c->snd_una;
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
@@ -233,9 +235,13 @@ static void tcp_reset_received(wtcp_stack *st, uint32_t idx)
     tcp_done(st, idx, err);
 }
 
-static void tcp_ack_advance_cc(tcp_conn *c, uint32_t acked)
+static void tcp_ack_advance_cc(tcp_conn *c, uint32_t acked, uint32_t flight)
 {
     if (c->in_recovery)
+        return;
+    /* Grow only while the window is what limits sending (RFC 7661 idea, as Linux's
+     * tcp_is_cwnd_limited): an application-limited sender keeps its cwnd. */
+    if (c->cwnd < c->ssthresh ? 2 * flight < c->cwnd : flight + c->snd_mss < c->cwnd)
         return;
     if (c->cwnd < c->ssthresh) {
         /* Slow start with appropriate byte counting, L = 2 * SMSS (RFC 3465). */
@@ -287,6 +293,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     }
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
+        uint32_t flight = c->snd_max - c->snd_una;
         /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule). */
         if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr) {
             uint32_t rtt = tcp_ts_now(st, c) - seg->opt.ts_ecr;
@@ -318,7 +325,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
                 c->cwnd += c->snd_mss;
             }
         } else {
-            tcp_ack_advance_cc(c, data_acked ? data_acked : acked);
+            tcp_ack_advance_cc(c, data_acked ? data_acked : acked, flight);
         }
         c->dupacks = 0;
         if (c->snd_una == c->snd_max)

@@ -227,7 +227,8 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         int fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == end && len == avail;
         if (len == 0 && !(fin && avail == 0))
             break;
-        if (len < c->snd_mss && !fin) {
+        /* Retransmissions go out as they were sent: no Nagle or SWS holds. */
+        if (len < c->snd_mss && !fin && !seq_lt(c->snd_nxt, c->snd_max)) {
             if (len < avail) {
                 /* Window-limited: sender SWS avoidance (RFC 1122 4.2.3.4). */
                 if (len < c->max_snd_wnd / 2 || len == 0)
