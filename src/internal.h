@@ -13,6 +13,9 @@
 #include "wtcp.h"
 
 #define WTCP_NONE UINT32_MAX /* "no socket" in index links */
+/* A bound UDP socket sits in the 4-tuple hash under this remote address, which no TCP
+ * connection can have (connect refuses broadcast), so a datagram finds it in O(1). */
+#define UDP_HASH_RADDR 0xffffffffu
 
 /* Protocol constants, chosen as Linux chooses them (see DESIGN.md). */
 enum {
@@ -190,6 +193,7 @@ void udp_input(wtcp_stack *st, const wire_ipv4 *ip);
 void udp_free(wtcp_stack *st, sock_slot *s);
 
 int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx);
+void udp_set_bound(wtcp_stack *st, uint32_t idx, uint16_t port);
 int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr,
                uint16_t port);
 int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr,

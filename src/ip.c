@@ -105,7 +105,7 @@ int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
     }
     if ((ip.frag & WIRE_IP_MF) || (ip.frag & WIRE_IP_OFFMASK)) {
         /* Fragments are dropped and counted: every peer of ours does path-MTU discovery
-         * (DF set, RFC 1191) and TCP never needs them. See docs/PROTOCOL-CORE.md. */
+         * (DF set, RFC 1191) and TCP never needs them. See docs/CORE.md. */
         stack_drop(st, WTCP_DROP_IP_FRAGMENT);
         return WTCP_EOPNOTSUPP;
     }

@@ -260,12 +260,11 @@ void sock_release(wtcp_stack *st, uint32_t idx)
     sock_slot *s = &st->socks[idx];
     if (!s->in_use)
         return;
-    if (s->type == WTCP_SOCK_STREAM) {
-        hash_remove(st, idx);
+    hash_remove(st, idx);
+    if (s->type == WTCP_SOCK_STREAM)
         tcp_free_buffers(st, s);
-    } else {
+    else
         udp_free(st, s);
-    }
     heap_remove(st, idx);
     /* Leave it on the event/output lists with nothing pending; they skip it. */
     s->events = 0;

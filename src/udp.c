@@ -7,12 +7,20 @@ enum { UDP_REC_HDR = 8 }; /* queue record: addr(4) port(2) len(2) */
 
 static uint32_t udp_find(const wtcp_stack *st, uint16_t port)
 {
-    for (uint32_t i = 0; i < st->nsocks; i++) {
-        const sock_slot *s = &st->socks[i];
-        if (s->in_use && s->type == WTCP_SOCK_DGRAM && s->bound && s->lport == port)
-            return i;
-    }
-    return WTCP_NONE;
+    uint32_t idx = hash_lookup(st, port, UDP_HASH_RADDR, 0);
+    if (idx != WTCP_NONE && st->socks[idx].type != WTCP_SOCK_DGRAM)
+        return WTCP_NONE;
+    return idx;
+}
+
+void udp_set_bound(wtcp_stack *st, uint32_t idx, uint16_t port)
+{
+    sock_slot *s = &st->socks[idx];
+    s->lport = port;
+    s->bound = 1;
+    s->raddr = UDP_HASH_RADDR;
+    s->rport = 0;
+    hash_insert(st, idx);
 }
 
 void udp_free(wtcp_stack *st, sock_slot *s)
@@ -66,8 +74,7 @@ int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx)
     for (uint32_t i = 0; i < span; i++) {
         uint16_t port = (uint16_t)(st->cfg.ephemeral_lo + (st->port_seq++ % span));
         if (udp_find(st, port) == WTCP_NONE) {
-            st->socks[idx].lport = port;
-            st->socks[idx].bound = 1;
+            udp_set_bound(st, idx, port);
             return 0;
         }
     }

@@ -65,7 +65,8 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
-    tcp_set_state(st, idx, WTCP_ESTABLISHED);
+    /* A close() in SYN-RECEIVED waited for our SYN to be acknowledged: FIN-WAIT-1 now. */
+    tcp_set_state(st, idx, (c->flags & TF_FIN_QUEUED) ? WTCP_FIN_WAIT_1 : WTCP_ESTABLISHED);
     if (c->parent != WTCP_NONE && !sk(st, idx)->user_owned) {
         tcp_queue_to_listener(st, idx);
     } else {
@@ -209,7 +210,7 @@ static int tcp_seq_acceptable(const tcp_conn *c, uint32_t seq, uint32_t seglen)
         return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd);
     }
     if (wnd == 0)
-        return 0;
+        return seq == c->rcv_nxt; /* as Linux: take its ACK; the text is dropped later */
     return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
            seq_in(seq + seglen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 }
@@ -388,7 +389,11 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
         len -= skip;
     }
     uint32_t off = seq - c->rcv_nxt;
+    /* Keep what fits in both the buffer and the window we advertised. */
     uint32_t room = c->rcvbuf.cap - c->rcvbuf.len;
+    uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (wnd < room)
+        room = wnd;
     if (off >= room) {
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
         c->flags |= TF_ACK_NOW;
@@ -470,6 +475,13 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         return;
     }
 
+    /* Simultaneous open: the peer's SYN-ACK that exactly answers ours is its ACK of our
+     * SYN, not a new SYN (RFC 9293 figure 8; Linux's exception to RFC 5961 4.2). */
+    int simopen_synack = c->state == WTCP_SYN_RECEIVED && (c->flags & TF_ACTIVE) &&
+                         (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) ==
+                             (WIRE_TCP_SYN | WIRE_TCP_ACK) &&
+                         seg->seq + 1 == c->rcv_nxt && seg->ack == c->snd_max && seg->payload_len == 0;
+
     /* PAWS (RFC 7323 5.3). */
     if ((c->flags & TF_TS_OK) && seg->opt.has_ts && !(seg->flags & WIRE_TCP_RST) &&
         seq_lt(seg->opt.ts_val, c->ts_recent) &&
@@ -479,7 +491,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         return;
     }
 
-    if (!tcp_seq_acceptable(c, seg->seq, seglen)) {
+    if (!simopen_synack && !tcp_seq_acceptable(c, seg->seq, seglen)) {
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
         if (!(seg->flags & WIRE_TCP_RST)) {
             if (c->state == WTCP_SYN_RECEIVED) {
@@ -503,7 +515,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         return;
     }
 
-    if (seg->flags & WIRE_TCP_SYN) {
+    if ((seg->flags & WIRE_TCP_SYN) && !simopen_synack) {
         /* RFC 5961 4.2: a SYN in a synchronized state gets a challenge ACK. */
         stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
         tcp_send_challenge_ack(st, idx);

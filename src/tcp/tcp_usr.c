@@ -246,6 +246,10 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
         if (blocked)
             return WTCP_EADDRINUSE;
     }
+    if (s->type == WTCP_SOCK_DGRAM) {
+        udp_set_bound(st, idx, port);
+        return 0;
+    }
     s->lport = port;
     s->bound = 1;
     return 0;
@@ -500,6 +504,8 @@ static void tcp_start_fin(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     c->flags |= TF_FIN_QUEUED;
+    if (c->state == WTCP_SYN_RECEIVED)
+        return; /* the FIN follows once our SYN is acknowledged (see tcp_established) */
     if (c->state == WTCP_CLOSE_WAIT)
         tcp_set_state(st, idx, WTCP_LAST_ACK);
     else

@@ -128,7 +128,7 @@ typedef struct wire_icmp {
 } wire_icmp;
 /* Verifies the checksum over all len bytes. */
 int wire_icmp_parse(const uint8_t *msg, size_t len, wire_icmp *out);
-/* Writes header + copies payload (may alias nothing), computes checksum; returns length. */
+/* Writes header + copies payload (which may overlap buf), computes checksum; returns length. */
 size_t wire_icmp_emit(uint8_t *buf, uint8_t type, uint8_t code, uint32_t rest,
                       const uint8_t *payload, size_t payload_len);
 

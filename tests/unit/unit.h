@@ -1,6 +1,6 @@
 /* unit.h: a tiny header-only unit test framework for wtcp's C tests.
  *
- *   TEST(name) { CHECK(x); CHECK_EQ_U(a, b); CHECK_MEM(p, q, n); }
+ *   TEST(name) { CHECK(x); CHECK_EQ_U(a, b); CHECK_EQ_I(a, b); CHECK_MEM(p, q, n); }
  *   ...
  *   UNIT_MAIN(RUN(name), RUN(other))
  *
