@@ -62,6 +62,7 @@ enum {
     TF_KEEPALIVE = 1u << 15,
     TF_ACTIVE = 1u << 16,      /* opened by connect() (for SYN-RECEIVED's RST rule) */
     TF_SYN_REXMIT = 1u << 17,  /* SYN or SYN-ACK was retransmitted (no RTT sample) */
+    TF_FIN_ACKED = 1u << 18,   /* our FIN is acknowledged: nothing more to send */
 };
 
 typedef struct tcp_conn {
@@ -97,6 +98,7 @@ typedef struct tcp_conn {
     uint32_t backoff, retries;
     uint32_t dupacks;
     uint32_t recover;          /* NewReno: snd_max when fast recovery began */
+    uint32_t sack_high;        /* highest sequence the peer has SACKed */
     uint8_t in_recovery;
     /* ACK policy. */
     uint32_t quickacks, unacked_segs;

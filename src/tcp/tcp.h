@@ -20,12 +20,13 @@ void tcp_send_ack(wtcp_stack *st, uint32_t idx);
 void tcp_send_challenge_ack(wtcp_stack *st, uint32_t idx);
 /* RST for a segment that found no connection (RFC 9293 3.10.7.1). */
 void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg);
-/* RST from a connection (abort): <SEQ=SND.NXT><CTL=RST,ACK>. */
+/* RST from a connection (abort): <SEQ=SND.MAX><CTL=RST,ACK>. */
 void tcp_send_rst(wtcp_stack *st, uint32_t idx);
 /* Resend the segment at SND.UNA now (fast retransmit, probe). */
 void tcp_retransmit_head(wtcp_stack *st, uint32_t idx);
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx);
 uint32_t tcp_rcv_space(const tcp_conn *c);
+uint32_t tcp_mss_now(const tcp_conn *c);
 
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);

@@ -292,6 +292,20 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
             }
         }
     }
+    /* RFC 6675's DupAck: a SACK block that covers data not SACKed before counts as a
+     * duplicate ACK even when the segment carries data (full-duplex transfers). */
+    int sack_new = 0;
+    if ((c->flags & TF_SACK_OK) && seg->opt.sack_count) {
+        if (seq_lt(c->sack_high, c->snd_una))
+            c->sack_high = c->snd_una;
+        for (uint32_t k = 0; k < seg->opt.sack_count; k++) {
+            uint32_t right = seg->opt.sack[k][1];
+            if (seq_gt(right, c->sack_high) && seq_leq(right, c->snd_max)) {
+                c->sack_high = right;
+                sack_new = 1;
+            }
+        }
+    }
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         uint32_t flight = c->snd_max - c->snd_una;
@@ -308,6 +322,8 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         ring_consume(&c->sndbuf, data_acked);
         c->bytes_acked += data_acked;
         int fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
+        if (fin_acked)
+            c->flags |= TF_FIN_ACKED;
         c->snd_una = ack;
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
@@ -354,8 +370,9 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
                 break;
             }
         }
-    } else if (ack == c->snd_una && seg->payload_len == 0 && !window_changed &&
-               !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN)) && c->snd_max != c->snd_una) {
+    } else if (ack == c->snd_una && c->snd_max != c->snd_una &&
+               (sack_new || (seg->payload_len == 0 && !window_changed &&
+                             !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))))) {
         /* Duplicate ACK (RFC 5681 section 2). */
         c->dupacks++;
         if (c->dupacks == 3 && !c->in_recovery && seq_gt(ack, c->recover - 1)) {

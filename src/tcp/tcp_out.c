@@ -111,6 +111,11 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
         if (seq_lt(c->rcv_adv, c->rcv_nxt + w))
             c->rcv_adv = c->rcv_nxt + w;
     }
+    /* Never build more than the link takes: shed SACK blocks, then payload. */
+    while (WIRE_IPV4_HDR + WIRE_TCP_HDR + wire_tcp_opts_len(&h.opt) + len > st->tx_cap && h.opt.sack_count)
+        h.opt.sack_count--;
+    if (WIRE_IPV4_HDR + WIRE_TCP_HDR + wire_tcp_opts_len(&h.opt) + len > st->tx_cap)
+        len = (uint32_t)(st->tx_cap - WIRE_IPV4_HDR - WIRE_TCP_HDR - wire_tcp_opts_len(&h.opt));
     uint8_t *seg = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(seg, &h);
     if (len) {
@@ -135,9 +140,12 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
     ip_send(st, s->raddr, WIRE_PROTO_TCP, hlen + len);
 }
 
+/* Segments without text carry SND.MAX, not SND.NXT: after a timeout SND.NXT goes back,
+ * and an ACK numbered below what the peer has received would be unacceptable to it,
+ * its acknowledgment ignored (Linux's snd_nxt is our snd_max). */
 void tcp_send_ack(wtcp_stack *st, uint32_t idx)
 {
-    tcp_send_segment(st, idx, tc(st, idx)->snd_nxt, WIRE_TCP_ACK, 0);
+    tcp_send_segment(st, idx, tc(st, idx)->snd_max, WIRE_TCP_ACK, 0);
 }
 
 void tcp_send_challenge_ack(wtcp_stack *st, uint32_t idx)
@@ -156,7 +164,7 @@ void tcp_send_challenge_ack(wtcp_stack *st, uint32_t idx)
 
 void tcp_send_rst(wtcp_stack *st, uint32_t idx)
 {
-    tcp_send_segment(st, idx, tc(st, idx)->snd_nxt, WIRE_TCP_RST | WIRE_TCP_ACK, 0);
+    tcp_send_segment(st, idx, tc(st, idx)->snd_max, WIRE_TCP_RST | WIRE_TCP_ACK, 0);
 }
 
 void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
@@ -184,15 +192,29 @@ void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *s
     ip_send(st, ip->src, WIRE_PROTO_TCP, hlen);
 }
 
-/* Sequence number just past the last byte the user has written. */
+/* Payload that fits in one segment now: SACK blocks we are about to send take room
+ * from the data, as Linux's tcp_current_mss does. */
+uint32_t tcp_mss_now(const tcp_conn *c)
+{
+    if (!(c->flags & TF_SACK_OK) || c->ooo.count == 0)
+        return c->snd_mss;
+    uint32_t max = (c->flags & TF_TS_OK) ? 3 : 4;
+    uint32_t blocks = c->ooo.count < max ? c->ooo.count : max;
+    uint32_t opt = 4 + 8 * blocks;
+    return c->snd_mss > opt + TCP_MIN_MSS ? c->snd_mss - opt : TCP_MIN_MSS;
+}
+
+/* Sequence number just past the last byte the user has written (until our FIN is
+ * acknowledged: SND.UNA then lies past the FIN). */
 static uint32_t tcp_data_end(const tcp_conn *c) { return c->snd_una + c->sndbuf.len; }
 
 void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
-    uint32_t len = c->sndbuf.len < c->snd_mss ? c->sndbuf.len : c->snd_mss;
+    uint32_t mss = tcp_mss_now(c);
+    uint32_t len = c->sndbuf.len < mss ? c->sndbuf.len : mss;
     uint8_t flags = WIRE_TCP_ACK;
-    if ((c->flags & TF_FIN_QUEUED) && c->snd_una + len == tcp_data_end(c))
+    if ((c->flags & (TF_FIN_QUEUED | TF_FIN_ACKED)) == TF_FIN_QUEUED && c->snd_una + len == tcp_data_end(c))
         flags |= WIRE_TCP_FIN;
     if (len == 0 && !(flags & WIRE_TCP_FIN))
         return;
@@ -222,13 +244,15 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
         uint32_t usable = wnd > inflight ? wnd - inflight : 0;
         uint32_t len = avail < usable ? avail : usable;
-        if (len > c->snd_mss)
-            len = c->snd_mss;
-        int fin = (c->flags & TF_FIN_QUEUED) && c->snd_nxt + len == end && len == avail;
+        uint32_t mss = tcp_mss_now(c);
+        if (len > mss)
+            len = mss;
+        int fin = (c->flags & (TF_FIN_QUEUED | TF_FIN_ACKED)) == TF_FIN_QUEUED && c->snd_nxt + len == end &&
+                  len == avail;
         if (len == 0 && !(fin && avail == 0))
             break;
         /* Retransmissions go out as they were sent: no Nagle or SWS holds. */
-        if (len < c->snd_mss && !fin && !seq_lt(c->snd_nxt, c->snd_max)) {
+        if (len < mss && !fin && !seq_lt(c->snd_nxt, c->snd_max)) {
             if (len < avail) {
                 /* Window-limited: sender SWS avoidance (RFC 1122 4.2.3.4). */
                 if (len < c->max_snd_wnd / 2 || len == 0)
@@ -255,7 +279,7 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
             c->total_retrans++;
             st->stats.tcp_retransmits++;
         }
-        if (len < c->snd_mss)
+        if (len < mss)
             c->snd_sml = seq + len;
         c->snd_nxt = seq + len + (fin ? 1 : 0);
         if (fin)

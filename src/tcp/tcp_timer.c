@@ -106,8 +106,8 @@ static void tcp_timeout_persist(wtcp_stack *st, uint32_t idx)
     } else {
         /* Window open but too small for sender SWS rules: send what fits. */
         uint32_t len = c->snd_wnd < c->sndbuf.len ? c->snd_wnd : c->sndbuf.len;
-        if (len > c->snd_mss)
-            len = c->snd_mss;
+        if (len > tcp_mss_now(c))
+            len = tcp_mss_now(c);
         uint8_t flags = WIRE_TCP_ACK | (len == c->sndbuf.len ? WIRE_TCP_PSH : 0);
         tcp_send_segment(st, idx, c->snd_nxt, flags, len);
         c->snd_nxt += len;
