@@ -415,6 +415,82 @@ TEST(backlog_bounds_pending_connections)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+TEST(two_thousand_concurrent_connections)
+{
+    /* The 4-tuple hash, the timer heap and the event queue with many live connections. */
+    net *n = calloc(1, sizeof *n);
+    wtcp_config c;
+    wtcp_config_init(&c);
+    c.max_sockets = 4100;
+    c.sndbuf = c.rcvbuf = 4096;
+    c.max_backlog = 4096;
+    c.addr = A_ADDR;
+    c.output = out_a;
+    c.output_user = n;
+    c.alloc = count_alloc;
+    c.alloc_user = n;
+    CHECK_EQ_I(wtcp_stack_new(&c, &n->a), 0);
+    c.addr = B_ADDR;
+    c.output = out_b;
+    CHECK_EQ_I(wtcp_stack_new(&c, &n->b), 0);
+    enum { N = 2000 };
+    static int ca[N], cb[N];
+    int l = wtcp_socket(n->b, WTCP_SOCK_STREAM);
+    wtcp_bind(n->b, l, 0, 80);
+    wtcp_listen(n->b, l, N);
+    int accepted = 0;
+    for (int i = 0; i < N; i++) {
+        ca[i] = wtcp_socket(n->a, WTCP_SOCK_STREAM);
+        CHECK(ca[i] > 0);
+        CHECK_EQ_I(wtcp_connect(n->a, ca[i], B_ADDR, 80), WTCP_EINPROGRESS);
+        if (i % 500 == 499) { /* the in-memory link queue holds 4096 packets */
+            net_run(n, 5);
+            while (accepted < N && (cb[accepted] = wtcp_accept(n->b, l, NULL, NULL)) > 0)
+                accepted++;
+        }
+    }
+    net_run(n, 50);
+    while (accepted < N && (cb[accepted] = wtcp_accept(n->b, l, NULL, NULL)) > 0)
+        accepted++;
+    CHECK_EQ_U(accepted, N);
+    for (int i = 0; i < N; i++) {
+        char msg[16];
+        int len = snprintf(msg, sizeof msg, "conn %d", i);
+        CHECK_EQ_I(wtcp_send(n->a, ca[i], msg, (size_t)len), len);
+        if (i % 500 == 499)
+            net_run(n, 5);
+    }
+    net_run(n, 100);
+    /* Each server connection got exactly its own client's bytes. */
+    int seen = 0;
+    for (int i = 0; i < N; i++) {
+        char buf[32] = { 0 };
+        uint32_t addr;
+        uint16_t port;
+        int r = wtcp_recv(n->b, cb[i], buf, sizeof buf - 1);
+        CHECK(r > 5);
+        int k = atoi(buf + 5);
+        CHECK(k >= 0 && k < N);
+        CHECK_EQ_I(wtcp_getpeername(n->b, cb[i], &addr, &port), 0);
+        uint16_t cport;
+        CHECK_EQ_I(wtcp_getsockname(n->a, ca[k], NULL, &cport), 0);
+        CHECK_EQ_U(port, cport);
+        seen++;
+    }
+    CHECK_EQ_U(seen, N);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_I(wtcp_close(n->a, ca[i]), 0);
+        CHECK_EQ_I(wtcp_close(n->b, cb[i]), 0);
+    }
+    net_run(n, 200);
+    net_run(n, 61000); /* TIME-WAIT ends: every slot is free again */
+    int free_slots = 0;
+    while (wtcp_socket(n->a, WTCP_SOCK_STREAM) > 0)
+        free_slots++;
+    CHECK_EQ_U(free_slots, 4100);
+    CHECK_EQ_U(net_free(n), 0);
+}
+
 TEST(udp_exchange_and_port_unreachable)
 {
     net *n = net_new();
@@ -499,6 +575,54 @@ TEST(icmp_port_unreachable_fails_connect)
     int err;
     wtcp_getsockopt(n->a, s, WTCP_SO_ERROR, &err);
     CHECK_EQ_I(err, WTCP_ECONNREFUSED);
+    CHECK_EQ_U(net_free(n), 0);
+}
+
+TEST(icmp_frag_needed_lowers_mss_and_resends)
+{
+    net *n = net_new();
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    static uint8_t data[4000];
+    CHECK_EQ_I(wtcp_send(n->a, ca, data, sizeof data), 4000);
+    wtcp_poll(n->a, n->now);
+    CHECK_EQ_U(n->n, 3); /* 1448 + 1448 + 1104 */
+    CHECK_EQ_U(n->q[0].len, 1500);
+    static pkt first;
+    first = n->q[0];
+    /* A router on the way has MTU 1000: ICMP fragmentation needed, quoting segment 1. */
+    uint8_t pkt[128];
+    size_t qlen = 20 + 8;
+    wire_ipv4 ip = { 0 };
+    ip.total_len = (uint16_t)(20 + 8 + qlen);
+    ip.ttl = 64;
+    ip.proto = WIRE_PROTO_ICMP;
+    ip.src = 0x0a0000feu;
+    ip.dst = A_ADDR;
+    wire_ipv4_emit(pkt, &ip);
+    wire_icmp_emit(pkt + 20, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_FRAG_NEEDED, 1000, first.data, qlen);
+    n->n = 0;
+    CHECK_EQ_I(wtcp_input(n->a, n->now, pkt, ip.total_len), 0);
+    wtcp_info info;
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.snd_mss, 1000 - 40 - 12);
+    /* What no longer fits is sent again in segments that do. */
+    CHECK(n->n >= 1);
+    for (size_t i = 0; i < n->n; i++)
+        CHECK(n->q[i].len <= 1000);
+    net_run(n, 100);
+    uint8_t buf[8192];
+    CHECK_EQ_I(wtcp_recv(n->b, cb, buf, sizeof buf), 4000);
+    /* The same error again, now that segment 1 is acknowledged: the quoted sequence
+     * number is no longer in flight, so it is ignored (RFC 5927). */
+    wire_icmp_emit(pkt + 20, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_FRAG_NEEDED, 600, first.data, qlen);
+    wtcp_stats before, after;
+    wtcp_stats_get(n->a, &before);
+    wtcp_input(n->a, n->now, pkt, ip.total_len);
+    wtcp_stats_get(n->a, &after);
+    CHECK_EQ_U(after.drop[WTCP_DROP_ICMP_IGNORED], before.drop[WTCP_DROP_ICMP_IGNORED] + 1);
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.snd_mss, 948);
     CHECK_EQ_U(net_free(n), 0);
 }
 
@@ -601,7 +725,7 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
           RUN(abort_resets_the_peer), RUN(close_with_unread_data_sends_RST),
           RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out),
-          RUN(backlog_bounds_pending_connections), RUN(udp_exchange_and_port_unreachable),
-          RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect),
+          RUN(backlog_bounds_pending_connections), RUN(two_thousand_concurrent_connections), RUN(udp_exchange_and_port_unreachable),
+          RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
           RUN(send_buffer_full_is_a_short_write_and_writable_follows))
