@@ -1,0 +1,1416 @@
+/* simnet.c: two wtcp stacks over an in-memory link with a seeded fault injector.
+ *
+ * Stack A (10.0.0.1) connects to stack B (10.0.0.2) port 5001 and both send N bytes
+ * (default 16 MiB) to each other at the same time on that one connection. The link
+ * between them loses, reorders, duplicates, corrupts and delays packets, each direction
+ * from its own deterministic PRNG, so every run of a cell with a given seed replays
+ * exactly. Time is virtual (milliseconds); a cell runs as fast as the CPU allows.
+ *
+ * A cell passes when both sides have read end-of-stream with every byte verified
+ * against the pattern, the stacks' figures agree, every corrupted packet was rejected
+ * and counted, and the stacks freed all their memory.
+ *
+ * Usage: simnet [--cell NAME[,NAME...]] [--seed N] [--bytes N[K|M|G]] [--wall S]
+ *               [--no-sack] [--no-ts] [--no-wscale] [--trace MS] [--no-fork] [--list] [-v]
+ *
+ * Where the platform has fork(), each cell runs in a child process, so a crash or a hang
+ * inside the stack fails that cell and the others still run.
+ */
+#if defined(__unix__) || defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L
+#define SIMNET_FORK 1 /* each cell runs in a child process: a crash fails one cell */
+#else
+#define SIMNET_FORK 0
+#endif
+
+#include <wtcp.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if SIMNET_FORK
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#define ADDR_A 0x0a000001u /* 10.0.0.1 */
+#define ADDR_B 0x0a000002u /* 10.0.0.2 */
+#define PORT_B 5001
+#define CHUNK_MAX 65536
+
+#define MAX_INFLIGHT_PKTS 200000u            /* link queue bound (packets) */
+#define MAX_INFLIGHT_BYTES (256u << 20)      /* link queue bound (bytes) */
+#define DEFAULT_VLIMIT_MS (3600u * 1000u)    /* a cell must finish within 1 h virtual */
+#define DEFAULT_STALL_MS (600u * 1000u)      /* ... and make progress every 10 min */
+#define DEFAULT_WALL_LIMIT_S 120.0
+#define DRAIN_MS (130u * 1000u)              /* after close: past TIME-WAIT (60 s) */
+
+static int verbose;
+static int opt_no_sack, opt_no_ts, opt_no_wscale;
+static int use_fork = SIMNET_FORK;
+static uint64_t trace_from = UINT64_MAX; /* --trace MS: print packets from this time */
+static double wall_limit_s = DEFAULT_WALL_LIMIT_S;
+
+/* ------------------------------------------------------------------ PRNG */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+static void rng_seed(rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/* xoshiro256** */
+static uint64_t rng_next(rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, n). */
+static uint32_t rng_below(rng *r, uint32_t n)
+{
+    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* 1 with probability pct / 100. */
+static int rng_chance(rng *r, double pct)
+{
+    if (pct <= 0.0)
+        return 0;
+    return (double)(rng_next(r) >> 11) * 0x1p-53 < pct / 100.0;
+}
+
+/* ------------------------------------------------------------------ data pattern */
+
+/* Byte i of a stream is byte (i % 8) of mix64(key + (i / 8) * golden): no short period,
+ * so a segment placed at a wrong offset never verifies by accident. */
+static void pat_fill(uint64_t key, uint64_t off, uint8_t *buf, size_t n)
+{
+    uint64_t blk = UINT64_MAX, w = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t i = off + k;
+        if ((i >> 3) != blk) {
+            blk = i >> 3;
+            w = mix64(key + blk * 0x9e3779b97f4a7c15ull);
+        }
+        buf[k] = (uint8_t)(w >> ((i & 7) * 8));
+    }
+}
+
+/* ------------------------------------------------------------------ wall clock */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
+        return 0.0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------------ counting allocator */
+
+typedef union alloc_hdr {
+    max_align_t align;
+    size_t size;
+} alloc_hdr;
+
+typedef struct alloc_stats {
+    uint64_t live_blocks, live_bytes, peak_bytes, calls;
+} alloc_stats;
+
+static void *count_alloc(void *user, void *ptr, size_t size)
+{
+    alloc_stats *as = user;
+    as->calls++;
+    alloc_hdr *h = ptr ? (alloc_hdr *)ptr - 1 : NULL;
+    if (size == 0) {
+        if (h) {
+            as->live_blocks--;
+            as->live_bytes -= h->size;
+            free(h);
+        }
+        return NULL;
+    }
+    size_t old = h ? h->size : 0;
+    alloc_hdr *n = realloc(h, sizeof(alloc_hdr) + size);
+    if (!n)
+        return NULL;
+    if (!h)
+        as->live_blocks++;
+    as->live_bytes = as->live_bytes - old + size;
+    if (as->live_bytes > as->peak_bytes)
+        as->peak_bytes = as->live_bytes;
+    n->size = size;
+    return n + 1;
+}
+
+/* ------------------------------------------------------------------ cells */
+
+typedef struct cell {
+    const char *name;
+    uint64_t seed;
+    double loss, reorder, dup, corrupt; /* percent, per direction */
+    uint32_t delay_ms, jitter_ms;       /* one way */
+    uint64_t bytes;                     /* 0: the global default */
+    uint32_t sndbuf, rcvbuf;            /* 0: stack default */
+    uint16_t mtu;                       /* 0: 1500 */
+    uint32_t slow_read_bytes;           /* B reads at most this much ... */
+    uint32_t slow_read_ms;              /* ... every this many ms (0: no limit) */
+    int seq_wrap;                       /* pick ISN keys so that both directions wrap */
+    uint32_t vlimit_s;                  /* 0: DEFAULT_VLIMIT_MS */
+    uint32_t stall_s;                   /* 0: DEFAULT_STALL_MS */
+} cell;
+
+static const cell cells[] = {
+    {.name = "clean", .seed = 1, .delay_ms = 1},
+    {.name = "clean-s2", .seed = 2, .delay_ms = 1},
+    {.name = "clean-s3", .seed = 3, .delay_ms = 1},
+    {.name = "loss1", .seed = 101, .loss = 1, .delay_ms = 1},
+    {.name = "loss5", .seed = 105, .loss = 5, .delay_ms = 1},
+    /* 20% loss each way makes ~36% of round trips fail: recovery is mostly RTO-driven
+     * (200 ms minimum against a 2 ms RTT), and RTT samples from the echoed timestamps of
+     * hole-filling segments include the RTO waits (RFC 7323 4.3), so SRTT and the RTO
+     * grow to seconds. 16 MiB takes 15 min to 4 h of virtual time depending on the seed
+     * (under a second of wall time), with silences of several minutes. */
+    {.name = "loss20", .seed = 120, .loss = 20, .delay_ms = 1, .vlimit_s = 6 * 3600,
+     .stall_s = 1800},
+    {.name = "reorder10", .seed = 210, .reorder = 10, .delay_ms = 1},
+    {.name = "dup5", .seed = 305, .dup = 5, .delay_ms = 1},
+    {.name = "corrupt1", .seed = 401, .corrupt = 1, .delay_ms = 1},
+    {.name = "delay50", .seed = 550, .delay_ms = 50},
+    {.name = "jitter", .seed = 610, .delay_ms = 20, .jitter_ms = 10},
+    {.name = "mixed", .seed = 700, .loss = 5, .reorder = 10, .dup = 5, .corrupt = 1, .delay_ms = 50},
+    {.name = "seqwrap", .seed = 800, .loss = 1, .reorder = 2, .delay_ms = 1, .seq_wrap = 1},
+    {.name = "smallbuf", .seed = 900, .loss = 1, .delay_ms = 5, .sndbuf = 16384, .rcvbuf = 16384},
+    {.name = "slowrecv", .seed = 950, .delay_ms = 5, .slow_read_bytes = 200000, .slow_read_ms = 50},
+    {.name = "mtu576", .seed = 976, .loss = 1, .reorder = 5, .delay_ms = 2, .mtu = 576},
+};
+#define NCELLS (sizeof cells / sizeof cells[0])
+
+/* ------------------------------------------------------------------ link */
+
+typedef struct pkt {
+    uint64_t t, order;
+    int to;          /* receiving stack: 0 A, 1 B */
+    int corrupted;
+    uint32_t flip_bit; /* which bit was flipped, when corrupted */
+    size_t len;
+    uint8_t data[];
+} pkt;
+
+typedef struct dir_stats {
+    uint64_t sent, bytes, lost, duped, reordered, corrupted, overflow;
+    uint64_t delivered, corrupt_delivered, rejected;
+    uint64_t syn_seen;
+    uint32_t syn_seq;
+} dir_stats;
+
+typedef struct sim sim;
+
+typedef struct app {
+    sim *sim;
+    int side;             /* 0 A, 1 B */
+    wtcp_stack *st;
+    wtcp_sock lsock, sock;
+    uint64_t total, sent, recvd;
+    uint64_t tx_key, rx_key;
+    int connected, shut_wr, eof, closed_ev;
+    rng rng;
+    uint32_t slow_bytes, slow_ms, budget;
+    uint64_t next_tick;
+    uint64_t reads, writes, short_writes, events;
+} app;
+
+typedef struct out_ctx {
+    sim *sim;
+    int from;
+} out_ctx;
+
+struct sim {
+    const cell *c;
+    uint64_t now;
+    uint16_t mtu;
+    rng link_rng[2];
+    dir_stats d[2]; /* 0: A->B, 1: B->A */
+    pkt **heap;
+    size_t heap_len, heap_cap, inflight_bytes;
+    uint64_t order;
+    wtcp_stack *st[2];
+    alloc_stats mem[2];
+    out_ctx out[2];
+    app app[2];
+    uint64_t last_progress;
+    uint64_t state_changes;
+    int failed;
+    char why[512];
+    int stop_after_synack; /* ISN probe mode */
+    uint64_t ret0_drops;   /* packets dropped (per counters) yet wtcp_input returned 0 */
+    uint64_t retneg_kept;  /* wtcp_input < 0 yet no drop counted */
+    uint8_t scratch_tx[CHUNK_MAX], scratch_rx[CHUNK_MAX], scratch_ex[CHUNK_MAX];
+};
+
+static void fail(sim *s, const char *fmt, ...)
+{
+    if (s->failed)
+        return;
+    s->failed = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+}
+
+static int pkt_before(const pkt *a, const pkt *b)
+{
+    return a->t < b->t || (a->t == b->t && a->order < b->order);
+}
+
+static int heap_push(sim *s, pkt *p)
+{
+    if (s->heap_len == s->heap_cap) {
+        size_t cap = s->heap_cap ? s->heap_cap * 2 : 1024;
+        pkt **n = realloc(s->heap, cap * sizeof *n);
+        if (!n)
+            return -1;
+        s->heap = n;
+        s->heap_cap = cap;
+    }
+    size_t i = s->heap_len++;
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!pkt_before(p, s->heap[parent]))
+            break;
+        s->heap[i] = s->heap[parent];
+        i = parent;
+    }
+    s->heap[i] = p;
+    s->inflight_bytes += p->len;
+    return 0;
+}
+
+static pkt *heap_pop(sim *s)
+{
+    if (!s->heap_len)
+        return NULL;
+    pkt *top = s->heap[0];
+    pkt *last = s->heap[--s->heap_len];
+    size_t i = 0, n = s->heap_len;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const pkt *best = last;
+        if (l < n && pkt_before(s->heap[l], best)) {
+            m = l;
+            best = s->heap[l];
+        }
+        if (r < n && pkt_before(s->heap[r], best))
+            m = r;
+        if (m == i)
+            break;
+        s->heap[i] = s->heap[m];
+        i = m;
+    }
+    if (n)
+        s->heap[i] = last;
+    s->inflight_bytes -= top->len;
+    return top;
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += rd16(p + i);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Checks a packet a stack emitted: a well-formed IPv4/TCP packet within the MTU with
+ * correct checksums, from its own address to the peer. Returns NULL or what is wrong. */
+static const char *check_output(sim *s, int from, const uint8_t *p, size_t len)
+{
+    uint32_t src = from ? ADDR_B : ADDR_A, dst = from ? ADDR_A : ADDR_B;
+    if (len < 20)
+        return "shorter than an IPv4 header";
+    if (len > s->mtu)
+        return "larger than the MTU";
+    if ((p[0] >> 4) != 4)
+        return "not IPv4";
+    size_t ihl = (size_t)(p[0] & 15) * 4;
+    if (ihl < 20 || ihl > len)
+        return "bad IHL";
+    if (rd16(p + 2) != len)
+        return "IP total length differs from the packet length";
+    if (csum_fold(csum_add(0, p, ihl)) != 0xffff)
+        return "bad IP header checksum";
+    if (rd32(p + 12) != src || rd32(p + 16) != dst)
+        return "wrong IP addresses";
+    if (p[9] != 6)
+        return "not TCP";
+    size_t tl = len - ihl;
+    const uint8_t *t = p + ihl;
+    if (tl < 20 || (size_t)(t[12] >> 4) * 4 < 20 || (size_t)(t[12] >> 4) * 4 > tl)
+        return "bad TCP header length";
+    uint32_t sum = csum_add(0, p + 12, 8);
+    sum += 6 + (uint32_t)tl;
+    sum = csum_add(sum, t, tl);
+    if (csum_fold(sum) != 0xffff)
+        return "bad TCP checksum";
+    return NULL;
+}
+
+static void link_output(void *user, const uint8_t *packet, size_t len)
+{
+    out_ctx *oc = user;
+    sim *s = oc->sim;
+    int from = oc->from;
+    dir_stats *d = &s->d[from];
+    const char *bad = check_output(s, from, packet, len);
+    if (bad) {
+        size_t ihl = len >= 20 ? (size_t)(packet[0] & 15) * 4 : 0;
+        size_t thl = ihl && len >= ihl + 20 ? (size_t)(packet[ihl + 12] >> 4) * 4 : 0;
+        fail(s, "stack %c emitted a bad packet (%zu bytes: IP header %zu, TCP header %zu, "
+                "payload %zu, flags 0x%02x) at t=%" PRIu64 " ms: %s",
+             from ? 'B' : 'A', len, ihl, thl, len >= ihl + thl ? len - ihl - thl : 0,
+             thl ? packet[ihl + 13] : 0, s->now, bad);
+        return;
+    }
+    d->sent++;
+    d->bytes += len;
+    {
+        size_t ihl = (size_t)(packet[0] & 15) * 4;
+        const uint8_t *t = packet + ihl;
+        if ((t[13] & 0x02) && !d->syn_seen++)
+            d->syn_seq = rd32(t + 4);
+    }
+    const cell *c = s->c;
+    rng *r = &s->link_rng[from];
+    if (rng_chance(r, c->loss)) {
+        d->lost++;
+        return;
+    }
+    int copies = 1;
+    if (rng_chance(r, c->dup)) {
+        copies = 2;
+        d->duped++;
+    }
+    for (int k = 0; k < copies; k++) {
+        if (s->heap_len >= MAX_INFLIGHT_PKTS || s->inflight_bytes + len > MAX_INFLIGHT_BYTES) {
+            d->overflow++;
+            continue;
+        }
+        pkt *p = malloc(sizeof *p + len);
+        if (!p) {
+            d->overflow++;
+            continue;
+        }
+        memcpy(p->data, packet, len);
+        p->len = len;
+        p->to = !from;
+        p->corrupted = 0;
+        if (rng_chance(r, c->corrupt)) {
+            uint32_t bit = rng_below(r, (uint32_t)len * 8);
+            p->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            p->corrupted = 1;
+            p->flip_bit = bit;
+            d->corrupted++;
+        }
+        p->t = s->now + c->delay_ms + (c->jitter_ms ? rng_below(r, c->jitter_ms + 1) : 0);
+        if (k == 1)
+            p->t += rng_below(r, 2); /* the copy may trail a little */
+        if (rng_chance(r, c->reorder)) {
+            p->t += 1 + rng_below(r, 3); /* held back: later packets overtake it */
+            d->reordered++;
+        }
+        p->order = s->order++;
+        if (heap_push(s, p) < 0) {
+            free(p);
+            d->overflow++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ application */
+
+static const char *side_name(int side) { return side ? "B" : "A"; }
+
+static uint32_t chunk_size(app *a)
+{
+    switch (rng_below(&a->rng, 5)) {
+    case 0:
+        return 1 + rng_below(&a->rng, 100);
+    case 1:
+        return 1 + rng_below(&a->rng, 3000);
+    case 2:
+        return 1 + rng_below(&a->rng, 20000);
+    case 3:
+        return 1 + rng_below(&a->rng, CHUNK_MAX);
+    default:
+        return CHUNK_MAX;
+    }
+}
+
+static void progress(app *a) { a->sim->last_progress = a->sim->now; }
+
+static void app_write(app *a)
+{
+    sim *s = a->sim;
+    if (a->sock < 0 || !a->connected || a->shut_wr || s->failed)
+        return;
+    while (a->sent < a->total) {
+        uint64_t left = a->total - a->sent;
+        size_t want = chunk_size(a);
+        if (want > left)
+            want = (size_t)left;
+        pat_fill(a->tx_key, a->sent, s->scratch_tx, want);
+        int n = wtcp_send(a->st, a->sock, s->scratch_tx, want);
+        a->writes++;
+        if (n == WTCP_EAGAIN) {
+            a->short_writes++;
+            int w = wtcp_writable(a->st, a->sock);
+            if (w > 0 && (size_t)w >= want)
+                fail(s, "%s: send returned EAGAIN but writable says %d (wanted %zu)",
+                     side_name(a->side), w, want);
+            break;
+        }
+        if (n < 0) {
+            fail(s, "%s: send(%zu) at offset %" PRIu64 " failed: %s", side_name(a->side), want,
+                 a->sent, wtcp_errname(n));
+            return;
+        }
+        if (n == 0 || (size_t)n > want) {
+            fail(s, "%s: send(%zu) returned %d", side_name(a->side), want, n);
+            return;
+        }
+        a->sent += (uint64_t)n;
+        progress(a);
+        if ((size_t)n < want) {
+            a->short_writes++;
+            break;
+        }
+    }
+    if (a->sent == a->total && !a->shut_wr) {
+        int r = wtcp_shutdown(a->st, a->sock, WTCP_SHUT_WR);
+        if (r < 0)
+            fail(s, "%s: shutdown(SHUT_WR) failed: %s", side_name(a->side), wtcp_errname(r));
+        a->shut_wr = 1;
+    }
+}
+
+static void app_read(app *a)
+{
+    sim *s = a->sim;
+    if (a->sock < 0 || a->eof || s->failed)
+        return;
+    for (;;) {
+        size_t want = chunk_size(a);
+        if (a->slow_ms) {
+            if (!a->budget)
+                return;
+            if (want > a->budget)
+                want = a->budget;
+        }
+        int ready = wtcp_readable(a->st, a->sock);
+        int n = wtcp_recv(a->st, a->sock, s->scratch_rx, want);
+        a->reads++;
+        if (n == WTCP_EAGAIN) {
+            if (ready > 0)
+                fail(s, "%s: recv returned EAGAIN but readable said %d", side_name(a->side),
+                     ready);
+            return;
+        }
+        if (n < 0) {
+            fail(s, "%s: recv at offset %" PRIu64 " failed: %s", side_name(a->side), a->recvd,
+                 wtcp_errname(n));
+            return;
+        }
+        if (n == 0) {
+            if (a->recvd != a->total) {
+                fail(s, "%s: end of stream after %" PRIu64 " of %" PRIu64 " bytes",
+                     side_name(a->side), a->recvd, a->total);
+                return;
+            }
+            a->eof = 1;
+            progress(a);
+            if (verbose)
+                printf("    t=%" PRIu64 " ms: %s read EOF after %" PRIu64 " bytes\n", s->now,
+                       side_name(a->side), a->recvd);
+            return;
+        }
+        if ((size_t)n > want) {
+            fail(s, "%s: recv(%zu) returned %d", side_name(a->side), want, n);
+            return;
+        }
+        if (a->recvd + (uint64_t)n > a->total) {
+            fail(s, "%s: received %" PRIu64 " bytes, more than the %" PRIu64 " sent",
+                 side_name(a->side), a->recvd + (uint64_t)n, a->total);
+            return;
+        }
+        pat_fill(a->rx_key, a->recvd, s->scratch_ex, (size_t)n);
+        if (memcmp(s->scratch_ex, s->scratch_rx, (size_t)n) != 0) {
+            size_t i = 0;
+            while (s->scratch_ex[i] == s->scratch_rx[i])
+                i++;
+            fail(s, "%s: wrong byte at stream offset %" PRIu64 ": got 0x%02x, expected 0x%02x",
+                 side_name(a->side), a->recvd + i, s->scratch_rx[i], s->scratch_ex[i]);
+            return;
+        }
+        a->recvd += (uint64_t)n;
+        if (a->slow_ms)
+            a->budget -= (uint32_t)n;
+        progress(a);
+    }
+}
+
+static void app_connected(app *a)
+{
+    a->connected = 1;
+    progress(a);
+    app_write(a);
+    app_read(a);
+}
+
+static int app_events(app *a)
+{
+    sim *s = a->sim;
+    wtcp_event ev;
+    int handled = 0;
+    while (!s->failed && wtcp_next_event(a->st, &ev)) {
+        handled++;
+        a->events++;
+        if (ev.sock == a->lsock && a->lsock >= 0) {
+            if (!(ev.events & WTCP_EV_ACCEPTABLE))
+                continue;
+            for (;;) {
+                uint32_t addr = 0;
+                uint16_t port = 0;
+                int c = wtcp_accept(a->st, a->lsock, &addr, &port);
+                if (c == WTCP_EAGAIN)
+                    break;
+                if (c < 0) {
+                    fail(s, "%s: accept failed: %s", side_name(a->side), wtcp_errname(c));
+                    break;
+                }
+                if (a->sock >= 0) {
+                    fail(s, "%s: a second connection was accepted", side_name(a->side));
+                    break;
+                }
+                if (addr != ADDR_A) {
+                    fail(s, "%s: accepted a connection from 0x%08" PRIx32, side_name(a->side),
+                         addr);
+                    break;
+                }
+                a->sock = c;
+                if (verbose)
+                    printf("    t=%" PRIu64 " ms: B accepted from port %u\n", s->now, port);
+                app_connected(a);
+            }
+            continue;
+        }
+        if (ev.sock != a->sock || a->sock < 0)
+            continue; /* a handle we do not own (e.g. already closed) */
+        if (ev.events & WTCP_EV_ERROR) {
+            int err = 0;
+            wtcp_getsockopt(a->st, a->sock, WTCP_SO_ERROR, &err);
+            fail(s, "%s: connection failed at t=%" PRIu64 " ms: %s", side_name(a->side), s->now,
+                 err ? wtcp_errname(err) : "(SO_ERROR empty)");
+            return handled;
+        }
+        if ((ev.events & WTCP_EV_CONNECTED) && !a->connected)
+            app_connected(a);
+        if (ev.events & WTCP_EV_READABLE)
+            app_read(a);
+        if (ev.events & WTCP_EV_WRITABLE)
+            app_write(a);
+        if (ev.events & WTCP_EV_CLOSED)
+            a->closed_ev = 1;
+    }
+    return handled;
+}
+
+/* ------------------------------------------------------------------ one cell */
+
+typedef struct result {
+    uint64_t seed, bytes;
+    double vtime_s, wall_s;
+    uint64_t pkts[2], lost, corrupted, duped, reordered, overflow;
+    uint64_t retrans[2], stack_drops[2], rst_out;
+    uint32_t isn[2];
+    char warn[512];
+} result;
+
+static void on_state(void *user, int32_t sock, int old_state, int new_state)
+{
+    sim *s = user;
+    s->state_changes++;
+    if (verbose && !s->stop_after_synack)
+        printf("    t=%" PRIu64 " ms: sock %" PRId32 " %s -> %s\n", s->now, sock,
+               wtcp_state_name(old_state), wtcp_state_name(new_state));
+}
+
+static void make_key(uint8_t key[16], uint64_t seed, int side, uint64_t k)
+{
+    uint64_t x = seed * 0x100000001b3ull ^ ((uint64_t)side << 56) ^ (k * 0x9e3779b97f4a7c15ull);
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t v = splitmix64(&x);
+        for (int j = 0; j < 8; j++)
+            key[i + j] = (uint8_t)(v >> (8 * j));
+    }
+}
+
+static void print_info(const char *who, wtcp_stack *st, wtcp_sock sock)
+{
+    wtcp_info in;
+    int r = sock >= 0 ? wtcp_info_get(st, sock, &in) : WTCP_EBADF;
+    if (r < 0) {
+        printf("      %s: no info (%s)\n", who, wtcp_errname(r));
+        return;
+    }
+    printf("      %s: %s una=%" PRIu32 " cwnd=%" PRIu32 " ssthresh=%" PRIu32 " snd_wnd=%" PRIu32
+           " rcv_wnd=%" PRIu32 " rto=%" PRIu32 " backoff=%" PRIu32 " srtt=%" PRIu32
+           " retrans=%" PRIu32 " sndbuf=%" PRIu32 " rcvbuf=%" PRIu32 " sent=%" PRIu64
+           " acked=%" PRIu64 " rcvd=%" PRIu64 "\n",
+           who, wtcp_state_name(in.state), in.unacked, in.cwnd, in.ssthresh, in.snd_wnd,
+           in.rcv_wnd, in.rto_ms, in.backoff, in.srtt_ms, in.retransmits, in.snd_buf_used,
+           in.rcv_buf_used, in.bytes_sent, in.bytes_acked, in.bytes_received);
+}
+
+static void dump_state(sim *s, uint64_t dl[2])
+{
+    printf("    at t=%" PRIu64 " ms: %zu packets in flight, deadlines A=%s%" PRIu64
+           " B=%s%" PRIu64 "\n",
+           s->now, s->heap_len, dl[0] == WTCP_NEVER ? "never/" : "", dl[0],
+           dl[1] == WTCP_NEVER ? "never/" : "", dl[1]);
+    for (int i = 0; i < 2; i++) {
+        app *a = &s->app[i];
+        printf("      app %s: sent %" PRIu64 "/%" PRIu64 " recvd %" PRIu64
+               " connected=%d shut_wr=%d eof=%d\n",
+               side_name(i), a->sent, a->total, a->recvd, a->connected, a->shut_wr, a->eof);
+        print_info(side_name(i), a->st, a->sock);
+    }
+}
+
+static void free_link(sim *s)
+{
+    pkt *p;
+    while ((p = heap_pop(s)))
+        free(p);
+    free(s->heap);
+    s->heap = NULL;
+    s->heap_cap = 0;
+}
+
+/* One line per packet: time, direction, flags, relative seq/ack, length, window. */
+static void trace_pkt(const sim *s, const pkt *p, int r, int drop_k)
+{
+    const uint8_t *d = p->data;
+    size_t ihl = (size_t)(d[0] & 15) * 4;
+    if (p->len < ihl + 20) {
+        printf("    %8" PRIu64 " %s short packet (%zu bytes)\n", s->now, p->to ? "A>B" : "B>A",
+               p->len);
+        return;
+    }
+    const uint8_t *t = d + ihl;
+    size_t hl = (size_t)(t[12] >> 4) * 4;
+    char fl[8];
+    int n = 0;
+    static const char names[] = "FSRPAUEC";
+    for (int b = 0; b < 8; b++)
+        if (t[13] & (1u << b))
+            fl[n++] = names[b];
+    fl[n] = 0;
+    const dir_stats *d0 = &s->d[!p->to], *d1 = &s->d[p->to];
+    printf("    %8" PRIu64 " %s %-4s seq %10" PRIu32 " ack %10" PRIu32 " len %4zu win %5u%s%s"
+           " -> %d%s%s\n",
+           s->now, p->to ? "A>B" : "B>A", fl, rd32(t + 4) - d0->syn_seq,
+           (t[13] & 0x10) ? rd32(t + 8) - d1->syn_seq : 0,
+           p->len >= ihl + hl ? p->len - ihl - hl : 0, rd16(t + 14),
+           hl > 20 ? " opt" : "", p->corrupted ? " CORRUPT" : "", r,
+           drop_k >= 0 ? " dropped: " : "", drop_k >= 0 ? wtcp_drop_name(drop_k) : "");
+}
+
+/* Drops a packet can legitimately cause only when it was damaged on the wire. */
+static int damage_reason(int k)
+{
+    return k <= WTCP_DROP_IP_BAD_SRC || k == WTCP_DROP_TCP_CHECKSUM ||
+           k == WTCP_DROP_TCP_MALFORMED;
+}
+
+static int deliver_due(sim *s)
+{
+    int n = 0;
+    while (s->heap_len && s->heap[0]->t <= s->now && !s->failed) {
+        pkt *p = heap_pop(s);
+        dir_stats *d = &s->d[!p->to];
+        d->delivered++;
+        wtcp_stats before, after;
+        wtcp_stats_get(s->st[p->to], &before);
+        int r = wtcp_input(s->st[p->to], s->now, p->data, p->len);
+        wtcp_stats_get(s->st[p->to], &after);
+        int damage_k = -1, drop_k = -1;
+        for (int k = 0; k < WTCP_DROP_COUNT; k++) {
+            if (after.drop[k] != before.drop[k]) {
+                drop_k = k;
+                if (damage_reason(k))
+                    damage_k = k;
+            }
+        }
+        if (s->now >= trace_from)
+            trace_pkt(s, p, r, drop_k);
+        uint64_t dropped = after.drops - before.drops;
+        if (r < 0)
+            d->rejected++;
+        if (dropped && r >= 0)
+            s->ret0_drops++;
+        if (!dropped && r < 0)
+            s->retneg_kept++;
+        if (p->corrupted) {
+            d->corrupt_delivered++;
+            if (damage_k < 0)
+                fail(s, "stack %s took a corrupted packet at t=%" PRIu64 " ms (%zu bytes, "
+                        "bit %u of byte %u flipped; wtcp_input returned %d, %" PRIu64
+                        " drops counted, none as damage)",
+                     side_name(p->to), s->now, p->len, (unsigned)(p->flip_bit % 8),
+                     (unsigned)(p->flip_bit / 8), r, dropped);
+        } else if (damage_k >= 0) {
+            fail(s, "stack %s dropped an undamaged packet (%zu bytes) at t=%" PRIu64
+                    " ms as %s",
+                 side_name(p->to), p->len, s->now, wtcp_drop_name(damage_k));
+        }
+        free(p);
+        n++;
+    }
+    return n;
+}
+
+/* Polls both stacks and runs the applications until no events are left, so that
+ * what the applications queued has been sent. Fills the next deadlines. */
+static void poll_quiet(sim *s, uint64_t dl[2], int with_apps)
+{
+    for (int round = 0;; round++) {
+        dl[0] = wtcp_poll(s->st[0], s->now);
+        dl[1] = wtcp_poll(s->st[1], s->now);
+        if (s->failed)
+            return;
+        int ev = 0;
+        if (with_apps) {
+            ev += app_events(&s->app[0]);
+            ev += app_events(&s->app[1]);
+        } else {
+            wtcp_event e;
+            for (int i = 0; i < 2; i++)
+                while (wtcp_next_event(s->st[i], &e))
+                    ev++;
+        }
+        if (!ev)
+            return;
+        if (round > 10000) {
+            fail(s, "event storm: events keep coming at t=%" PRIu64 " ms", s->now);
+            return;
+        }
+    }
+}
+
+static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t keys[2][16],
+                    int stop_after_synack, result *res)
+{
+    sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        fprintf(stderr, "simnet: out of memory\n");
+        exit(2);
+    }
+    double wall0 = wall_now();
+    uint64_t dl[2] = {WTCP_NEVER, WTCP_NEVER};
+    uint64_t iter = 0, same_time = 0, done_at = 0;
+    int done = 0;
+    s->c = c;
+    s->mtu = c->mtu ? c->mtu : 1500;
+    s->stop_after_synack = stop_after_synack;
+    rng_seed(&s->link_rng[0], seed ^ 0xa0a0a0a0a0a0a0a0ull);
+    rng_seed(&s->link_rng[1], seed ^ 0x0b0b0b0b0b0b0b0bull);
+    memset(res, 0, sizeof *res);
+    res->seed = seed;
+    res->bytes = bytes;
+
+    for (int i = 0; i < 2; i++) {
+        wtcp_config cfg;
+        wtcp_config_init(&cfg);
+        cfg.addr = i ? ADDR_B : ADDR_A;
+        cfg.prefix_len = 24;
+        cfg.mtu = s->mtu;
+        s->out[i].sim = s;
+        s->out[i].from = i;
+        cfg.output = link_output;
+        cfg.output_user = &s->out[i];
+        cfg.alloc = count_alloc;
+        cfg.alloc_user = &s->mem[i];
+        memcpy(cfg.isn_key, keys[i], 16);
+        if (c->sndbuf)
+            cfg.sndbuf = c->sndbuf;
+        if (c->rcvbuf)
+            cfg.rcvbuf = c->rcvbuf;
+        cfg.no_sack = (uint8_t)opt_no_sack;
+        cfg.no_timestamps = (uint8_t)opt_no_ts;
+        cfg.no_wscale = (uint8_t)opt_no_wscale;
+        cfg.on_state = on_state;
+        cfg.state_user = s;
+        int r = wtcp_stack_new(&cfg, &s->st[i]);
+        if (r < 0) {
+            fail(s, "wtcp_stack_new(%s) failed: %s", side_name(i), wtcp_errname(r));
+            goto out;
+        }
+        app *a = &s->app[i];
+        a->sim = s;
+        a->side = i;
+        a->st = s->st[i];
+        a->lsock = a->sock = -1;
+        a->total = bytes;
+        a->tx_key = mix64(seed + (uint64_t)i * 0x1234567ull + 17);
+        rng_seed(&a->rng, seed * 31 + (uint64_t)i + 5);
+    }
+    s->app[0].rx_key = s->app[1].tx_key;
+    s->app[1].rx_key = s->app[0].tx_key;
+    if (c->slow_read_ms) {
+        s->app[1].slow_bytes = c->slow_read_bytes;
+        s->app[1].slow_ms = c->slow_read_ms;
+        s->app[1].budget = c->slow_read_bytes;
+        s->app[1].next_tick = c->slow_read_ms;
+    }
+
+    /* B listens, A connects. */
+    {
+        app *b = &s->app[1], *a = &s->app[0];
+        int r = b->lsock = wtcp_socket(b->st, WTCP_SOCK_STREAM);
+        if (r < 0 || (r = wtcp_bind(b->st, b->lsock, ADDR_B, PORT_B)) < 0 ||
+            (r = wtcp_listen(b->st, b->lsock, 8)) < 0) {
+            fail(s, "B: socket/bind/listen failed: %s", wtcp_errname(r));
+            goto out;
+        }
+        r = a->sock = wtcp_socket(a->st, WTCP_SOCK_STREAM);
+        if (r < 0) {
+            fail(s, "A: socket failed: %s", wtcp_errname(r));
+            goto out;
+        }
+        r = wtcp_connect(a->st, a->sock, ADDR_B, PORT_B);
+        if (r != WTCP_EINPROGRESS) {
+            fail(s, "A: connect returned %d (%s), expected EINPROGRESS", r, wtcp_errname(r));
+            goto out;
+        }
+    }
+
+    uint64_t vlimit = c->vlimit_s ? (uint64_t)c->vlimit_s * 1000 : DEFAULT_VLIMIT_MS;
+    uint64_t stall_ms = c->stall_s ? (uint64_t)c->stall_s * 1000 : DEFAULT_STALL_MS;
+    for (;;) {
+        deliver_due(s);
+        app *b = &s->app[1];
+        if (b->slow_ms && s->now >= b->next_tick) {
+            b->budget = b->slow_bytes;
+            while (b->next_tick <= s->now)
+                b->next_tick += b->slow_ms;
+            app_read(b);
+        }
+        poll_quiet(s, dl, 1);
+        if (s->failed)
+            break;
+        if (stop_after_synack && s->d[0].syn_seen && s->d[1].syn_seen)
+            break;
+        if (s->app[0].eof && s->app[1].eof && s->app[0].sent == bytes &&
+            s->app[1].sent == bytes) {
+            done = 1;
+            done_at = s->now;
+            break;
+        }
+        uint64_t next = dl[0] < dl[1] ? dl[0] : dl[1];
+        if (s->heap_len && s->heap[0]->t < next)
+            next = s->heap[0]->t;
+        if (b->slow_ms && !b->eof && b->next_tick < next)
+            next = b->next_tick;
+        if (next == WTCP_NEVER) {
+            fail(s, "deadlock at t=%" PRIu64 " ms: no packet in flight and no timer armed",
+                 s->now);
+            break;
+        }
+        if (next <= s->now) {
+            if (++same_time > 1000) {
+                fail(s, "time does not advance: poll keeps returning deadline %" PRIu64
+                        " <= now %" PRIu64,
+                     next, s->now);
+                break;
+            }
+        } else {
+            same_time = 0;
+            s->now = next;
+        }
+        if (s->now > vlimit) {
+            fail(s, "virtual time limit (%" PRIu64 " s) exceeded", vlimit / 1000);
+            break;
+        }
+        if (s->now - s->last_progress > stall_ms) {
+            fail(s, "stall: no application progress since t=%" PRIu64 " ms",
+                 s->last_progress);
+            break;
+        }
+        if ((++iter & 1023) == 0 && wall_now() - wall0 > wall_limit_s) {
+            fail(s, "wall-clock limit (%.0f s) exceeded at virtual t=%" PRIu64 " ms",
+                 wall_limit_s, s->now);
+            break;
+        }
+    }
+    if (s->failed && !stop_after_synack) {
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+        dump_state(s, dl);
+    }
+    res->vtime_s = (double)(done ? done_at : s->now) / 1000.0;
+    res->isn[0] = s->d[0].syn_seq;
+    res->isn[1] = s->d[1].syn_seq;
+    if (stop_after_synack || !done)
+        goto out;
+
+    /* Figures while the connections still have handles. */
+    for (int i = 0; i < 2; i++) {
+        wtcp_info in;
+        int r = wtcp_info_get(s->st[i], s->app[i].sock, &in);
+        if (r < 0) {
+            fail(s, "%s: wtcp_info_get failed: %s", side_name(i), wtcp_errname(r));
+            break;
+        }
+        res->retrans[i] = in.retransmits;
+        if (in.bytes_received != bytes)
+            fail(s, "%s: info.bytes_received %" PRIu64 " != %" PRIu64, side_name(i),
+                 in.bytes_received, bytes);
+        if (in.bytes_sent < bytes)
+            fail(s, "%s: info.bytes_sent %" PRIu64 " < %" PRIu64, side_name(i), in.bytes_sent,
+                 bytes);
+        if (in.bytes_acked > bytes)
+            fail(s, "%s: info.bytes_acked %" PRIu64 " > %" PRIu64, side_name(i),
+                 in.bytes_acked, bytes);
+        if (in.state != WTCP_CLOSED && in.state < WTCP_CLOSE_WAIT)
+            fail(s, "%s: state %s after both sides read EOF", side_name(i),
+                 wtcp_state_name(in.state));
+    }
+    if (s->failed) {
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+        goto out;
+    }
+
+    /* Close everything and let FIN retransmissions and TIME-WAIT run out. */
+    wtcp_close(s->st[0], s->app[0].sock);
+    wtcp_close(s->st[1], s->app[1].sock);
+    wtcp_close(s->st[1], s->app[1].lsock);
+    s->app[0].sock = s->app[1].sock = s->app[1].lsock = -1;
+    {
+        uint64_t end = s->now + DRAIN_MS;
+        for (;;) {
+            deliver_due(s);
+            poll_quiet(s, dl, 0);
+            if (s->failed)
+                break;
+            uint64_t next = dl[0] < dl[1] ? dl[0] : dl[1];
+            if (s->heap_len && s->heap[0]->t < next)
+                next = s->heap[0]->t;
+            if (next == WTCP_NEVER || next > end)
+                break;
+            if (next > s->now)
+                s->now = next;
+            else if (++same_time > 1000) {
+                fail(s, "time does not advance after close at t=%" PRIu64 " ms", s->now);
+                break;
+            }
+        }
+        if (s->failed) {
+            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+            goto out;
+        }
+        if (s->heap_len || dl[0] != WTCP_NEVER || dl[1] != WTCP_NEVER)
+            snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
+                     "%s still busy %u s after close (packets in flight %zu, deadlines %s/%s); ",
+                     c->name, DRAIN_MS / 1000, s->heap_len, dl[0] == WTCP_NEVER ? "never" : "set",
+                     dl[1] == WTCP_NEVER ? "never" : "set");
+    }
+
+    for (int i = 0; i < 2; i++) {
+        wtcp_stats st;
+        wtcp_stats_get(s->st[i], &st);
+        res->stack_drops[i] = st.drops;
+        res->rst_out += st.tcp_rst_out;
+        uint64_t sum = 0, csum_class = 0;
+        for (int k = 0; k < WTCP_DROP_COUNT; k++) {
+            sum += st.drop[k];
+            if (damage_reason(k))
+                csum_class += st.drop[k];
+        }
+        if (sum != st.drops)
+            fail(s, "%s: stats.drops %" PRIu64 " != sum of drop[] %" PRIu64, side_name(i),
+                 st.drops, sum);
+        uint64_t bad = s->d[!i].corrupt_delivered;
+        if (csum_class != bad)
+            fail(s, "%s: %" PRIu64 " corrupted packets delivered but %" PRIu64
+                    " dropped as IP/TCP malformed or bad checksum",
+                 side_name(i), bad, csum_class);
+        if (st.ip_in != s->d[!i].delivered)
+            fail(s, "%s: stats.ip_in %" PRIu64 " != %" PRIu64 " packets delivered", side_name(i),
+                 st.ip_in, s->d[!i].delivered);
+        if (st.ip_out != s->d[i].sent)
+            fail(s, "%s: stats.ip_out %" PRIu64 " != %" PRIu64 " packets emitted", side_name(i),
+                 st.ip_out, s->d[i].sent);
+        if (verbose) {
+            printf("    stack %s: ip_in %" PRIu64 " ip_out %" PRIu64 " retrans %" PRIu64
+                   " rst_out %" PRIu64 " challenge_acks %" PRIu64 " drops %" PRIu64 ":",
+                   side_name(i), st.ip_in, st.ip_out, st.tcp_retransmits, st.tcp_rst_out,
+                   st.tcp_challenge_acks, st.drops);
+            for (int k = 0; k < WTCP_DROP_COUNT; k++)
+                if (st.drop[k])
+                    printf(" %s=%" PRIu64, wtcp_drop_name(k), st.drop[k]);
+            printf("\n    stack %s memory: peak %" PRIu64 " bytes, %" PRIu64 " alloc calls\n",
+                   side_name(i), s->mem[i].peak_bytes, s->mem[i].calls);
+        }
+    }
+    /* wtcp.h: "Returns 0 when the packet was accepted, or a negative code naming why
+     * not". Shown with -v: whether a TCP-level drop should make it negative is open. */
+    if (s->ret0_drops && verbose)
+        snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
+                 "%s: wtcp_input returned 0 for %" PRIu64 " packets the stack counted as "
+                 "dropped; ",
+                 c->name, s->ret0_drops);
+    if (s->retneg_kept && verbose)
+        snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
+                 "%s: wtcp_input returned an error for %" PRIu64 " packets with no drop "
+                 "counted; ",
+                 c->name, s->retneg_kept);
+    if (s->failed)
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+
+out:
+    for (int i = 0; i < 2; i++) {
+        if (s->st[i]) {
+            wtcp_stack_free(s->st[i]);
+            s->st[i] = NULL;
+            if (s->mem[i].live_blocks && !s->failed) {
+                fail(s, "%s: %" PRIu64 " blocks (%" PRIu64 " bytes) still allocated after "
+                        "wtcp_stack_free",
+                     side_name(i), s->mem[i].live_blocks, s->mem[i].live_bytes);
+                printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+            }
+        }
+    }
+    res->pkts[0] = s->d[0].sent;
+    res->pkts[1] = s->d[1].sent;
+    for (int i = 0; i < 2; i++) {
+        res->lost += s->d[i].lost;
+        res->corrupted += s->d[i].corrupted;
+        res->duped += s->d[i].duped;
+        res->reordered += s->d[i].reordered;
+        res->overflow += s->d[i].overflow;
+    }
+    free_link(s);
+    int ok = !s->failed && (done || stop_after_synack);
+    if (!ok && !s->failed)
+        printf("  FAIL %s (seed %" PRIu64 ")\n", c->name, seed);
+    free(s);
+    res->wall_s = wall_now() - wall0;
+    return ok;
+}
+
+/* For the seqwrap cell: finds ISN keys such that both directions' sequence numbers wrap
+ * past 2^32 in the middle of the transfer. ISNs are a keyed hash of the 4-tuple and the
+ * (virtual) clock, so a trial handshake with the same keys at the same time gives the
+ * same ISN as the real run. */
+static void find_wrap_keys(const cell *c, uint64_t seed, uint64_t bytes, uint8_t keys[2][16])
+{
+    uint64_t lo = bytes / 4 ? bytes / 4 : 1, hi = bytes - bytes / 4;
+    if (hi <= lo)
+        hi = lo + 1;
+    result r;
+    for (int side = 0; side < 2; side++) {
+        int found = 0;
+        for (uint64_t k = 0; k < 200000 && !found; k++) {
+            make_key(keys[side], seed, side, k);
+            if (!run_cell(c, seed, bytes, (const uint8_t(*)[16])keys, 1, &r))
+                break;
+            uint64_t to_wrap = (1ull << 32) - (uint64_t)r.isn[side];
+            if (to_wrap >= lo && to_wrap <= hi)
+                found = 1;
+        }
+        if (!found) {
+            printf("  note: %s: no ISN key found for side %s that wraps mid-transfer\n",
+                   c->name, side_name(side));
+            make_key(keys[side], seed, side, 0);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ main */
+
+static uint64_t parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    switch (*end) {
+    case 'k':
+    case 'K':
+        v <<= 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        v <<= 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        v <<= 30;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (*end || end == s) {
+        fprintf(stderr, "simnet: bad size '%s'\n", s);
+        exit(2);
+    }
+    return v;
+}
+
+static int cell_selected(const char *name, const char *list)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(name);
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+#define EXIT_CELL_PASS 10
+#define EXIT_CELL_FAIL 11
+
+/* Runs one cell and prints its row (and any warnings); returns 1 when it passed. */
+static int do_cell(const cell *c, uint64_t seed, uint64_t n)
+{
+    uint8_t keys[2][16];
+    make_key(keys[0], seed, 0, 0);
+    make_key(keys[1], seed, 1, 0);
+    if (c->seq_wrap)
+        find_wrap_keys(c, seed, n, keys);
+    result r;
+    int ok = run_cell(c, seed, n, (const uint8_t(*)[16])keys, 0, &r);
+    char rt[32];
+    snprintf(rt, sizeof rt, "%" PRIu64 "/%" PRIu64, r.retrans[0], r.retrans[1]);
+    printf("%-10s %6" PRIu64 " %9.3f %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %5" PRIu64
+           " %5" PRIu64 " %6" PRIu64 " %11s %7" PRIu64 " %7.2f  %s\n",
+           c->name, seed, r.vtime_s, r.pkts[0], r.pkts[1], r.lost + r.overflow, r.corrupted,
+           r.duped, r.reordered, rt, r.stack_drops[0] + r.stack_drops[1], r.wall_s,
+           ok ? "pass" : "FAIL");
+    if (c->seq_wrap && verbose)
+        printf("    ISN A %" PRIu32 " B %" PRIu32 ": sequence numbers wrap after %" PRIu64
+               " and %" PRIu64 " bytes\n",
+               r.isn[0], r.isn[1], (uint64_t)((1ull << 32) - r.isn[0] - 1),
+               (uint64_t)((1ull << 32) - r.isn[1] - 1));
+    if (r.warn[0])
+        printf("  warning: %s\n", r.warn);
+    return ok;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: simnet [--cell NAME[,NAME...]] [--seed N] [--bytes N[K|M|G]] [--wall S]\n"
+            "              [--no-sack] [--no-ts] [--no-wscale] [--trace MS]\n"
+            "              [--no-fork] [--list] [-v]\n"
+            "  --cell   run only these cells (see --list)\n"
+            "  --seed   override every selected cell's seed\n"
+            "  --bytes  bytes each way (default 16M)\n"
+            "  --wall   wall-clock limit per cell in seconds (default 120)\n"
+            "  --no-sack, --no-ts, --no-wscale   configure both stacks without that option\n"
+            "  --no-fork   run cells in this process (for a debugger)\n"
+            "  --trace MS  print every delivered packet from virtual time MS on\n"
+            "  -v       trace state changes and print stack counters\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    int have_seed = 0;
+    uint64_t seed_override = 0, bytes = 16u << 20;
+    int have_bytes = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--cell") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(a, "--seed") && i + 1 < argc) {
+            seed_override = strtoull(argv[++i], NULL, 0);
+            have_seed = 1;
+        } else if (!strcmp(a, "--bytes") && i + 1 < argc) {
+            bytes = parse_size(argv[++i]);
+            have_bytes = 1;
+        } else if (!strcmp(a, "--wall") && i + 1 < argc)
+            wall_limit_s = strtod(argv[++i], NULL);
+        else if (!strcmp(a, "--trace") && i + 1 < argc)
+            trace_from = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(a, "--no-fork"))
+            use_fork = 0;
+        else if (!strcmp(a, "--no-sack"))
+            opt_no_sack = 1;
+        else if (!strcmp(a, "--no-ts"))
+            opt_no_ts = 1;
+        else if (!strcmp(a, "--no-wscale"))
+            opt_no_wscale = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            verbose = 1;
+        else if (!strcmp(a, "--list")) {
+            for (size_t k = 0; k < NCELLS; k++) {
+                const cell *c = &cells[k];
+                printf("%-10s seed %-4" PRIu64 " loss %4.1f%% reorder %4.1f%% dup %4.1f%% "
+                       "corrupt %4.1f%% delay %2u ms jitter %2u ms%s%s%s\n",
+                       c->name, c->seed, c->loss, c->reorder, c->dup, c->corrupt, c->delay_ms,
+                       c->jitter_ms, c->sndbuf ? " small buffers" : "",
+                       c->slow_read_ms ? " slow reader" : "", c->mtu ? " small MTU" : "");
+            }
+            return 0;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (bytes == 0) {
+        fprintf(stderr, "simnet: --bytes must be > 0\n");
+        return 2;
+    }
+    if (only) {
+        /* Every listed name must exist. */
+        const char *p = only;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            int ok = 0;
+            for (size_t k = 0; k < NCELLS; k++)
+                if (strlen(cells[k].name) == len && !strncmp(cells[k].name, p, len))
+                    ok = 1;
+            if (!ok) {
+                fprintf(stderr, "simnet: no cell '%.*s' (see --list)\n", (int)len, p);
+                return 2;
+            }
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+
+    printf("simnet: A 10.0.0.1 <-> B 10.0.0.2:%d, full duplex, %" PRIu64 " bytes each way\n",
+           PORT_B, bytes);
+    printf("%-10s %6s %9s %8s %8s %6s %5s %5s %6s %11s %7s %7s  %s\n", "cell", "seed",
+           "vtime(s)", "pkts A>B", "pkts B>A", "lost", "corr", "dup", "reord",
+           "retrans A/B", "drops", "wall(s)", "result");
+    int passed = 0, failed = 0;
+    for (size_t k = 0; k < NCELLS; k++) {
+        const cell *c = &cells[k];
+        if (!cell_selected(c->name, only))
+            continue;
+        uint64_t seed = have_seed ? seed_override : c->seed;
+        uint64_t n = have_bytes ? bytes : (c->bytes ? c->bytes : bytes);
+        int ok;
+#if SIMNET_FORK
+        if (use_fork) {
+            double t0 = wall_now();
+            fflush(stdout);
+            fflush(stderr);
+            pid_t pid = fork();
+            if (pid == 0) {
+                /* A core stuck inside one call never returns to the wall-clock check. */
+                alarm((unsigned)wall_limit_s + 30);
+                int r = do_cell(c, seed, n);
+                fflush(stdout);
+                exit(r ? EXIT_CELL_PASS : EXIT_CELL_FAIL);
+            }
+            int status = 0;
+            if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+                perror("simnet: fork/waitpid");
+                ok = do_cell(c, seed, n);
+            } else if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_CELL_PASS ||
+                                             WEXITSTATUS(status) == EXIT_CELL_FAIL)) {
+                ok = WEXITSTATUS(status) == EXIT_CELL_PASS;
+            } else {
+                char why[64];
+                if (WIFSIGNALED(status))
+                    snprintf(why, sizeof why, "crashed: signal %d%s", WTERMSIG(status),
+                             WTERMSIG(status) == SIGALRM ? " (wall-clock limit)" : "");
+                else
+                    snprintf(why, sizeof why, "crashed: exit status %d", WEXITSTATUS(status));
+                printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, why);
+                printf("%-10s %6" PRIu64 " %9s %8s %8s %6s %5s %5s %6s %11s %7s %7.2f  FAIL\n",
+                       c->name, seed, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                       wall_now() - t0);
+                ok = 0;
+            }
+        } else
+#endif
+            ok = do_cell(c, seed, n);
+        if (ok)
+            passed++;
+        else
+            failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
