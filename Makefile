@@ -68,8 +68,13 @@ $(BUILD)/tests-san/simnet: tests/sim/simnet.c $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) $< $(BUILD)/libwtcp-san.a -o $@
 
+# ---- the other parts: each folder adds its targets, packages and test prerequisites ----
+# (APT_PKGS += ..., TEST_PREREQS += ...; their tests run from PART/test.sh)
+TEST_PREREQS :=
+-include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
+
 # ---- set-up: safe to run twice ----
-APT_PKGS := gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32
+APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32
 deps:
 	@tools/deps.sh $(APT_PKGS)
 
@@ -84,7 +89,7 @@ check-core: $(CORE_OBJ) $(if $(WASI_SDK_PATH),,$(BUILD)/wasi-sysroot)
 
 # ---- tests ----
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet
+	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(TEST_PREREQS)
 	@tools/run-tests.sh $(BUILD)
 
 demo: deps
