@@ -27,6 +27,8 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx);
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx);
 uint32_t tcp_rcv_space(const tcp_conn *c);
 uint32_t tcp_mss_now(const tcp_conn *c);
+/* The receive window to advertise now (bytes); has no side effects. */
+uint32_t tcp_select_window(const tcp_conn *c);
 
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);

@@ -309,14 +309,18 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         uint32_t flight = c->snd_max - c->snd_una;
-        /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule). */
+        /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule).
+         * Only a valid sample undoes the backoff (RFC 6298 5.7, as Linux). */
         if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr) {
             uint32_t rtt = tcp_ts_now(st, c) - seg->opt.ts_ecr;
-            if (rtt < TCP_RTO_MAX_MS)
+            if (rtt < TCP_RTO_MAX_MS) {
                 tcp_rtt_sample(c, rtt);
+                c->backoff = 0;
+            }
         } else if ((c->flags & TF_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
             tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
             c->flags &= ~(uint32_t)TF_RTT_TIMING;
+            c->backoff = 0;
         }
         uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
         ring_consume(&c->sndbuf, data_acked);
@@ -328,7 +332,6 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
         c->retries = 0;
-        c->backoff = 0;
         if (c->in_recovery) {
             if (seq_geq(ack, c->recover)) {
                 /* Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3). */
@@ -348,7 +351,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         if (c->snd_una == c->snd_max)
             tcp_disarm(st, idx, TCP_T_REXMIT);
         else
-            tcp_arm(st, idx, TCP_T_REXMIT, st->now + c->rto);
+            tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
         if ((c->flags & TF_SND_BLOCKED) && ring_free(&c->sndbuf) > 0 && !(c->flags & TF_FIN_QUEUED)) {
             c->flags &= ~(uint32_t)TF_SND_BLOCKED;
             sock_event(st, idx, WTCP_EV_WRITABLE);
@@ -383,7 +386,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
             c->in_recovery = 1;
             tcp_retransmit_head(st, idx);
             c->cwnd = c->ssthresh + 3 * c->snd_mss;
-            tcp_arm(st, idx, TCP_T_REXMIT, st->now + c->rto);
+            tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
         } else if (c->in_recovery) {
             c->cwnd += c->snd_mss; /* inflate for each segment that left the network */
         }
@@ -509,6 +512,11 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     }
 
     if (!simopen_synack && !tcp_seq_acceptable(c, seg->seq, seglen)) {
+        if (c->state == WTCP_TIME_WAIT && (seg->flags & WIRE_TCP_FIN) && !(seg->flags & WIRE_TCP_RST) &&
+            seg->seq + (uint32_t)seg->payload_len + 1 == c->rcv_nxt) {
+            tcp_time_wait_input(st, idx, ip, seg); /* the peer's FIN again: our ACK was lost */
+            return;
+        }
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
         if (!(seg->flags & WIRE_TCP_RST)) {
             if (c->state == WTCP_SYN_RECEIVED) {
@@ -542,13 +550,6 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     if (!(seg->flags & WIRE_TCP_ACK)) {
         stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
         return;
-    }
-
-    /* TS.Recent (RFC 7323 4.3). */
-    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
-        seq_geq(seg->opt.ts_val, c->ts_recent)) {
-        c->ts_recent = seg->opt.ts_val;
-        c->ts_recent_stamp = st->now;
     }
 
     if (c->state == WTCP_SYN_RECEIVED) {
@@ -589,6 +590,13 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             return;
         if (!sk(st, idx)->in_use || c->state == WTCP_CLOSED)
             return;
+    }
+
+    /* TS.Recent (RFC 7323 4.3), only from a segment whose ACK was acceptable (Linux). */
+    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
+        seq_geq(seg->opt.ts_val, c->ts_recent)) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = st->now;
     }
 
     /* Segment text. */

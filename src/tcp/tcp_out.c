@@ -16,7 +16,7 @@ uint32_t tcp_rcv_space(const tcp_conn *c)
 
 /* The window to advertise (bytes, a multiple of the scale unit), never shrinking the
  * right edge already advertised, and not advertising small increases (receiver SWS). */
-static uint32_t tcp_select_window(tcp_conn *c)
+uint32_t tcp_select_window(const tcp_conn *c)
 {
     uint32_t space = tcp_rcv_space(c);
     uint32_t max_wnd = (uint32_t)65535 << c->rcv_wscale;

@@ -158,7 +158,7 @@ void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx)
     tcp_disarm(st, idx, TCP_T_PERSIST);
     tcp_disarm(st, idx, TCP_T_DELACK);
     tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
-    c->flags |= TF_ACK_NOW;
+    (void)c;
     /* Nothing more can be sent; keep what the user has not read yet. */
     if (!sk(st, idx)->user_owned)
         tcp_free_buffers(st, sk(st, idx));
@@ -452,16 +452,17 @@ int wtcp_recv(wtcp_stack *st, wtcp_sock h, void *buf, size_t len)
     tcp_conn *c = &s->u.tcp;
     if (!buf && len)
         return WTCP_EINVAL;
-    if (c->rcvbuf.len > 0 && !(c->flags & TF_RD_SHUT)) {
+    if (c->rcvbuf.len > 0) { /* after SHUT_RD too: Linux still delivers queued data */
         if (len > 0x7fffffff)
             len = 0x7fffffff;
         uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
         uint32_t n = ring_read(&c->rcvbuf, buf, (uint32_t)len);
-        /* Window update when reading doubled what the peer may send (Linux tcp_cleanup_rbuf). */
+        /* Window update when the read at least doubled the window we can advertise
+         * (Linux tcp_cleanup_rbuf); never when it cannot grow (the clamp). */
         if (tcp_have_established(c->state) && c->state != WTCP_TIME_WAIT && !(c->flags & TF_RCVD_FIN)) {
-            uint32_t space = tcp_rcv_space(c);
-            uint32_t unit = (uint32_t)1 << c->rcv_wscale;
-            if (space >= 2 * cur + unit && space - cur >= c->rcv_mss) {
+            uint32_t clamp = (uint32_t)65535 << c->rcv_wscale;
+            uint32_t wnd = tcp_select_window(c);
+            if (2 * (uint64_t)cur <= clamp && wnd > cur && wnd >= 2 * (uint64_t)cur) {
                 c->flags |= TF_ACK_NOW;
                 sock_want_output(st, idx);
             }
