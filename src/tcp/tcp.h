@@ -10,6 +10,14 @@ static inline tcp_conn *tc(wtcp_stack *st, uint32_t idx) { return &st->socks[idx
 /* "Have received a SYN": states in which the connection is synchronized. */
 static inline int tcp_have_established(int state) { return state >= WTCP_ESTABLISHED; }
 
+/* Our SYN is not acknowledged yet: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 entered by a
+ * close() in SYN-RECEIVED (RFC 9293 3.10.4). */
+static inline int tcp_syn_unacked(const tcp_conn *c)
+{
+    return c->state == WTCP_SYN_SENT || c->state == WTCP_SYN_RECEIVED ||
+           (c->state == WTCP_FIN_WAIT_1 && c->snd_una == c->iss);
+}
+
 /* tcp_out.c */
 uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c);
 /* Sends one segment of the connection: SYN options when flags has SYN, otherwise

@@ -488,7 +488,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
                       ((seg->flags & WIRE_TCP_FIN) ? 1 : 0);
 
     /* A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again. */
-    if (c->state == WTCP_SYN_RECEIVED && (seg->flags & WIRE_TCP_SYN) && !(seg->flags & WIRE_TCP_ACK) &&
+    if (tcp_syn_unacked(c) && !(c->flags & TF_ACTIVE) && (seg->flags & WIRE_TCP_SYN) && !(seg->flags & WIRE_TCP_ACK) &&
         !(seg->flags & WIRE_TCP_RST) && seg->seq == c->irs) {
         c->snd_nxt = c->iss;
         tcp_output(st, idx);
@@ -497,10 +497,11 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
 
     /* Simultaneous open: the peer's SYN-ACK that exactly answers ours is its ACK of our
      * SYN, not a new SYN (RFC 9293 figure 8; Linux's exception to RFC 5961 4.2). */
-    int simopen_synack = c->state == WTCP_SYN_RECEIVED && (c->flags & TF_ACTIVE) &&
+    int simopen_synack = tcp_syn_unacked(c) && (c->flags & TF_ACTIVE) &&
                          (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) ==
                              (WIRE_TCP_SYN | WIRE_TCP_ACK) &&
-                         seg->seq + 1 == c->rcv_nxt && seg->ack == c->snd_max && seg->payload_len == 0;
+                         seg->seq + 1 == c->rcv_nxt && seq_in(seg->ack, c->iss + 1, c->snd_max + 1) &&
+                         seg->payload_len == 0;
 
     /* PAWS (RFC 7323 5.3). */
     if ((c->flags & TF_TS_OK) && seg->opt.has_ts && !(seg->flags & WIRE_TCP_RST) &&
@@ -518,14 +519,8 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             return;
         }
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
-        if (!(seg->flags & WIRE_TCP_RST)) {
-            if (c->state == WTCP_SYN_RECEIVED) {
-                c->snd_nxt = c->iss;
-                tcp_output(st, idx);
-            } else {
-                tcp_send_ack(st, idx);
-            }
-        }
+        if (!(seg->flags & WIRE_TCP_RST))
+            tcp_send_ack(st, idx);
         return;
     }
 
@@ -540,6 +535,14 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         return;
     }
 
+    if ((seg->flags & WIRE_TCP_SYN) && !simopen_synack && c->state == WTCP_SYN_RECEIVED &&
+        !(c->flags & TF_ACTIVE)) {
+        /* RFC 9293 3.10.7.4 fourth: from a passive OPEN, back to LISTEN: the embryonic
+         * connection goes away without a reply. */
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        tcp_done(st, idx, 0);
+        return;
+    }
     if ((seg->flags & WIRE_TCP_SYN) && !simopen_synack) {
         /* RFC 5961 4.2: a SYN in a synchronized state gets a challenge ACK. */
         stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
@@ -552,7 +555,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         return;
     }
 
-    if (c->state == WTCP_SYN_RECEIVED) {
+    if (tcp_syn_unacked(c)) {
         if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_max))) {
             tcp_send_reset_reply(st, ip, seg);
             stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
@@ -584,6 +587,17 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             tcp_send_rst(st, idx);
             tcp_done(st, idx, WTCP_ENOMEM);
             return;
+        }
+        if (c->flags & TF_FIN_SENT) {
+            /* FIN-WAIT-1 since a close() in SYN-RECEIVED: this ACK may cover our FIN too. */
+            if (seq_gt(c->snd_una, c->iss + 1)) {
+                c->flags |= TF_FIN_ACKED;
+                tcp_set_state(st, idx, WTCP_FIN_WAIT_2);
+                if (!s->user_owned)
+                    tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
+            } else {
+                tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+            }
         }
     } else {
         if (tcp_process_ack(st, idx, seg) < 0)

@@ -309,16 +309,25 @@ void tcp_output(wtcp_stack *st, uint32_t idx)
         return;
     case WTCP_SYN_SENT:
     case WTCP_SYN_RECEIVED:
+    case WTCP_FIN_WAIT_1:
+        if (!tcp_syn_unacked(c))
+            break;
         if (c->snd_nxt == c->iss) {
-            uint8_t flags = WIRE_TCP_SYN | (c->state == WTCP_SYN_RECEIVED ? WIRE_TCP_ACK : 0);
+            uint8_t flags = WIRE_TCP_SYN | (c->state != WTCP_SYN_SENT ? WIRE_TCP_ACK : 0);
             tcp_send_segment(st, idx, c->iss, flags, 0);
             c->snd_nxt = c->iss + 1;
-            c->snd_max = c->snd_nxt;
+            if (seq_gt(c->snd_nxt, c->snd_max))
+                c->snd_max = c->snd_nxt;
             if (!c->timer[TCP_T_REXMIT])
                 tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
-        } else if (c->flags & TF_ACK_NOW) {
-            c->flags &= ~(uint32_t)TF_ACK_NOW;
         }
+        if (c->state == WTCP_FIN_WAIT_1 && c->snd_nxt == c->iss + 1) {
+            /* close() in SYN-RECEIVED: the FIN follows the SYN at once (RFC 9293 3.10.4). */
+            tcp_send_segment(st, idx, c->iss + 1, WIRE_TCP_FIN | WIRE_TCP_ACK, 0);
+            c->snd_nxt = c->snd_max = c->iss + 2;
+            c->flags |= TF_FIN_SENT;
+        }
+        c->flags &= ~(uint32_t)TF_ACK_NOW;
         return;
     case WTCP_TIME_WAIT:
         if (c->flags & TF_ACK_NOW)

@@ -53,18 +53,13 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     uint32_t limit;
-    switch (c->state) {
-    case WTCP_SYN_SENT:
+    if (c->state == WTCP_SYN_SENT)
         limit = st->cfg.syn_retries;
-        break;
-    case WTCP_SYN_RECEIVED:
+    else if (tcp_syn_unacked(c))
         limit = st->cfg.synack_retries;
-        break;
-    default:
+    else
         limit = st->cfg.data_retries;
-        break;
-    }
-    if (c->snd_una == c->snd_max && c->state != WTCP_SYN_SENT && c->state != WTCP_SYN_RECEIVED)
+    if (c->snd_una == c->snd_max && !tcp_syn_unacked(c))
         return; /* nothing outstanding */
     if (c->retries >= limit) {
         int err = c->soft_error ? c->soft_error : WTCP_ETIMEDOUT;
@@ -74,7 +69,7 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
     c->retries++;
     c->backoff++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn: never time a retransmitted segment */
-    if (c->state == WTCP_SYN_SENT || c->state == WTCP_SYN_RECEIVED) {
+    if (tcp_syn_unacked(c)) {
         c->flags |= TF_SYN_REXMIT;
         c->snd_nxt = c->iss;
         c->total_retrans++;

@@ -505,8 +505,6 @@ static void tcp_start_fin(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     c->flags |= TF_FIN_QUEUED;
-    if (c->state == WTCP_SYN_RECEIVED)
-        return; /* the FIN follows once our SYN is acknowledged (see tcp_established) */
     if (c->state == WTCP_CLOSE_WAIT)
         tcp_set_state(st, idx, WTCP_LAST_ACK);
     else
