@@ -108,6 +108,9 @@ typedef struct wtcp_config {
     uint32_t syn_retries;   /* SYN retransmissions before ETIMEDOUT (6) */
     uint32_t synack_retries;/* SYN-ACK retransmissions before giving up (5) */
     uint32_t data_retries;  /* data/FIN retransmissions before ETIMEDOUT (15) */
+    uint32_t keepalive_idle_ms;  /* idle time before the first keepalive probe (7200000) */
+    uint32_t keepalive_intvl_ms; /* between unanswered probes (75000) */
+    uint32_t keepalive_count;    /* unanswered probes before ETIMEDOUT (9) */
     uint16_t ephemeral_lo, ephemeral_hi; /* local port range (32768..60999) */
     uint8_t ttl;            /* default 64 */
     uint8_t no_timestamps;  /* 1: do not offer RFC 7323 timestamps */
@@ -128,7 +131,9 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out);
 void wtcp_stack_free(wtcp_stack *stack);
 
 /* Feed one received IPv4 packet. Malformed input is dropped and counted.
- * Returns 0 when the packet was accepted, or a negative code naming why not. */
+ * Returns a negative code when the IP layer refused it (malformed, not ours, a
+ * fragment, an unknown protocol), else 0; drops in TCP/UDP/ICMP (checksum, window,
+ * PAWS...) return 0 and are counted in wtcp_stats_get's drop[] by reason. */
 int wtcp_input(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t len);
 
 #define WTCP_NEVER UINT64_MAX
@@ -182,6 +187,10 @@ enum wtcp_sockopt {
     WTCP_TCP_NODELAY,
     WTCP_TCP_MAXSEG,
     WTCP_SO_LINGER0,     /* 1: close() sends RST (SO_LINGER with l_linger 0) */
+    WTCP_TCP_KEEPIDLE,   /* seconds of idle before keepalive probes (with SO_KEEPALIVE) */
+    WTCP_TCP_KEEPINTVL,  /* seconds between keepalive probes */
+    WTCP_TCP_KEEPCNT,    /* unanswered probes before the connection fails */
+    WTCP_TCP_USER_TIMEOUT, /* ms data may stay unacknowledged before ETIMEDOUT (0: retries) */
 };
 int wtcp_setsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int value);
 int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);

@@ -39,6 +39,7 @@ enum tcp_timer {
     TCP_T_PERSIST,   /* zero-window probe */
     TCP_T_DELACK,    /* delayed ACK */
     TCP_T_LINGER,    /* TIME-WAIT 2MSL, orphaned FIN-WAIT-2 */
+    TCP_T_KEEPALIVE, /* idle probe (RFC 1122 4.2.3.6) */
     TCP_T_COUNT
 };
 
@@ -96,6 +97,9 @@ typedef struct tcp_conn {
     uint32_t rtt_seq;
     uint64_t rtt_start;
     uint32_t backoff, retries;
+    uint64_t una_since;        /* when the oldest unacknowledged data was sent (user timeout) */
+    uint64_t last_rcv;         /* when the peer was last heard from (keepalive) */
+    uint32_t ka_probes;        /* keepalive probes sent without an answer */
     uint32_t dupacks;
     uint32_t recover;          /* NewReno: snd_max when fast recovery began */
     uint32_t sack_high;        /* highest sequence the peer has SACKed */
@@ -140,6 +144,7 @@ typedef struct sock_slot {
     uint32_t rcvbuf_opt, sndbuf_opt;
     uint32_t opt_flags;        /* TF_NODELAY / TF_REUSEADDR / ... requested before connect */
     uint32_t maxseg_opt;
+    uint32_t ka_idle_ms, ka_intvl_ms, ka_count, user_timeout_ms;
     union {
         tcp_conn tcp;
         udp_sock udp;

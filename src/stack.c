@@ -123,6 +123,9 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;
     cfg->data_retries = 15;
+    cfg->keepalive_idle_ms = 7200000;
+    cfg->keepalive_intvl_ms = 75000;
+    cfg->keepalive_count = 9;
     cfg->ephemeral_lo = 32768;
     cfg->ephemeral_hi = 60999;
     cfg->ttl = 64;
@@ -247,6 +250,9 @@ uint32_t sock_alloc(wtcp_stack *st, int type)
     s->free_next = WTCP_NONE;
     s->rcvbuf_opt = st->cfg.rcvbuf;
     s->sndbuf_opt = st->cfg.sndbuf;
+    s->ka_idle_ms = st->cfg.keepalive_idle_ms;
+    s->ka_intvl_ms = st->cfg.keepalive_intvl_ms;
+    s->ka_count = st->cfg.keepalive_count;
     s->u.tcp.parent = WTCP_NONE;
     s->u.tcp.accept_next = WTCP_NONE;
     s->u.tcp.accept_head = s->u.tcp.accept_tail = WTCP_NONE;

@@ -65,6 +65,9 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
+    c->last_rcv = st->now;
+    if (c->flags & TF_KEEPALIVE)
+        tcp_arm(st, idx, TCP_T_KEEPALIVE, st->now + sk(st, idx)->ka_idle_ms);
     /* A close() in SYN-RECEIVED waited for our SYN to be acknowledged: FIN-WAIT-1 now. */
     tcp_set_state(st, idx, (c->flags & TF_FIN_QUEUED) ? WTCP_FIN_WAIT_1 : WTCP_ESTABLISHED);
     if (c->parent != WTCP_NONE && !sk(st, idx)->user_owned) {
@@ -110,6 +113,10 @@ static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip,
     s->rcvbuf_opt = ls->rcvbuf_opt;
     s->sndbuf_opt = ls->sndbuf_opt;
     s->maxseg_opt = ls->maxseg_opt;
+    s->ka_idle_ms = ls->ka_idle_ms;
+    s->ka_intvl_ms = ls->ka_intvl_ms;
+    s->ka_count = ls->ka_count;
+    s->user_timeout_ms = ls->user_timeout_ms;
     s->opt_flags = ls->opt_flags;
     c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0);
     c->parent = lidx;
@@ -332,6 +339,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
         c->retries = 0;
+        c->una_since = st->now;
         if (c->in_recovery) {
             if (seq_geq(ack, c->recover)) {
                 /* Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3). */
@@ -436,8 +444,15 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     }
     int had_holes = c->ooo.count > 0;
     ring_write_at(&c->rcvbuf, 0, data, len);
-    asm_add(&c->ooo, 0, len); /* cannot fail: merges with a range at 0 or inserts first */
-    uint32_t n = asm_take_front(&c->ooo);
+    uint32_t n;
+    if (asm_add(&c->ooo, 0, len) == 0) {
+        n = asm_take_front(&c->ooo); /* with whatever out-of-order data it now joins */
+    } else {
+        /* The range list is full and this segment touches none of them: it is in
+         * order all the same, so deliver it and move the ranges down. */
+        n = len;
+        asm_shift(&c->ooo, len);
+    }
     ring_commit(&c->rcvbuf, n);
     c->rcv_nxt += n;
     c->bytes_received += n;
@@ -502,6 +517,9 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
                              (WIRE_TCP_SYN | WIRE_TCP_ACK) &&
                          seg->seq + 1 == c->rcv_nxt && seq_in(seg->ack, c->iss + 1, c->snd_max + 1) &&
                          seg->payload_len == 0;
+
+    c->last_rcv = st->now; /* the peer is alive (keepalive) */
+    c->ka_probes = 0;
 
     /* PAWS (RFC 7323 5.3). */
     if ((c->flags & TF_TS_OK) && seg->opt.has_ts && !(seg->flags & WIRE_TCP_RST) &&

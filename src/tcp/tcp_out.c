@@ -211,10 +211,16 @@ static uint32_t tcp_data_end(const tcp_conn *c) { return c->snd_una + c->sndbuf.
 void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
+    /* Resend only what was sent before: never past SND.MAX (the MSS may have grown
+     * since, when SACK blocks no longer take room). */
+    uint32_t fin_out = (c->flags & (TF_FIN_SENT | TF_FIN_ACKED)) == TF_FIN_SENT;
+    uint32_t data_out = c->snd_max - c->snd_una - fin_out;
     uint32_t mss = tcp_mss_now(c);
     uint32_t len = c->sndbuf.len < mss ? c->sndbuf.len : mss;
+    if (len > data_out)
+        len = data_out;
     uint8_t flags = WIRE_TCP_ACK;
-    if ((c->flags & (TF_FIN_QUEUED | TF_FIN_ACKED)) == TF_FIN_QUEUED && c->snd_una + len == tcp_data_end(c))
+    if (fin_out && c->snd_una + len == tcp_data_end(c))
         flags |= WIRE_TCP_FIN;
     if (len == 0 && !(flags & WIRE_TCP_FIN))
         return;
@@ -291,6 +297,7 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
             break;
     }
     if (sent && !c->timer[TCP_T_REXMIT]) {
+        c->una_since = st->now; /* the oldest unacknowledged data leaves now */
         tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
         tcp_disarm(st, idx, TCP_T_PERSIST);
     }
@@ -315,6 +322,8 @@ void tcp_output(wtcp_stack *st, uint32_t idx)
         if (c->snd_nxt == c->iss) {
             uint8_t flags = WIRE_TCP_SYN | (c->state != WTCP_SYN_SENT ? WIRE_TCP_ACK : 0);
             tcp_send_segment(st, idx, c->iss, flags, 0);
+            if (c->snd_max == c->iss)
+                c->una_since = st->now;
             c->snd_nxt = c->iss + 1;
             if (seq_gt(c->snd_nxt, c->snd_max))
                 c->snd_max = c->snd_nxt;

@@ -61,7 +61,8 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         limit = st->cfg.data_retries;
     if (c->snd_una == c->snd_max && !tcp_syn_unacked(c))
         return; /* nothing outstanding */
-    if (c->retries >= limit) {
+    uint32_t user_timeout = sk(st, idx)->user_timeout_ms;
+    if (user_timeout ? st->now - c->una_since >= user_timeout : c->retries >= limit) {
         int err = c->soft_error ? c->soft_error : WTCP_ETIMEDOUT;
         tcp_done(st, idx, err);
         return;
@@ -114,6 +115,37 @@ static void tcp_timeout_persist(wtcp_stack *st, uint32_t idx)
     tcp_arm(st, idx, TCP_T_PERSIST, st->now + tcp_rto_backed_off(c));
 }
 
+/* Keepalive (RFC 1122 4.2.3.6, Linux's tcp_keepalive_timer): after ka_idle_ms without
+ * hearing from the peer, a probe every ka_intvl_ms; ka_count unanswered probes (or the
+ * user timeout) end the connection with ETIMEDOUT and a RST. */
+static void tcp_timeout_keepalive(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (!(c->flags & TF_KEEPALIVE) ||
+        !(c->state == WTCP_ESTABLISHED || c->state == WTCP_CLOSE_WAIT || c->state == WTCP_FIN_WAIT_2))
+        return;
+    uint64_t elapsed = st->now - c->last_rcv;
+    if (c->snd_max != c->snd_una || c->sndbuf.len) {
+        /* Data is outstanding: retransmission or persist covers the peer's liveness. */
+        tcp_arm(st, idx, TCP_T_KEEPALIVE, st->now + s->ka_idle_ms);
+        return;
+    }
+    if (elapsed < s->ka_idle_ms && c->ka_probes == 0) {
+        tcp_arm(st, idx, TCP_T_KEEPALIVE, c->last_rcv + s->ka_idle_ms);
+        return;
+    }
+    if ((s->user_timeout_ms && c->ka_probes > 0 && elapsed >= s->user_timeout_ms) ||
+        (!s->user_timeout_ms && c->ka_probes >= s->ka_count)) {
+        tcp_send_rst(st, idx);
+        tcp_done(st, idx, WTCP_ETIMEDOUT);
+        return;
+    }
+    tcp_send_window_probe(st, idx); /* <SEQ=SND.UNA-1>: the peer must answer with an ACK */
+    c->ka_probes++;
+    tcp_arm(st, idx, TCP_T_KEEPALIVE, st->now + s->ka_intvl_ms);
+}
+
 void tcp_timers_run(wtcp_stack *st, uint32_t idx)
 {
     sock_slot *s = sk(st, idx);
@@ -135,6 +167,9 @@ void tcp_timers_run(wtcp_stack *st, uint32_t idx)
         case TCP_T_DELACK:
             if (c->state != WTCP_CLOSED)
                 tcp_send_ack(st, idx);
+            break;
+        case TCP_T_KEEPALIVE:
+            tcp_timeout_keepalive(st, idx);
             break;
         case TCP_T_LINGER:
             /* TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer. */

@@ -157,6 +157,7 @@ void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx)
     tcp_disarm(st, idx, TCP_T_REXMIT);
     tcp_disarm(st, idx, TCP_T_PERSIST);
     tcp_disarm(st, idx, TCP_T_DELACK);
+    tcp_disarm(st, idx, TCP_T_KEEPALIVE);
     tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
     (void)c;
     /* Nothing more can be sent; keep what the user has not read yet. */
@@ -650,6 +651,33 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
         if (c->state != WTCP_CLOSED && c->state != WTCP_LISTEN)
             tcp_update_mss(st, idx);
         return 0;
+    case WTCP_TCP_KEEPIDLE:
+    case WTCP_TCP_KEEPINTVL:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (value < 1 || value > 32767) /* seconds, Linux's bounds */
+            return WTCP_EINVAL;
+        if (opt == WTCP_TCP_KEEPIDLE)
+            s->ka_idle_ms = (uint32_t)value * 1000;
+        else
+            s->ka_intvl_ms = (uint32_t)value * 1000;
+        if (opt == WTCP_TCP_KEEPIDLE && (c->flags & TF_KEEPALIVE) && c->timer[TCP_T_KEEPALIVE])
+            tcp_arm(st, idx, TCP_T_KEEPALIVE, c->last_rcv + s->ka_idle_ms);
+        return 0;
+    case WTCP_TCP_KEEPCNT:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (value < 1 || value > 127)
+            return WTCP_EINVAL;
+        s->ka_count = (uint32_t)value;
+        return 0;
+    case WTCP_TCP_USER_TIMEOUT:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (value < 0)
+            return WTCP_EINVAL;
+        s->user_timeout_ms = (uint32_t)value;
+        return 0;
     case WTCP_SO_ERROR:
         return WTCP_ENOPROTOOPT;
     default:
@@ -668,6 +696,12 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
             c->flags &= ~flag;
         if (flag == TF_NODELAY && value)
             sock_want_output(st, idx); /* push anything Nagle was holding */
+        if (flag == TF_KEEPALIVE && tcp_have_established(c->state) && c->state != WTCP_TIME_WAIT) {
+            if (value)
+                tcp_arm(st, idx, TCP_T_KEEPALIVE, c->last_rcv + s->ka_idle_ms);
+            else
+                tcp_disarm(st, idx, TCP_T_KEEPALIVE);
+        }
     }
     return 0;
 }
@@ -702,6 +736,18 @@ int wtcp_getsockopt(wtcp_stack *st, wtcp_sock h, int opt, int *value)
         if (s->type != WTCP_SOCK_STREAM)
             return WTCP_ENOPROTOOPT;
         *value = (int)(c->snd_mss ? c->snd_mss : (s->maxseg_opt ? s->maxseg_opt : TCP_DEFAULT_MSS));
+        return 0;
+    case WTCP_TCP_KEEPIDLE:
+        *value = (int)(s->ka_idle_ms / 1000);
+        return 0;
+    case WTCP_TCP_KEEPINTVL:
+        *value = (int)(s->ka_intvl_ms / 1000);
+        return 0;
+    case WTCP_TCP_KEEPCNT:
+        *value = (int)s->ka_count;
+        return 0;
+    case WTCP_TCP_USER_TIMEOUT:
+        *value = (int)s->user_timeout_ms;
         return 0;
     case WTCP_SO_ERROR:
         *value = s->so_error;

@@ -10,7 +10,17 @@
  * against the pattern, the stacks' figures agree, every corrupted packet was rejected
  * and counted, and the stacks freed all their memory.
  *
- * Usage: simnet [--cell NAME[,NAME...]] [--seed N] [--bytes N[K|M|G]] [--wall S]
+ * The link, per direction: loss %, reordering % (a packet held back 1..3 ms so later ones
+ * overtake it), duplication %, corruption % (one random bit flipped anywhere: the stack
+ * must drop and count it), a fixed one-way delay plus optional jitter. Packets in flight
+ * wait in a binary heap ordered by delivery time, bounded in count and bytes.
+ *
+ * Table: vtime = virtual seconds until both sides read EOF; pkts = packets each stack
+ * emitted; lost = dropped by the link (incl. queue overflow); corr, dup, reord = packets
+ * the link corrupted, duplicated, held back; retrans = wtcp_info retransmits of A and
+ * B; drops = the two stacks' drop counters; wall = real seconds.
+ *
+ * Usage: simnet [--cell NAME[,NAME...]] [--seed N] [--seeds N] [--bytes N[K|M|G]] [--wall S]
  *               [--no-sack] [--no-ts] [--no-wscale] [--trace MS] [--no-fork] [--list] [-v]
  *
  * Where the platform has fork(), each cell runs in a child process, so a crash or a hang
@@ -50,7 +60,7 @@
 #define DEFAULT_VLIMIT_MS (3600u * 1000u)    /* a cell must finish within 1 h virtual */
 #define DEFAULT_STALL_MS (600u * 1000u)      /* ... and make progress every 10 min */
 #define DEFAULT_WALL_LIMIT_S 120.0
-#define DRAIN_MS (130u * 1000u)              /* after close: past TIME-WAIT (60 s) */
+#define DRAIN_MS (1800u * 1000u) /* after close: TIME-WAIT (60 s) and FIN retries end */
 
 static int verbose;
 static int opt_no_sack, opt_no_ts, opt_no_wscale;
@@ -209,7 +219,7 @@ static const cell cells[] = {
      * hole-filling segments include the RTO waits (RFC 7323 4.3), so SRTT and the RTO
      * grow to seconds. 16 MiB takes 15 min to 4 h of virtual time depending on the seed
      * (under a second of wall time), with silences of several minutes. */
-    {.name = "loss20", .seed = 120, .loss = 20, .delay_ms = 1, .vlimit_s = 6 * 3600,
+    {.name = "loss20", .seed = 120, .loss = 20, .delay_ms = 1, .vlimit_s = 8 * 3600,
      .stall_s = 1800},
     {.name = "reorder10", .seed = 210, .reorder = 10, .delay_ms = 1},
     {.name = "dup5", .seed = 305, .dup = 5, .delay_ms = 1},
@@ -1271,24 +1281,26 @@ static int do_cell(const cell *c, uint64_t seed, uint64_t n)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: simnet [--cell NAME[,NAME...]] [--seed N] [--bytes N[K|M|G]] [--wall S]\n"
-            "              [--no-sack] [--no-ts] [--no-wscale] [--trace MS]\n"
+            "usage: simnet [--cell NAME[,NAME...]] [--seed N] [--seeds N] [--bytes N[K|M|G]]\n"
+            "              [--wall S] [--no-sack] [--no-ts] [--no-wscale] [--trace MS]\n"
             "              [--no-fork] [--list] [-v]\n"
-            "  --cell   run only these cells (see --list)\n"
-            "  --seed   override every selected cell's seed\n"
-            "  --bytes  bytes each way (default 16M)\n"
-            "  --wall   wall-clock limit per cell in seconds (default 120)\n"
-            "  --no-sack, --no-ts, --no-wscale   configure both stacks without that option\n"
-            "  --no-fork   run cells in this process (for a debugger)\n"
-            "  --trace MS  print every delivered packet from virtual time MS on\n"
-            "  -v       trace state changes and print stack counters\n");
+            "  --cell NAMES  run only these cells (see --list)\n"
+            "  --seed N      override every selected cell's seed\n"
+            "  --seeds N     run each cell with N consecutive seeds from its own (or --seed)\n"
+            "  --bytes N     bytes each way (default 16M)\n"
+            "  --wall S      wall-clock limit per cell in seconds (default 120)\n"
+            "  --no-sack, --no-ts, --no-wscale  configure both stacks without that option\n"
+            "  --trace MS    print every delivered packet from virtual time MS on\n"
+            "  --no-fork     run cells in this process (for a debugger)\n"
+            "  --list        list the cells\n"
+            "  -v            trace state changes and print stack counters\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *only = NULL;
     int have_seed = 0;
-    uint64_t seed_override = 0, bytes = 16u << 20;
+    uint64_t seed_override = 0, bytes = 16u << 20, nseeds = 1;
     int have_bytes = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (int i = 1; i < argc; i++) {
@@ -1301,6 +1313,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--bytes") && i + 1 < argc) {
             bytes = parse_size(argv[++i]);
             have_bytes = 1;
+        } else if (!strcmp(a, "--seeds") && i + 1 < argc) {
+            nseeds = strtoull(argv[++i], NULL, 0);
+            if (nseeds == 0)
+                nseeds = 1;
         } else if (!strcmp(a, "--wall") && i + 1 < argc)
             wall_limit_s = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--trace") && i + 1 < argc)
@@ -1367,49 +1383,51 @@ int main(int argc, char **argv)
         const cell *c = &cells[k];
         if (!cell_selected(c->name, only))
             continue;
-        uint64_t seed = have_seed ? seed_override : c->seed;
-        uint64_t n = have_bytes ? bytes : (c->bytes ? c->bytes : bytes);
-        int ok;
-#if SIMNET_FORK
-        if (use_fork) {
-            double t0 = wall_now();
-            fflush(stdout);
-            fflush(stderr);
-            pid_t pid = fork();
-            if (pid == 0) {
-                /* A core stuck inside one call never returns to the wall-clock check. */
-                alarm((unsigned)wall_limit_s + 30);
-                int r = do_cell(c, seed, n);
+        for (uint64_t si = 0; si < nseeds; si++) {
+            uint64_t seed = (have_seed ? seed_override : c->seed) + si;
+            uint64_t n = have_bytes ? bytes : (c->bytes ? c->bytes : bytes);
+            int ok;
+    #if SIMNET_FORK
+            if (use_fork) {
+                double t0 = wall_now();
                 fflush(stdout);
-                exit(r ? EXIT_CELL_PASS : EXIT_CELL_FAIL);
-            }
-            int status = 0;
-            if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-                perror("simnet: fork/waitpid");
+                fflush(stderr);
+                pid_t pid = fork();
+                if (pid == 0) {
+                    /* A core stuck inside one call never returns to the wall-clock check. */
+                    alarm((unsigned)wall_limit_s + 30);
+                    int r = do_cell(c, seed, n);
+                    fflush(stdout);
+                    exit(r ? EXIT_CELL_PASS : EXIT_CELL_FAIL);
+                }
+                int status = 0;
+                if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+                    perror("simnet: fork/waitpid");
+                    ok = do_cell(c, seed, n);
+                } else if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_CELL_PASS ||
+                                                 WEXITSTATUS(status) == EXIT_CELL_FAIL)) {
+                    ok = WEXITSTATUS(status) == EXIT_CELL_PASS;
+                } else {
+                    char why[64];
+                    if (WIFSIGNALED(status))
+                        snprintf(why, sizeof why, "crashed: signal %d%s", WTERMSIG(status),
+                                 WTERMSIG(status) == SIGALRM ? " (wall-clock limit)" : "");
+                    else
+                        snprintf(why, sizeof why, "crashed: exit status %d", WEXITSTATUS(status));
+                    printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, why);
+                    printf("%-10s %6" PRIu64 " %9s %8s %8s %6s %5s %5s %6s %11s %7s %7.2f  FAIL\n",
+                           c->name, seed, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                           wall_now() - t0);
+                    ok = 0;
+                }
+            } else
+    #endif
                 ok = do_cell(c, seed, n);
-            } else if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_CELL_PASS ||
-                                             WEXITSTATUS(status) == EXIT_CELL_FAIL)) {
-                ok = WEXITSTATUS(status) == EXIT_CELL_PASS;
-            } else {
-                char why[64];
-                if (WIFSIGNALED(status))
-                    snprintf(why, sizeof why, "crashed: signal %d%s", WTERMSIG(status),
-                             WTERMSIG(status) == SIGALRM ? " (wall-clock limit)" : "");
-                else
-                    snprintf(why, sizeof why, "crashed: exit status %d", WEXITSTATUS(status));
-                printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, why);
-                printf("%-10s %6" PRIu64 " %9s %8s %8s %6s %5s %5s %6s %11s %7s %7.2f  FAIL\n",
-                       c->name, seed, "-", "-", "-", "-", "-", "-", "-", "-", "-",
-                       wall_now() - t0);
-                ok = 0;
-            }
-        } else
-#endif
-            ok = do_cell(c, seed, n);
-        if (ok)
-            passed++;
-        else
-            failed++;
+            if (ok)
+                passed++;
+            else
+                failed++;
+        }
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -388,6 +388,59 @@ TEST(data_to_vanished_peer_times_out)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+TEST(keepalive_probes_a_live_peer_and_fails_a_vanished_one)
+{
+    net *n = net_new();
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_KEEPIDLE, 10), 0);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_KEEPINTVL, 2), 0);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_KEEPCNT, 3), 0);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_SO_KEEPALIVE, 1), 0);
+    int v = 0;
+    CHECK_EQ_I(wtcp_getsockopt(n->a, ca, WTCP_TCP_KEEPINTVL, &v), 0);
+    CHECK_EQ_I(v, 2);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_KEEPCNT, 0), WTCP_EINVAL);
+    wtcp_stats before, after;
+    wtcp_stats_get(n->b, &before);
+    net_run(n, 100 * 1000); /* the peer answers every probe: still connected */
+    wtcp_stats_get(n->b, &after);
+    CHECK(after.tcp_in >= before.tcp_in + 9); /* a probe about every 10 s */
+    wtcp_info info;
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.state, WTCP_ESTABLISHED);
+    n->drop_all = 1;
+    net_run(n, 10 * 1000 + 3 * 2000 - 200); /* idle, then 3 probes 2 s apart */
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.state, WTCP_ESTABLISHED);
+    net_run(n, 400);
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.state, WTCP_CLOSED);
+    int err;
+    wtcp_getsockopt(n->a, ca, WTCP_SO_ERROR, &err);
+    CHECK_EQ_I(err, WTCP_ETIMEDOUT);
+    CHECK_EQ_U(net_free(n), 0);
+}
+
+TEST(user_timeout_bounds_unacknowledged_data)
+{
+    net *n = net_new();
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_USER_TIMEOUT, 5000), 0);
+    n->drop_all = 1;
+    CHECK_EQ_I(wtcp_send(n->a, ca, "lost", 4), 4);
+    net_run(n, 4500);
+    wtcp_info info;
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.state, WTCP_ESTABLISHED);
+    net_run(n, 6000); /* the next timeout after 5 s gives up (RTO 200, 400, ... 3200 ms) */
+    wtcp_info_get(n->a, ca, &info);
+    CHECK_EQ_U(info.state, WTCP_CLOSED);
+    CHECK(info.retransmits < 15);
+    CHECK_EQ_U(net_free(n), 0);
+}
+
 TEST(backlog_bounds_pending_connections)
 {
     net *n = net_new();
@@ -724,7 +777,8 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(bad_arguments_return_codes), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
           RUN(abort_resets_the_peer), RUN(close_with_unread_data_sends_RST),
-          RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out),
+          RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out), RUN(keepalive_probes_a_live_peer_and_fails_a_vanished_one),
+          RUN(user_timeout_bounds_unacknowledged_data),
           RUN(backlog_bounds_pending_connections), RUN(two_thousand_concurrent_connections), RUN(udp_exchange_and_port_unreachable),
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
