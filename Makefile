@@ -24,7 +24,7 @@ WASI_SDK_PATH ?=
 WASI_SYSROOT  ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/share/wasi-sysroot,$(BUILD)/wasi-sysroot)
 WASI_CC       ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/bin/clang,$(CLANG))
 
-.PHONY: all deps test test-unit test-pkt test-sim test-san check-core demo clean
+.PHONY: all deps test check-core demo bench clean
 
 all: $(BUILD)/libwtcp.a $(BUILD)/wtcp-pktrun $(BUILD)/wtcp-demo $(UNIT_BIN) $(BUILD)/tests/simnet
 
@@ -98,3 +98,11 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- benchmarks (print tables; not part of make test) ----
+$(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libwtcp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+
+bench: $(BUILD)/bench/throughput
+	$(BUILD)/bench/throughput
