@@ -783,8 +783,10 @@ static syscall_spec *parse_syscall(parser *p, syscall_spec *sc)
         strbuf sb = {0};
         while (depth > 0) {
             token *w = next(p);
-            if (w->kind == TK_EOF)
+            if (w->kind == TK_EOF) {
+                sb_free(&sb);
                 perr(p, open, "unterminated (note)");
+            }
             if (is_punct(w, '('))
                 depth++;
             if (is_punct(w, ')') && --depth == 0)

@@ -1140,7 +1140,7 @@ static int try_call(runner *r, call *c, int64_t *ret, const char **err)
         uint32_t a;
         uint16_t port;
         int h = wtcp_accept(r->st, fd->h, &a, &port);
-        if (h == WTCP_EAGAIN)
+        if (h == WTCP_EAGAIN && !c->nonblock)
             return 0;
         if (h < 0) {
             *ret = -1;
