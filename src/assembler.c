@@ -50,6 +50,36 @@ void asm_shift(wtcp_asm *a, uint32_t n)
     }
 }
 
+void asm_advance(wtcp_asm *a, uint32_t n)
+{
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < a->count; k++) {
+        if (a->end[k] <= n)
+            continue;
+        a->start[keep] = (a->start[k] > n ? a->start[k] : n) - n;
+        a->end[keep] = a->end[k] - n;
+        keep++;
+    }
+    a->count = keep;
+    a->last = 0;
+}
+
+int asm_covers(const wtcp_asm *a, uint32_t start, uint32_t end)
+{
+    for (uint32_t k = 0; k < a->count; k++)
+        if (a->start[k] <= start && end <= a->end[k])
+            return 1;
+    return 0;
+}
+
+uint32_t asm_bytes(const wtcp_asm *a)
+{
+    uint32_t sum = 0;
+    for (uint32_t k = 0; k < a->count; k++)
+        sum += a->end[k] - a->start[k];
+    return sum;
+}
+
 uint32_t asm_take_front(wtcp_asm *a)
 {
     if (a->count == 0 || a->start[0] != 0)

@@ -22,5 +22,12 @@ int asm_add(wtcp_asm *a, uint32_t start, uint32_t end);
 uint32_t asm_take_front(wtcp_asm *a);
 /* Shifts every range down by n after n in-order bytes arrived (ranges must start >= n). */
 void asm_shift(wtcp_asm *a, uint32_t n);
+/* Moves the origin forward by n: drops what lies below n, trims a range across it,
+ * shifts the rest down (the sender's scoreboard when SND.UNA advances). */
+void asm_advance(wtcp_asm *a, uint32_t n);
+/* 1 when [start, end) lies entirely inside one range. */
+int asm_covers(const wtcp_asm *a, uint32_t start, uint32_t end);
+/* Bytes covered by all ranges. */
+uint32_t asm_bytes(const wtcp_asm *a);
 
 #endif

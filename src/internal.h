@@ -64,6 +64,7 @@ enum {
     TF_ACTIVE = 1u << 16,      /* opened by connect() (for SYN-RECEIVED's RST rule) */
     TF_SYN_REXMIT = 1u << 17,  /* SYN or SYN-ACK was retransmitted (no RTT sample) */
     TF_FIN_ACKED = 1u << 18,   /* our FIN is acknowledged: nothing more to send */
+    TF_DSACK = 1u << 19,       /* dsack_start/end hold a duplicate to report */
 };
 
 typedef struct tcp_conn {
@@ -85,6 +86,7 @@ typedef struct tcp_conn {
     uint32_t last_ack_sent;
     /* Timestamps (RFC 7323). */
     uint32_t ts_offset, ts_recent;
+    uint32_t ts_rxt_floor;     /* our TS value at the last retransmission (RTT sample filter) */
     uint64_t ts_recent_stamp;
     /* Buffers: sndbuf holds bytes from SND.UNA (past the SYN) on; rcvbuf holds
      * in-order unread bytes followed by out-of-order data at their offsets. */
@@ -98,11 +100,15 @@ typedef struct tcp_conn {
     uint64_t rtt_start;
     uint32_t backoff, retries;
     uint64_t una_since;        /* when the oldest unacknowledged data was sent (user timeout) */
+    uint64_t last_send;        /* when data was last sent (restart after idle) */
     uint64_t last_rcv;         /* when the peer was last heard from (keepalive) */
     uint32_t ka_probes;        /* keepalive probes sent without an answer */
     uint32_t dupacks;
     uint32_t recover;          /* NewReno: snd_max when fast recovery began */
     uint32_t sack_high;        /* highest sequence the peer has SACKed */
+    wtcp_asm scoreboard;       /* ranges the peer SACKed, as offsets from SND.UNA (RFC 6675) */
+    uint32_t high_rxt;         /* highest sequence retransmitted in this recovery */
+    uint32_t dsack_start, dsack_end; /* a duplicate to report in the next ACK (RFC 2883) */
     uint8_t in_recovery;
     /* ACK policy. */
     uint32_t quickacks, unacked_segs;

@@ -38,6 +38,18 @@ uint32_t tcp_mss_now(const tcp_conn *c);
 /* The receive window to advertise now (bytes); has no side effects. */
 uint32_t tcp_select_window(const tcp_conn *c);
 
+/* tcp_sack.c: sender scoreboard and RFC 6675 recovery */
+void tcp_sack_update(tcp_conn *c, const wire_tcp *seg);
+void tcp_sack_advance(tcp_conn *c, uint32_t acked);
+void tcp_sack_clear(tcp_conn *c);
+int tcp_sack_head_lost(const tcp_conn *c);
+uint32_t tcp_sack_pipe(const tcp_conn *c);
+/* The next lost, not yet resent hole at or above HighRxt: 1 and *seq, *len, or 0. */
+int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len);
+/* For a resend from seq after a timeout: the first sequence at or above seq the peer has
+ * not SACKed, and in *room how far it may go before the next SACKed range. */
+uint32_t tcp_sack_skip(const tcp_conn *c, uint32_t seq, uint32_t *room);
+
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);
 void tcp_disarm(wtcp_stack *st, uint32_t idx, int timer);

@@ -61,6 +61,7 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
         return -1;
     c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
     c->snd_sml = c->snd_una; /* no small segment in flight yet (Nagle) */
+    c->ts_rxt_floor = tcp_ts_now(st, c);
     c->recover = c->snd_una;
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
@@ -302,7 +303,8 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     /* RFC 6675's DupAck: a SACK block that covers data not SACKed before counts as a
      * duplicate ACK even when the segment carries data (full-duplex transfers). */
     int sack_new = 0;
-    if ((c->flags & TF_SACK_OK) && seg->opt.sack_count) {
+    int sack = (c->flags & TF_SACK_OK) != 0;
+    if (sack && seg->opt.sack_count) {
         if (seq_lt(c->sack_high, c->snd_una))
             c->sack_high = c->snd_una;
         for (uint32_t k = 0; k < seg->opt.sack_count; k++) {
@@ -318,7 +320,10 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         uint32_t flight = c->snd_max - c->snd_una;
         /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule).
          * Only a valid sample undoes the backoff (RFC 6298 5.7, as Linux). */
-        if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr) {
+        if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr &&
+            seq_geq(seg->opt.ts_ecr, c->ts_rxt_floor)) {
+            /* An echo of a segment sent before our last retransmission may have waited
+             * for that repair at the receiver (RFC 7323 4.3): no sample from it. */
             uint32_t rtt = tcp_ts_now(st, c) - seg->opt.ts_ecr;
             if (rtt < TCP_RTO_MAX_MS) {
                 tcp_rtt_sample(c, rtt);
@@ -338,6 +343,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         c->snd_una = ack;
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
+        tcp_sack_advance(c, acked);
         c->retries = 0;
         c->una_since = st->now;
         if (c->in_recovery) {
@@ -346,12 +352,13 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
                 c->in_recovery = 0;
                 uint32_t flight = c->snd_max - c->snd_una;
                 c->cwnd = c->ssthresh < flight + c->snd_mss ? c->ssthresh : flight + c->snd_mss;
-            } else {
+            } else if (!sack) {
                 /* Partial acknowledgment: resend the next hole, deflate (step 4). */
                 tcp_retransmit_head(st, idx);
                 c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->snd_mss;
                 c->cwnd += c->snd_mss;
             }
+            /* With SACK, output resends the holes the scoreboard shows (RFC 6675). */
         } else {
             tcp_ack_advance_cc(c, data_acked ? data_acked : acked, flight);
         }
@@ -386,18 +393,33 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
                              !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))))) {
         /* Duplicate ACK (RFC 5681 section 2). */
         c->dupacks++;
-        if (c->dupacks == 3 && !c->in_recovery && seq_gt(ack, c->recover - 1)) {
-            uint32_t flight = c->snd_max - c->snd_una;
-            uint32_t half = flight / 2;
-            c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
-            c->recover = c->snd_max;
-            c->in_recovery = 1;
+        if (c->in_recovery && !sack)
+            c->cwnd += c->snd_mss; /* NewReno: inflate for each segment that left the network */
+    }
+    if (sack && seg->opt.sack_count)
+        tcp_sack_update(c, seg);
+    /* Enter loss recovery: three duplicate ACKs, or with SACK as soon as the scoreboard
+     * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
+    if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
+        (c->dupacks >= 3 || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
+        uint32_t flight = c->snd_max - c->snd_una;
+        uint32_t half = flight / 2;
+        c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
+        c->recover = c->snd_max;
+        c->in_recovery = 1;
+        if (sack) {
+            c->cwnd = c->ssthresh; /* output sends while pipe < cwnd (RFC 6675 5 step 4) */
+            c->high_rxt = c->snd_una;
+            if (!tcp_sack_head_lost(c)) {
+                /* Entered on the dupack count: the first segment is taken as lost. */
+                tcp_retransmit_head(st, idx);
+                c->high_rxt = c->snd_una + (c->sndbuf.len < c->snd_mss ? c->sndbuf.len : c->snd_mss);
+            }
+        } else {
             tcp_retransmit_head(st, idx);
             c->cwnd = c->ssthresh + 3 * c->snd_mss;
-            tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
-        } else if (c->in_recovery) {
-            c->cwnd += c->snd_mss; /* inflate for each segment that left the network */
         }
+        tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
     }
     return 0;
 }
@@ -408,6 +430,12 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     tcp_conn *c = tc(st, idx);
     if (seq_lt(seq, c->rcv_nxt)) {
         uint32_t skip = c->rcv_nxt - seq;
+        if (c->flags & TF_SACK_OK) {
+            /* Report what arrived twice (D-SACK, RFC 2883). */
+            c->dsack_start = seq;
+            c->dsack_end = skip < len ? c->rcv_nxt : seq + len;
+            c->flags |= TF_DSACK;
+        }
         if (skip >= len) {
             c->flags |= TF_ACK_NOW; /* a duplicate: tell the peer where we are */
             return;
@@ -434,6 +462,11 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     if (c->rcv_mss < len && len <= 65535)
         c->rcv_mss = len;
     if (off > 0) {
+        if ((c->flags & TF_SACK_OK) && asm_covers(&c->ooo, off, off + len)) {
+            c->dsack_start = seq; /* out-of-order data we already hold: D-SACK it */
+            c->dsack_end = seq + len;
+            c->flags |= TF_DSACK;
+        }
         if (asm_add(&c->ooo, off, off + len) < 0) {
             stack_drop(st, WTCP_DROP_TCP_OOO_FULL);
         } else {

@@ -65,13 +65,22 @@ static void tcp_build_options(wtcp_stack *st, uint32_t idx, uint8_t flags, wire_
         o->ts_val = tcp_ts_now(st, c);
         o->ts_ecr = c->ts_recent;
     }
-    if ((c->flags & TF_SACK_OK) && (flags & WIRE_TCP_ACK) && c->ooo.count && !(flags & WIRE_TCP_RST)) {
-        /* Most recently changed block first (RFC 2018 section 4), then the others in order. */
+    if ((c->flags & TF_SACK_OK) && (flags & WIRE_TCP_ACK) && !(flags & WIRE_TCP_RST) &&
+        (c->ooo.count || (c->flags & TF_DSACK))) {
         uint32_t max = o->has_ts ? 3 : 4;
+        if (c->flags & TF_DSACK) {
+            /* A duplicate we received goes first (D-SACK, RFC 2883 section 4). */
+            o->sack[0][0] = c->dsack_start;
+            o->sack[0][1] = c->dsack_end;
+            o->sack_count = 1;
+        }
+        /* Most recently changed block first (RFC 2018 section 4), then the others in order. */
         uint32_t last = c->ooo.last < c->ooo.count ? c->ooo.last : 0;
-        o->sack[0][0] = c->rcv_nxt + c->ooo.start[last];
-        o->sack[0][1] = c->rcv_nxt + c->ooo.end[last];
-        o->sack_count = 1;
+        if (c->ooo.count && o->sack_count < max) {
+            o->sack[o->sack_count][0] = c->rcv_nxt + c->ooo.start[last];
+            o->sack[o->sack_count][1] = c->rcv_nxt + c->ooo.end[last];
+            o->sack_count++;
+        }
         for (uint32_t k = 0; k < c->ooo.count && o->sack_count < max; k++) {
             if (k == last)
                 continue;
@@ -125,7 +134,7 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
     wire_l4_checksum(seg, hlen + len, st->cfg.addr, s->raddr, WIRE_PROTO_TCP);
     if (flags & WIRE_TCP_ACK) {
         c->last_ack_sent = c->rcv_nxt;
-        c->flags &= ~(uint32_t)TF_ACK_NOW;
+        c->flags &= ~(uint32_t)(TF_ACK_NOW | TF_DSACK);
         c->unacked_segs = 0;
         if (c->quickacks)
             c->quickacks--;
@@ -196,10 +205,11 @@ void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *s
  * from the data, as Linux's tcp_current_mss does. */
 uint32_t tcp_mss_now(const tcp_conn *c)
 {
-    if (!(c->flags & TF_SACK_OK) || c->ooo.count == 0)
+    uint32_t count = c->ooo.count + ((c->flags & TF_DSACK) ? 1 : 0);
+    if (!(c->flags & TF_SACK_OK) || count == 0)
         return c->snd_mss;
     uint32_t max = (c->flags & TF_TS_OK) ? 3 : 4;
-    uint32_t blocks = c->ooo.count < max ? c->ooo.count : max;
+    uint32_t blocks = count < max ? count : max;
     uint32_t opt = 4 + 8 * blocks;
     return c->snd_mss > opt + TCP_MIN_MSS ? c->snd_mss - opt : TCP_MIN_MSS;
 }
@@ -228,6 +238,7 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
         flags |= WIRE_TCP_PSH;
     tcp_send_segment(st, idx, c->snd_una, flags, len);
     c->total_retrans++;
+            c->ts_rxt_floor = tcp_ts_now(st, c);
     st->stats.tcp_retransmits++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
 }
@@ -239,20 +250,91 @@ void tcp_send_window_probe(wtcp_stack *st, uint32_t idx)
     tcp_send_segment(st, idx, c->snd_una - 1, WIRE_TCP_ACK, 0);
 }
 
+/* SACK-based loss recovery (RFC 6675 5, steps 4-5): while the pipe leaves room in cwnd,
+ * resend the next lost hole, else send new data. Returns 1 if it sent anything. */
+static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    int sent = 0;
+    for (uint32_t guard = 0; guard < 1024; guard++) {
+        uint32_t mss = tcp_mss_now(c);
+        if (tcp_sack_pipe(c) + mss > c->cwnd)
+            break;
+        uint32_t seq, len;
+        if (tcp_sack_next_hole(c, &seq, &len)) {
+            if (len > mss)
+                len = mss;
+            uint32_t end = tcp_data_end(c);
+            if (seq_gt(seq + len, end))
+                len = end - seq; /* a hole that is only our FIN is left to the timer */
+            if (len == 0)
+                break;
+            uint8_t flags = WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0);
+            tcp_send_segment(st, idx, seq, flags, len);
+            c->high_rxt = seq + len;
+            c->total_retrans++;
+            c->ts_rxt_floor = tcp_ts_now(st, c);
+            st->stats.tcp_retransmits++;
+            c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+            sent = 1;
+            continue;
+        }
+        /* No hole to resend: new data, within the peer's window. */
+        uint32_t end = tcp_data_end(c);
+        uint32_t avail = seq_lt(c->snd_max, end) ? end - c->snd_max : 0;
+        uint32_t wnd_end = c->snd_una + c->snd_wnd;
+        uint32_t room = seq_lt(c->snd_max, wnd_end) ? wnd_end - c->snd_max : 0;
+        len = avail < room ? avail : room;
+        if (len > mss)
+            len = mss;
+        if (len == 0 || (len < mss && len < avail))
+            break;
+        seq = c->snd_max;
+        tcp_send_segment(st, idx, seq, WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0), len);
+        c->snd_max = c->snd_nxt = seq + len;
+        sent = 1;
+    }
+    return sent;
+}
+
 static void tcp_output_data(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     int sent = 0;
+    if (c->in_recovery && (c->flags & TF_SACK_OK)) {
+        if (seq_lt(c->snd_nxt, c->snd_max))
+            c->snd_nxt = c->snd_max; /* recovery resends holes itself */
+        sent = tcp_output_recovery(st, idx);
+    }
+    /* Restart after idle (RFC 5681 4.1): a connection silent for an RTO starts again
+     * from the initial window. */
+    if (c->snd_max == c->snd_una && c->last_send && st->now - c->last_send >= c->rto &&
+        c->cwnd > TCP_INIT_CWND_SEGS * c->snd_mss)
+        c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
     for (;;) {
         uint32_t end = tcp_data_end(c);
+        uint32_t room = UINT32_MAX;
+        if (seq_lt(c->snd_nxt, c->snd_max) && (c->flags & TF_SACK_OK)) {
+            /* Resending after a timeout: skip what the peer SACKed. */
+            c->snd_nxt = tcp_sack_skip(c, c->snd_nxt, &room);
+            if (seq_geq(c->snd_nxt, c->snd_max)) {
+                c->snd_nxt = c->snd_max;
+                room = UINT32_MAX;
+            }
+        }
         uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
         uint32_t inflight = c->snd_nxt - c->snd_una;
-        uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+        uint32_t cwnd = c->cwnd;
+        if (!c->in_recovery && c->dupacks > 0 && c->dupacks < 3 && !seq_lt(c->snd_nxt, c->snd_max))
+            cwnd += c->dupacks * c->snd_mss; /* limited transmit (RFC 3042) */
+        uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
         uint32_t usable = wnd > inflight ? wnd - inflight : 0;
         uint32_t len = avail < usable ? avail : usable;
         uint32_t mss = tcp_mss_now(c);
         if (len > mss)
             len = mss;
+        if (len > room)
+            len = room;
         int fin = (c->flags & (TF_FIN_QUEUED | TF_FIN_ACKED)) == TF_FIN_QUEUED && c->snd_nxt + len == end &&
                   len == avail;
         if (len == 0 && !(fin && avail == 0))
@@ -283,8 +365,11 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         tcp_send_segment(st, idx, seq, flags, len);
         if (retrans) {
             c->total_retrans++;
+            c->ts_rxt_floor = tcp_ts_now(st, c);
             st->stats.tcp_retransmits++;
         }
+        if (len)
+            c->last_send = st->now;
         if (len < mss)
             c->snd_sml = seq + len;
         c->snd_nxt = seq + len + (fin ? 1 : 0);

@@ -74,6 +74,7 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         c->flags |= TF_SYN_REXMIT;
         c->snd_nxt = c->iss;
         c->total_retrans++;
+        c->ts_rxt_floor = tcp_ts_now(st, c);
         st->stats.tcp_retransmits++;
     } else {
         /* RFC 5681 section 3.1, (4): after a timeout, one segment and slow start. */
@@ -83,7 +84,12 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         c->cwnd = c->snd_mss;
         c->bytes_acked_ca = 0;
         c->dupacks = 0;
+        /* No fast retransmit for what the timeout resends: RFC 6582 4.1 for NewReno; with
+         * SACK only when the timeout cut a recovery short (RFC 6675 5.1). */
+        if (!(c->flags & TF_SACK_OK) || c->in_recovery)
+            c->recover = c->snd_max;
         c->in_recovery = 0;
+        c->high_rxt = c->snd_una;
         c->snd_nxt = c->snd_una; /* go back N: resend from the first unacknowledged byte */
     }
     tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));

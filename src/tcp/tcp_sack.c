@@ -1,0 +1,109 @@
+/* tcp_sack.c: the sender's SACK scoreboard (RFC 2018) and the bookkeeping of SACK-based
+ * loss recovery (RFC 6675): which holes count as lost, the pipe, the next hole to resend. */
+#include "tcp/tcp.h"
+
+enum { DUPTHRESH = 3 };
+
+void tcp_sack_update(tcp_conn *c, const wire_tcp *seg)
+{
+    for (uint32_t k = 0; k < seg->opt.sack_count; k++) {
+        uint32_t left = seg->opt.sack[k][0], right = seg->opt.sack[k][1];
+        /* Below SND.UNA (a D-SACK, RFC 2883) or beyond what we sent: nothing to record. */
+        if (seq_leq(right, c->snd_una) || seq_gt(right, c->snd_max) || !seq_lt(left, right))
+            continue;
+        if (seq_lt(left, c->snd_una))
+            left = c->snd_una;
+        /* A full scoreboard loses the block; recovery then works from fewer facts. */
+        (void)asm_add(&c->scoreboard, left - c->snd_una, right - c->snd_una);
+    }
+}
+
+void tcp_sack_advance(tcp_conn *c, uint32_t acked) { asm_advance(&c->scoreboard, acked); }
+
+void tcp_sack_clear(tcp_conn *c)
+{
+    c->scoreboard.count = 0;
+    c->scoreboard.last = 0;
+}
+
+/* RFC 6675 IsLost: a hole is lost once DupThresh discontiguous ranges, or more than
+ * (DupThresh - 1) * SMSS bytes, were SACKed above it. Returns the offset (from SND.UNA)
+ * below which every hole is lost; 0 when none is. */
+static uint32_t sack_loss_point(const tcp_conn *c)
+{
+    const wtcp_asm *sb = &c->scoreboard;
+    uint32_t ranges = 0, bytes = 0;
+    for (uint32_t k = sb->count; k-- > 0;) {
+        ranges++;
+        bytes += sb->end[k] - sb->start[k];
+        if (ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * c->snd_mss)
+            return sb->start[k];
+    }
+    return 0;
+}
+
+/* SACKed bytes inside [from, to) (offsets). */
+static uint32_t sack_bytes_in(const tcp_conn *c, uint32_t from, uint32_t to)
+{
+    const wtcp_asm *sb = &c->scoreboard;
+    uint32_t sum = 0;
+    for (uint32_t k = 0; k < sb->count; k++) {
+        uint32_t s = sb->start[k] > from ? sb->start[k] : from;
+        uint32_t e = sb->end[k] < to ? sb->end[k] : to;
+        if (s < e)
+            sum += e - s;
+    }
+    return sum;
+}
+
+int tcp_sack_head_lost(const tcp_conn *c) { return sack_loss_point(c) > 0; }
+
+uint32_t tcp_sack_pipe(const tcp_conn *c)
+{
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t sacked = asm_bytes(&c->scoreboard);
+    uint32_t lost_end = sack_loss_point(c);
+    uint32_t rxt = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
+    uint32_t lost_waiting = 0; /* lost and not yet resent: not in the network */
+    if (rxt < lost_end)
+        lost_waiting = lost_end - rxt - sack_bytes_in(c, rxt, lost_end);
+    uint32_t out = sacked + lost_waiting;
+    return flight > out ? flight - out : 0;
+}
+
+int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len)
+{
+    const wtcp_asm *sb = &c->scoreboard;
+    uint32_t lost_end = sack_loss_point(c);
+    uint32_t pos = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
+    for (uint32_t k = 0; k < sb->count && pos < lost_end; k++) {
+        if (pos >= sb->end[k])
+            continue;
+        if (pos < sb->start[k]) {
+            uint32_t end = sb->start[k] < lost_end ? sb->start[k] : lost_end;
+            *seq = c->snd_una + pos;
+            *len = end - pos;
+            return 1;
+        }
+        pos = sb->end[k]; /* inside a SACKed range: skip it */
+    }
+    return 0;
+}
+
+uint32_t tcp_sack_skip(const tcp_conn *c, uint32_t seq, uint32_t *room)
+{
+    const wtcp_asm *sb = &c->scoreboard;
+    uint32_t off = seq - c->snd_una;
+    for (uint32_t k = 0; k < sb->count; k++) {
+        if (off >= sb->end[k])
+            continue;
+        if (off >= sb->start[k]) {
+            off = sb->end[k]; /* already at the receiver: jump over it */
+            continue;
+        }
+        *room = sb->start[k] - off;
+        return c->snd_una + off;
+    }
+    *room = UINT32_MAX;
+    return c->snd_una + off;
+}
