@@ -24,7 +24,7 @@ WASI_SDK_PATH ?=
 WASI_SYSROOT  ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/share/wasi-sysroot,$(BUILD)/wasi-sysroot)
 WASI_CC       ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/bin/clang,$(CLANG))
 
-.PHONY: all deps test check-core demo bench clean
+.PHONY: all deps test check-core demo bench fuzz clean
 
 all: $(BUILD)/libwtcp.a $(BUILD)/wtcp-pktrun $(BUILD)/wtcp-demo $(UNIT_BIN) $(BUILD)/tests/simnet
 
@@ -74,7 +74,7 @@ TEST_PREREQS :=
 -include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
 
 # ---- set-up: safe to run twice ----
-APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32
+APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32 libclang-rt-14-dev
 deps:
 	@tools/deps.sh $(APT_PKGS)
 
@@ -89,7 +89,7 @@ check-core: $(CORE_OBJ) $(if $(WASI_SDK_PATH),,$(BUILD)/wasi-sysroot)
 
 # ---- tests ----
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(TEST_PREREQS)
+	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(BUILD)/fuzz/fuzz_input $(TEST_PREREQS)
 	@tools/run-tests.sh $(BUILD)
 
 demo: deps
@@ -106,3 +106,13 @@ $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libwtcp.a
 
 bench: $(BUILD)/bench/throughput
 	$(BUILD)/bench/throughput
+
+# ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
+FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
+$(BUILD)/fuzz/fuzz_input: tests/fuzz/fuzz_input.c $(CORE_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_input.c $(CORE_SRC) -o $@
+
+fuzz: $(BUILD)/fuzz/fuzz_input
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_input -max_len=4096 -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz/corpus
