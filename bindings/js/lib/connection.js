@@ -1,0 +1,432 @@
+// connection.js: one TCP connection: read() and write() promises with real backpressure,
+// WHATWG streams, async iteration, half-close (end), close, abort (RST) and TCP_INFO.
+//
+// Backpressure both ways comes from the core's buffers: bytes are taken from the core
+// only when the application asks for them (read(), or a pull of `readable`), so the
+// receive window opens only as the application reads; write() resolves once the core's
+// send buffer has taken every byte, and waits for WRITABLE when it is full.
+
+import { WtcpError, errorFromErrno } from './errors.js';
+import { formatAddress, toBytes, describe } from './args.js';
+import { EV, SO, SHUT_RD, SHUT_WR } from './wasm.js';
+import { asyncDispose, dispose } from './dispose.js';
+
+const EAGAIN = -3;
+const READ_MAX = 1 << 20;
+
+const STATE_NAMES = [
+  'CLOSED',
+  'LISTEN',
+  'SYN-SENT',
+  'SYN-RECEIVED',
+  'ESTABLISHED',
+  'CLOSE-WAIT',
+  'FIN-WAIT-1',
+  'CLOSING',
+  'LAST-ACK',
+  'FIN-WAIT-2',
+  'TIME-WAIT',
+];
+
+// Phases of the JavaScript object. 'done': the core's handle was released because the
+// connection failed or both directions finished; figures stay readable. 'closed': the
+// application closed or aborted it (or the stack was closed): every call is EBADF.
+const CONNECTING = 0;
+const OPEN = 1;
+const DONE = 2;
+const CLOSED = 3;
+
+export class Connection {
+  #stack;
+  #core;
+  #h;
+  #phase;
+  #connect = null; // { resolve, reject, timer } while connecting
+  #reads = []; // { max, resolve, reject }
+  #writes = []; // { bytes, off, resolve, reject }
+  #ending = null; // { promise, resolve, reject } once end() was called
+  #finQueued = false;
+  #eof = false;
+  #error = null; // the connection's failure
+  #closedError = null; // EBADF once closed
+  #lastInfo = null;
+  #readable = null;
+  #writable = null;
+
+  /** Our address and port. */
+  localAddress = '';
+  localPort = 0;
+  /** The peer's address and port. */
+  remoteAddress = '';
+  remotePort = 0;
+
+  /** @internal Made by stack.connect() (`target` given) or a listener's accept. */
+  constructor(stack, h, target) {
+    this.#stack = stack;
+    this.#core = stack._core;
+    this.#h = h;
+    if (target) {
+      this.#phase = CONNECTING;
+      this.remoteAddress = target.host;
+      this.remotePort = target.port;
+    } else {
+      this.#phase = OPEN;
+      this.#learnAddresses();
+    }
+  }
+
+  #learnAddresses() {
+    const local = this.#core.sockname(this.#h);
+    if (Array.isArray(local)) [this.localAddress, this.localPort] = [formatAddress(local[0]), local[1]];
+    const peer = this.#core.peername(this.#h);
+    if (Array.isArray(peer)) [this.remoteAddress, this.remotePort] = [formatAddress(peer[0]), peer[1]];
+  }
+
+  #name() {
+    return `${this.localAddress || '?'}:${this.localPort} -> ${this.remoteAddress}:${this.remotePort}`;
+  }
+
+  /** @internal Resolves with this connection once established. */
+  _opened(timeout) {
+    return new Promise((resolve, reject) => {
+      this.#connect = { resolve, reject, timer: null };
+      this.#stack._busy(1);
+      if (timeout !== undefined) {
+        this.#connect.timer = setTimeout(() => {
+          const err = new WtcpError(
+            'ETIMEDOUT',
+            `connect to ${this.remoteAddress}:${this.remotePort}: no answer within ${timeout} ms`,
+          );
+          this.#release(true);
+          this.#settleAll(err, err);
+          this.#phase = CLOSED;
+          this.#closedError = new WtcpError('EBADF', 'connection is closed');
+        }, timeout);
+      }
+    });
+  }
+
+  // ---- reading ----
+
+  /** The next bytes received (at most `max`), or null at end of stream. */
+  read(max = READ_MAX) {
+    if (!Number.isInteger(max) || max < 1) {
+      return Promise.reject(new WtcpError('EINVAL', `read(max): max must be a positive integer, got ${describe(max)}`));
+    }
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#eof || this.#phase === DONE) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ max, resolve, reject });
+      this.#stack._busy(1);
+      this.#pullReads();
+    });
+  }
+
+  #pullReads() {
+    const core = this.#core;
+    while (this.#reads.length && this.#phase === OPEN) {
+      const w = this.#reads[0];
+      const r = core.recv(this.#h, Math.min(w.max, Math.max(0, core.readable(this.#h))));
+      if (r === EAGAIN) return;
+      this.#reads.shift();
+      this.#stack._busy(-1);
+      if (typeof r !== 'number') {
+        w.resolve(r);
+        this.#stack._kick(); // reading may open the window
+      } else if (r === 0) {
+        this.#eof = true;
+        w.resolve(null);
+        this.#endReads();
+        this.#maybeDone();
+        return;
+      } else {
+        this.#fail(errorFromErrno(r, `read on ${this.#name()}`));
+        return;
+      }
+    }
+  }
+
+  #endReads() {
+    for (const w of this.#reads.splice(0)) {
+      this.#stack._busy(-1);
+      w.resolve(null);
+    }
+  }
+
+  // ---- writing ----
+
+  /** Resolves once the stack has taken every byte (do not change them before then). */
+  write(data) {
+    let bytes;
+    try {
+      bytes = toBytes(data);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ending) return Promise.reject(new WtcpError('EPIPE', 'write after end(): the sending side is shut down'));
+    return new Promise((resolve, reject) => {
+      this.#writes.push({ bytes, off: 0, resolve, reject });
+      this.#stack._busy(1);
+      this.#flushWrites();
+    });
+  }
+
+  #flushWrites() {
+    if (this.#phase !== OPEN) return;
+    const core = this.#core;
+    let queued = false;
+    while (this.#writes.length) {
+      const w = this.#writes[0];
+      const remaining = w.bytes.length - w.off;
+      const room = core.writable(this.#h);
+      // One byte beyond the room makes the write short, so the core reports WRITABLE
+      // when space returns.
+      const n = Math.min(remaining, Math.max(0, room) + 1);
+      const r = core.send(this.#h, w.bytes.subarray(w.off, w.off + n));
+      if (r === EAGAIN) break;
+      if (r < 0) {
+        this.#fail(errorFromErrno(r, `write on ${this.#name()}`));
+        return;
+      }
+      queued = true;
+      w.off += r;
+      if (w.off < w.bytes.length) break;
+      this.#writes.shift();
+      this.#stack._busy(-1);
+      w.resolve();
+    }
+    if (!this.#writes.length && this.#ending && !this.#finQueued) {
+      const r = core.shutdown(this.#h, SHUT_WR);
+      if (r < 0) {
+        this.#fail(errorFromErrno(r, `end on ${this.#name()}`));
+        return;
+      }
+      this.#finQueued = true;
+      queued = true;
+      this.#stack._busy(-1);
+      this.#ending.resolve();
+    }
+    if (queued) this.#stack._kick();
+    this.#maybeDone();
+  }
+
+  /** Half-close: a FIN follows the data already written. Resolves once it is queued. */
+  end() {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#error) return Promise.reject(this.#error);
+    if (!this.#ending) {
+      let resolve, reject;
+      const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+      promise.catch(() => {}); // a failure is reported to whoever awaits it, not as unhandled
+      this.#ending = { promise, resolve, reject };
+      this.#stack._busy(1);
+      this.#flushWrites();
+    }
+    return this.#ending.promise;
+  }
+
+  /** Disables (true) or enables Nagle's algorithm. */
+  setNoDelay(noDelay = true) {
+    if (this.#closedError) throw this.#closedError;
+    if (this.#phase <= OPEN) this.#core.setsockopt(this.#h, SO.NODELAY, noDelay ? 1 : 0);
+    return this;
+  }
+
+  // ---- ending ----
+
+  /** Closes the connection: FIN after the data already taken (RST if received data
+   * was left unread, as Linux does). Pending reads end with null; writes not yet taken
+   * fail with ECONNABORTED. The handle is released at once. */
+  close() {
+    this.#shut(false);
+  }
+
+  /** Resets the connection (RST) and releases the handle. */
+  abort() {
+    this.#shut(true);
+  }
+
+  #shut(reset) {
+    if (this.#phase === CLOSED) return;
+    this.#release(reset);
+    this.#phase = CLOSED;
+    this.#closedError = new WtcpError('EBADF', 'connection is closed');
+    const aborted = new WtcpError('ECONNABORTED', `connection ${reset ? 'aborted' : 'closed'} before the data was sent`);
+    this.#settleAll(new WtcpError('ECONNABORTED', 'connection closed while connecting'), aborted, true);
+  }
+
+  /** @internal The stack is closing: reset what is open. */
+  _stackClosed(err) {
+    if (this.#phase === CLOSED) return;
+    if (this.#phase <= OPEN) this.#core.abort(this.#h);
+    this.#phase = CLOSED;
+    this.#closedError = err;
+    this.#settleAll(err, err);
+  }
+
+  // Releases the core's handle, keeping the last figures.
+  #release(reset) {
+    if (this.#phase > OPEN) return;
+    const v = this.#core.info(this.#h);
+    if (typeof v !== 'number') this.#lastInfo = shapeInfo(v);
+    if (reset) this.#core.abort(this.#h);
+    else this.#core.close(this.#h);
+    this.#stack._forget(this.#h);
+    this.#stack._kick();
+    this.#phase = DONE;
+  }
+
+  // Settles every pending promise: connect and writes with the given errors, reads with
+  // null (readsEnd) or the write error.
+  #settleAll(connectErr, err, readsEnd = false) {
+    const c = this.#connect;
+    if (c) {
+      this.#connect = null;
+      clearTimeout(c.timer);
+      this.#stack._busy(-1);
+      c.reject(connectErr);
+    }
+    for (const w of this.#reads.splice(0)) {
+      this.#stack._busy(-1);
+      if (readsEnd) w.resolve(null);
+      else w.reject(err);
+    }
+    for (const w of this.#writes.splice(0)) {
+      this.#stack._busy(-1);
+      w.reject(err);
+    }
+    if (this.#ending && !this.#finQueued) {
+      this.#finQueued = true;
+      this.#stack._busy(-1);
+      this.#ending.reject(err);
+    }
+  }
+
+  #fail(err) {
+    if (this.#error || this.#phase > OPEN) return;
+    this.#error = err;
+    this.#release(false);
+    this.#settleAll(err, err);
+  }
+
+  // Both directions finished: nothing more can happen, so the handle goes back to the
+  // core (which finishes the closing handshake and TIME-WAIT on its own).
+  #maybeDone() {
+    if (this.#phase === OPEN && this.#eof && this.#finQueued && !this.#writes.length) this.#release(false);
+  }
+
+  /** @internal Events from the core. */
+  _onEvents(bits) {
+    if (bits & EV.ERROR) {
+      const code = this.#core.getsockopt(this.#h, SO.ERROR);
+      const doing = this.#phase === CONNECTING ? `connect to ${this.remoteAddress}:${this.remotePort}` : this.#name();
+      this.#fail(errorFromErrno(code < 0 ? code : -22, doing));
+      return;
+    }
+    if (bits & EV.CONNECTED && this.#phase === CONNECTING) {
+      this.#phase = OPEN;
+      this.#learnAddresses();
+      const c = this.#connect;
+      this.#connect = null;
+      if (c) {
+        clearTimeout(c.timer);
+        this.#stack._busy(-1);
+        c.resolve(this);
+      }
+    }
+    if (bits & (EV.WRITABLE | EV.CONNECTED)) this.#flushWrites();
+    if (bits & (EV.READABLE | EV.CLOSED | EV.CONNECTED)) this.#pullReads();
+  }
+
+  // ---- figures ----
+
+  /** TCP_INFO-like figures. After the connection finished, the last figures seen. */
+  info() {
+    if (this.#closedError) throw this.#closedError;
+    if (this.#phase === DONE) return { ...this.#lastInfo };
+    const v = this.#core.info(this.#h);
+    if (typeof v === 'number') throw errorFromErrno(v, 'info');
+    return shapeInfo(v);
+  }
+
+  // ---- streams and iteration ----
+
+  /** The received bytes as a ReadableStream (pulled: the window opens as it is read). */
+  get readable() {
+    this.#readable ??= new ReadableStream(
+      {
+        pull: async (controller) => {
+          const chunk = await this.read();
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
+        },
+        cancel: () => {
+          if (this.#phase === OPEN) this.#core.shutdown(this.#h, SHUT_RD);
+          this.#eof = true;
+          this.#endReads();
+          this.#maybeDone();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#readable;
+  }
+
+  /** A WritableStream: write() per chunk, close() is end(), abort() is abort(). */
+  get writable() {
+    this.#writable ??= new WritableStream({
+      write: (chunk) => this.write(chunk),
+      close: () => this.end(),
+      abort: () => this.abort(),
+    });
+    return this.#writable;
+  }
+
+  async *[Symbol.asyncIterator]() {
+    for (let chunk; (chunk = await this.read()) !== null; ) yield chunk;
+  }
+
+  [asyncDispose]() {
+    this.close();
+    return Promise.resolve();
+  }
+  [dispose]() {
+    this.close();
+  }
+}
+
+function shapeInfo(v) {
+  return {
+    state: STATE_NAMES[v[0]] ?? String(v[0]),
+    localAddress: formatAddress(v[1]),
+    localPort: v[2],
+    remoteAddress: formatAddress(v[3]),
+    remotePort: v[4],
+    mss: v[5],
+    rcvMss: v[6],
+    sendWindow: v[7],
+    receiveWindow: v[8],
+    sendWindowScale: v[9],
+    receiveWindowScale: v[10],
+    timestamps: v[11] !== 0,
+    sack: v[12] !== 0,
+    cwnd: v[13],
+    ssthresh: v[14],
+    srtt: v[15],
+    rttvar: v[16],
+    rto: v[17],
+    backoff: v[18],
+    retransmits: v[19],
+    unacked: v[20],
+    sendBuffered: v[21],
+    receiveBuffered: v[22],
+    bytesSent: v[23],
+    bytesAcked: v[24],
+    bytesReceived: v[25],
+    segmentsIn: v[26],
+    segmentsOut: v[27],
+  };
+}

@@ -1,0 +1,386 @@
+// Types of the npm package "wtcp": a userspace TCP/IPv4 stack in WebAssembly.
+
+/** Names of failures: the core's WTCP_E* codes, plus EIO for loading and links. */
+export type WtcpErrorCode =
+  | 'EINVAL'
+  | 'EBADF'
+  | 'EAGAIN'
+  | 'ENOMEM'
+  | 'EMFILE'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EISCONN'
+  | 'ENOTCONN'
+  | 'EALREADY'
+  | 'EINPROGRESS'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ECONNABORTED'
+  | 'ETIMEDOUT'
+  | 'EPIPE'
+  | 'EMSGSIZE'
+  | 'ENETUNREACH'
+  | 'EHOSTUNREACH'
+  | 'EOPNOTSUPP'
+  | 'ENOPROTOOPT'
+  | 'EPROTO'
+  | 'ENOBUFS'
+  | 'EIO';
+
+/** Every error the package raises. */
+export class WtcpError extends Error {
+  constructor(code: WtcpErrorCode, message?: string, options?: { cause?: unknown });
+  readonly name: 'WtcpError';
+  readonly code: WtcpErrorCode;
+  /** The core's negative errno (undefined for EIO). */
+  readonly errno: number | undefined;
+}
+
+/** The core's negative errno values by name. */
+export const errnos: Readonly<Record<Exclude<WtcpErrorCode, 'EIO'>, number>>;
+
+/** Bytes accepted by write() and send(): strings are sent as UTF-8. */
+export type BytesLike = Uint8Array | ArrayBufferView | ArrayBuffer | string;
+
+/** Where wtcp.wasm comes from, when not from beside the package's modules. */
+export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response | Promise<Response>;
+
+/** Options of the stack itself (all optional; the core's defaults are Linux's). */
+export interface StackTuning {
+  /** Link MTU, 576..65535 (default 1500). */
+  mtu?: number;
+  /** All sockets, including TIME-WAIT and not yet accepted ones (default 1024). */
+  maxSockets?: number;
+  /** Send buffer per connection in bytes (default 256 KiB). */
+  sendBuffer?: number;
+  /** Receive buffer per connection in bytes (default 256 KiB). */
+  receiveBuffer?: number;
+  /** Largest receive buffer; sets the window scale (default 6 MiB). */
+  maxReceiveBuffer?: number;
+  /** Cap on listen backlogs (default 128). */
+  maxBacklog?: number;
+  /** TIME-WAIT in ms (default 60000). */
+  timeWait?: number;
+  /** SYN retransmissions before ETIMEDOUT (default 6, about 127 s). */
+  synRetries?: number;
+  /** SYN-ACK retransmissions (default 5). */
+  synAckRetries?: number;
+  /** Data and FIN retransmissions before ETIMEDOUT (default 15). */
+  dataRetries?: number;
+  /** Local port range for connect() (default [32768, 60999]). */
+  ephemeralPorts?: [number, number];
+  /** IP TTL (default 64). */
+  ttl?: number;
+  /** Offer RFC 7323 timestamps (default true). */
+  timestamps?: boolean;
+  /** Offer SACK (default true). */
+  sack?: boolean;
+  /** Offer window scaling (default true). */
+  windowScale?: boolean;
+  /** RFC 6528 ISN secret, 16 bytes (default: random). */
+  isnKey?: Uint8Array;
+  /** Where to load wtcp.wasm from (default: beside the package's modules). */
+  wasm?: WasmSource;
+  /** Receives every packet the stack sends (a raw packet link). */
+  onpacket?: ((packet: Uint8Array) => void) | null;
+}
+
+/** A stack with an address of its own: feed it with input(), read onpacket/packets. */
+export interface AddressOptions extends StackTuning {
+  /** Our IPv4 address, e.g. '10.0.2.15'. */
+  address: string;
+  /** On-link prefix length; off-link addresses give ENETUNREACH unless a gateway is set (default 0: all on-link). */
+  prefix?: number;
+  /** A gateway: every address is then reachable through the link. */
+  gateway?: string | null;
+  relay?: undefined;
+}
+
+/** A WebSocket constructor: the browser's, undici's, or the `ws` package's. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code?: number; reason?: string }) => void) | null;
+}
+
+/** A stack whose address, prefix, gateway and MTU come from the relay's config message. */
+export interface RelayOptions extends Omit<StackTuning, 'mtu'> {
+  /** The relay's WebSocket URL, e.g. 'ws://127.0.0.1:8787'. */
+  relay: string | URL;
+  /** WebSocket implementation (default: globalThis.WebSocket, or `ws` in Node 20). */
+  WebSocket?: WebSocketConstructor;
+  /** WebSocket subprotocols. */
+  protocols?: string | string[];
+  /** How long to wait for the config message, in ms (default 10000). */
+  relayTimeout?: number;
+  address?: undefined;
+}
+
+export type StackOptions = AddressOptions | RelayOptions;
+
+export function createStack(options: StackOptions): Promise<Stack>;
+
+/** Probabilities 0..1 of each fault per packet, a delay in ms, and the seed. */
+export interface FaultOptions {
+  seed?: number;
+  loss?: number;
+  duplicate?: number;
+  /** Swap a packet with the next one in the same direction. */
+  reorder?: number;
+  /** Flip one random bit (the receiver's checksums drop it). */
+  corrupt?: number;
+  delay?: number;
+}
+
+export class FaultInjector {
+  constructor(options?: FaultOptions);
+  loss: number;
+  duplicate: number;
+  reorder: number;
+  corrupt: number;
+  delay: number;
+  readonly counts: { packets: number; lost: number; duplicated: number; reordered: number; corrupted: number };
+  /** Changes faults while the link runs. */
+  set(options: Omit<FaultOptions, 'seed'>): this;
+}
+
+export interface PairOptions extends StackTuning {
+  /** A seeded fault injector on the link (both directions). */
+  faults?: FaultOptions | FaultInjector;
+  /** Options of the first stack (default address 10.0.0.1, prefix 24). */
+  a?: Partial<AddressOptions>;
+  /** Options of the second stack (default address 10.0.0.2, prefix 24). */
+  b?: Partial<AddressOptions>;
+}
+
+/** Two stacks linked in memory, in one process. */
+export function pair(options?: PairOptions): Promise<[Stack, Stack]>;
+
+/** Links two existing stacks in memory (what pair() does). */
+export function linkStacks(a: Stack, b: Stack, options?: { faults?: FaultOptions | FaultInjector }): PairLink;
+
+export interface Link {
+  readonly kind: 'pair' | 'relay';
+  close(): void;
+}
+
+export class PairLink implements Link {
+  private constructor();
+  readonly kind: 'pair';
+  /** The fault injector, or null. */
+  readonly faults: FaultInjector | null;
+  close(): void;
+}
+
+export class RelayLink implements Link {
+  private constructor();
+  readonly kind: 'relay';
+  readonly url: string;
+  /** Resolves when the relay's WebSocket closes. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export interface RelayConfig {
+  address: string;
+  prefix: number;
+  gateway: string | null;
+  mtu: number;
+}
+
+/** Parses and checks the relay's first (text) message. */
+export function parseRelayConfig(text: string, url?: string): RelayConfig;
+
+export interface ListenOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Our address or '0.0.0.0' (default). */
+  host?: string;
+  /** Connections that may wait to be accepted (default 128, capped by maxBacklog). */
+  backlog?: number;
+  reuseAddress?: boolean;
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  /** Give up (ETIMEDOUT) if not established within this many ms. */
+  timeout?: number;
+  noDelay?: boolean;
+  localPort?: number;
+}
+
+export interface StackStats {
+  ipIn: number;
+  ipOut: number;
+  ipInBytes: number;
+  ipOutBytes: number;
+  tcpIn: number;
+  tcpOut: number;
+  tcpRetransmits: number;
+  tcpResetsOut: number;
+  tcpChallengeAcks: number;
+  tcpActiveOpens: number;
+  tcpPassiveOpens: number;
+  tcpFailed: number;
+  udpIn: number;
+  udpOut: number;
+  icmpIn: number;
+  icmpOut: number;
+  /** Packets dropped on input, in all. */
+  drops: number;
+  /** Input drops by reason, e.g. { 'tcp: bad checksum': 3 } (reasons seen only). */
+  dropReasons: Record<string, number>;
+  /** Packets the stack could not queue for output (out of memory). */
+  outputDrops: number;
+  /** Packets the link could not take (none attached, queue full, socket closed). */
+  linkDrops: number;
+  /** Bytes the core holds on its heap. */
+  heapBytes: number;
+  /** Size of the stack's wasm memory. */
+  memoryBytes: number;
+  /** Connections, listeners and sockets open from JavaScript. */
+  handles: number;
+}
+
+export class Stack implements AsyncDisposable, Disposable {
+  private constructor();
+  /** Our IPv4 address. */
+  readonly address: string;
+  readonly prefix: number;
+  readonly gateway: string | null;
+  readonly mtu: number;
+  /** The link (pair or relay), or null for a raw packet link. */
+  link: PairLink | RelayLink | null;
+  /** True once close() was called. */
+  readonly closed: boolean;
+
+  /** Receives every packet the stack sends. */
+  onpacket: ((packet: Uint8Array) => void) | null;
+  /** The packets the stack sends, as an async iterable (instead of onpacket). */
+  readonly packets: AsyncIterableIterator<Uint8Array>;
+  /** Feeds one received IPv4 packet. */
+  input(packet: Uint8Array | ArrayBuffer | ArrayBufferView): void;
+
+  listen(options: ListenOptions): Listener;
+  connect(options: ConnectOptions): Promise<Connection>;
+  readonly udp: { bind(options?: { port?: number; host?: string }): UdpSocket };
+
+  stats(): StackStats;
+  /** Resets open connections, closes everything, frees the stack. */
+  close(): void;
+  [Symbol.asyncDispose](): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+export class Listener implements AsyncIterable<Connection>, AsyncDisposable, Disposable {
+  private constructor();
+  readonly address: string;
+  readonly port: number;
+  /** The next connection, or null once closed. */
+  accept(): Promise<Connection | null>;
+  /** Stops listening; connections not yet accepted are reset. */
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<Connection>;
+  [Symbol.asyncDispose](): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN-SENT'
+  | 'SYN-RECEIVED'
+  | 'ESTABLISHED'
+  | 'CLOSE-WAIT'
+  | 'FIN-WAIT-1'
+  | 'CLOSING'
+  | 'LAST-ACK'
+  | 'FIN-WAIT-2'
+  | 'TIME-WAIT';
+
+/** TCP_INFO-like figures (times in ms, sizes in bytes). */
+export interface ConnectionInfo {
+  state: TcpState;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** Send MSS (payload bytes per full segment). */
+  mss: number;
+  rcvMss: number;
+  sendWindow: number;
+  receiveWindow: number;
+  sendWindowScale: number;
+  receiveWindowScale: number;
+  timestamps: boolean;
+  sack: boolean;
+  cwnd: number;
+  ssthresh: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+  backoff: number;
+  retransmits: number;
+  unacked: number;
+  sendBuffered: number;
+  receiveBuffered: number;
+  bytesSent: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  segmentsIn: number;
+  segmentsOut: number;
+}
+
+export class Connection implements AsyncIterable<Uint8Array>, AsyncDisposable, Disposable {
+  private constructor();
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The next bytes received (at most `max`, default 1 MiB), or null at end of stream. */
+  read(max?: number): Promise<Uint8Array | null>;
+  /** Resolves once the stack has taken every byte: do not change them before then. */
+  write(data: BytesLike): Promise<void>;
+  /** Half-close: FIN after the data written. write() afterwards fails with EPIPE. */
+  end(): Promise<void>;
+  /** Closes: FIN after the data taken (RST if received data is left unread). */
+  close(): void;
+  /** Resets the connection (RST). */
+  abort(): void;
+  setNoDelay(noDelay?: boolean): this;
+  info(): ConnectionInfo;
+  /** Received bytes as a stream, pulled: the receive window opens as it is read. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** write() per chunk; close() is end(); abort() is abort(). */
+  readonly writable: WritableStream<BytesLike>;
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+  [Symbol.asyncDispose](): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+export interface Datagram {
+  data: Uint8Array;
+  address: string;
+  port: number;
+}
+
+export class UdpSocket implements AsyncIterable<Datagram>, AsyncDisposable, Disposable {
+  private constructor();
+  readonly address: string;
+  readonly port: number;
+  /** Sends one datagram at once (EMSGSIZE beyond the MTU). */
+  send(data: BytesLike, host: string, port: number): void;
+  /** The next datagram, or null once closed. */
+  receive(): Promise<Datagram | null>;
+  close(): void;
+  [Symbol.asyncIterator](): AsyncIterator<Datagram>;
+  [Symbol.asyncDispose](): Promise<void>;
+  [Symbol.dispose](): void;
+}

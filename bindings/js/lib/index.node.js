@@ -1,0 +1,11 @@
+// index.node.js: the package entry for Node: reads wtcp.wasm from disk and brings the
+// `ws` package for the relay's WebSocket where Node has no global WebSocket (Node 20).
+
+import { readFile } from 'node:fs/promises';
+import { setDefaultWasmSource } from './wasm.js';
+import { setWebSocketProvider } from './links.js';
+
+setDefaultWasmSource(async () => WebAssembly.compile(await readFile(new URL('../dist/wtcp.wasm', import.meta.url))));
+setWebSocketProvider(async () => globalThis.WebSocket ?? (await import('ws')).WebSocket);
+
+export * from './api.js';

@@ -1,0 +1,335 @@
+// links.js: how packets travel between a stack and the world: an in-memory link between
+// two stacks (with an optional seeded fault injector), and the relay's WebSocket (its
+// first message is a JSON config, then one IPv4 packet per binary message). The raw
+// packet link needs no code here: it is stack.input() and stack.onpacket / packets.
+
+import { WtcpError } from './errors.js';
+import { parseAddress, describe } from './args.js';
+
+// ---- scheduling ----
+
+// A macrotask per batch of packets lets timers and I/O run between batches, where a
+// chain of microtasks would starve them during a long transfer.
+export const macrotask =
+  typeof setImmediate === 'function'
+    ? setImmediate
+    : (() => {
+        const queue = [];
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => queue.shift()();
+        return (fn) => {
+          queue.push(fn);
+          channel.port2.postMessage(0);
+        };
+      })();
+
+const clock = globalThis.performance ?? Date;
+
+// ---- fault injection ----
+
+/** mulberry32: a small seeded PRNG, so a faulty run can be replayed. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FAULTS = ['loss', 'duplicate', 'reorder', 'corrupt'];
+
+/** Loses, duplicates, reorders (swaps with the next packet), corrupts (one bit) and
+ * delays packets, each with its probability, from a seeded generator. */
+export class FaultInjector {
+  loss = 0;
+  duplicate = 0;
+  reorder = 0;
+  corrupt = 0;
+  delay = 0;
+  /** What it did so far. */
+  counts = { packets: 0, lost: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  #random;
+  #held = [null, null];
+
+  constructor(options = {}) {
+    const seed = options.seed ?? 1;
+    if (!Number.isInteger(seed)) throw new WtcpError('EINVAL', `faults.seed must be an integer, got ${describe(seed)}`);
+    this.#random = prng(seed);
+    this.set(options);
+  }
+
+  /** Changes probabilities (0..1) or the delay (ms) while the link runs. */
+  set(options) {
+    for (const name of FAULTS) {
+      const p = options[name];
+      if (p === undefined) continue;
+      if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+        throw new WtcpError('EINVAL', `faults.${name} must be a probability 0..1, got ${describe(p)}`);
+      }
+      this[name] = p;
+    }
+    if (options.delay !== undefined) {
+      if (typeof options.delay !== 'number' || !(options.delay >= 0)) {
+        throw new WtcpError('EINVAL', `faults.delay must be a number of ms >= 0, got ${describe(options.delay)}`);
+      }
+      this.delay = options.delay;
+    }
+    return this;
+  }
+
+  /** The packets to deliver now for one that was sent in direction `dir` (0 or 1). */
+  apply(packet, dir) {
+    const r = this.#random;
+    this.counts.packets++;
+    if (this.loss && r() < this.loss) {
+      this.counts.lost++;
+      return [];
+    }
+    if (this.corrupt && r() < this.corrupt) {
+      this.counts.corrupted++;
+      const bit = Math.floor(r() * packet.length * 8);
+      packet[bit >>> 3] ^= 1 << (bit & 7);
+    }
+    const out = [packet];
+    if (this.duplicate && r() < this.duplicate) {
+      this.counts.duplicated++;
+      out.push(packet.slice());
+    }
+    const held = this.#held[dir];
+    if (held) {
+      this.#held[dir] = null;
+      out.push(held);
+    } else if (this.reorder && r() < this.reorder) {
+      this.counts.reordered++;
+      this.#held[dir] = out.shift();
+    }
+    return out;
+  }
+
+  /** Whether a packet is held back for reordering. */
+  holding() {
+    return this.#held[0] !== null || this.#held[1] !== null;
+  }
+
+  /** A packet held back for reordering that no later packet released. */
+  release(dir) {
+    const held = this.#held[dir];
+    this.#held[dir] = null;
+    return held;
+  }
+}
+
+// ---- two stacks in one process ----
+
+/** Links two stacks in memory. Packets a stack sends reach the other one on a later
+ * macrotask (in batches), after the faults, if any. */
+export class PairLink {
+  kind = 'pair';
+  /** The fault injector, or null: change it at any time with `faults.set({...})`. */
+  faults;
+  #ends;
+  #queues = [[], []]; // per destination: { packet, due }
+  #scheduled = false;
+  #timer = null;
+
+  constructor(a, b, faults) {
+    this.faults = faults ? (faults instanceof FaultInjector ? faults : new FaultInjector(faults)) : null;
+    this.#ends = [a, b];
+    a.onpacket = (p) => this.#send(1, p);
+    b.onpacket = (p) => this.#send(0, p);
+    a.link = this;
+    b.link = this;
+  }
+
+  #send(to, packet) {
+    if (this.#ends[to].closed) return;
+    const f = this.faults;
+    if (!f) {
+      this.#queues[to].push({ packet, due: 0 });
+    } else {
+      const due = f.delay ? clock.now() + f.delay : 0;
+      for (const p of f.apply(packet, to)) this.#queues[to].push({ packet: p, due });
+    }
+    this.#schedule();
+  }
+
+  #schedule() {
+    if (this.#scheduled) return;
+    let next = Infinity;
+    for (const q of this.#queues) if (q.length) next = Math.min(next, q[0].due);
+    if (next === Infinity && this.faults?.holding()) next = 0; // release held-back packets
+    if (next === Infinity) return;
+    this.#scheduled = true;
+    const wait = next - clock.now();
+    if (wait <= 0) macrotask(this.#deliver);
+    else this.#timer = setTimeout(this.#deliver, Math.ceil(wait));
+  }
+
+  #deliver = () => {
+    this.#scheduled = false;
+    this.#timer = null;
+    const now = clock.now();
+    for (let to = 0; to < 2; to++) {
+      const q = this.#queues[to];
+      const stack = this.#ends[to];
+      let i = 0;
+      while (i < q.length && q[i].due <= now) i++;
+      const batch = q.splice(0, i);
+      const late = this.faults?.release(to);
+      if (late) batch.push({ packet: late });
+      if (stack.closed) continue;
+      for (const { packet } of batch) stack.input(packet);
+    }
+    this.#schedule();
+  };
+
+  /** Called by a stack's close(): once both ends are closed, nothing is left queued. */
+  close() {
+    if (this.#ends.every((s) => s.closed)) {
+      clearTimeout(this.#timer);
+      this.#queues = [[], []];
+    }
+  }
+}
+
+// ---- the relay's WebSocket ----
+
+let webSocketProvider = async () => globalThis.WebSocket;
+
+/** Set by index.node.js: Node 20 has no global WebSocket, so it brings the `ws` package. */
+export function setWebSocketProvider(provider) {
+  webSocketProvider = provider;
+}
+
+const SEND_BUFFER_LIMIT = 4 << 20; // beyond this many bytes queued in the socket, drop (TCP recovers)
+const EARLY_LIMIT = 1024; // packets that arrive before the stack exists
+
+/** Opens the relay's WebSocket and waits for its config message. */
+export async function openRelay(url, options = {}) {
+  if (typeof url !== 'string' && !(url instanceof URL)) {
+    throw new WtcpError('EINVAL', `options.relay must be a ws:// or wss:// URL, got ${describe(url)}`);
+  }
+  const Ctor = options.WebSocket ?? (await webSocketProvider());
+  if (typeof Ctor !== 'function') {
+    throw new WtcpError('EINVAL', 'no WebSocket implementation: pass options.WebSocket (in Node 20: install "ws")');
+  }
+  const timeout = options.relayTimeout ?? 10000;
+  let ws;
+  try {
+    ws = new Ctor(String(url), options.protocols);
+  } catch (err) {
+    throw new WtcpError('EINVAL', `cannot open relay ${url}: ${err?.message ?? err}`, { cause: err });
+  }
+  ws.binaryType = 'arraybuffer';
+  const link = new RelayLink(ws, String(url));
+  const config = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new WtcpError('ETIMEDOUT', `relay ${url}: no config message within ${timeout} ms`));
+      ws.close();
+    }, timeout);
+    link._onConfig = (text) => {
+      clearTimeout(timer);
+      try {
+        resolve(parseRelayConfig(text, url));
+      } catch (err) {
+        ws.close();
+        reject(err);
+      }
+    };
+    link._onFail = (err) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+  });
+  return { config, link };
+}
+
+/** Checks the relay's first message: {"version":1,"address":...,"prefix":...,"gateway":...,"mtu":...}. */
+export function parseRelayConfig(text, url = 'relay') {
+  let msg;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    throw new WtcpError('EPROTO', `${url}: the config message is not JSON`);
+  }
+  if (msg === null || typeof msg !== 'object' || msg.version !== 1) {
+    throw new WtcpError('EPROTO', `${url}: unsupported config message (version ${describe(msg?.version)}, want 1)`);
+  }
+  const bad = (what) => new WtcpError('EPROTO', `${url}: config message has a bad ${what}`);
+  try {
+    parseAddress(msg.address);
+    if (msg.gateway !== undefined && msg.gateway !== null) parseAddress(msg.gateway);
+  } catch {
+    throw bad('address or gateway');
+  }
+  if (!Number.isInteger(msg.prefix) || msg.prefix < 0 || msg.prefix > 32) throw bad('prefix');
+  const mtu = msg.mtu ?? 1500;
+  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw bad('mtu');
+  return { address: msg.address, prefix: msg.prefix, gateway: msg.gateway ?? null, mtu };
+}
+
+/** One WebSocket to the relay: binary messages are packets both ways. */
+export class RelayLink {
+  kind = 'relay';
+  url;
+  /** Resolves with { code, reason } when the WebSocket closes. */
+  closed;
+  #ws;
+  #stack = null;
+  #early = [];
+  #configured = false;
+  _onConfig = null;
+  _onFail = null;
+
+  constructor(ws, url) {
+    this.#ws = ws;
+    this.url = url;
+    let closedResolve;
+    this.closed = new Promise((resolve) => (closedResolve = resolve));
+    ws.onmessage = (ev) => this.#message(ev.data);
+    ws.onerror = (ev) => {
+      this._onFail?.(new WtcpError('ECONNREFUSED', `relay ${url}: ${ev?.message ?? 'WebSocket error'}`));
+    };
+    ws.onclose = (ev) => {
+      this._onFail?.(new WtcpError('ECONNREFUSED', `relay ${url}: closed before its config message`));
+      this._onFail = null;
+      closedResolve({ code: ev?.code ?? 1006, reason: ev?.reason ?? '' });
+    };
+  }
+
+  #message(data) {
+    if (typeof data === 'string') {
+      if (!this.#configured) {
+        this.#configured = true;
+        this._onFail = null;
+        this._onConfig?.(data);
+      }
+      return; // later text messages are reserved
+    }
+    if (!this.#configured) return;
+    const packet = new Uint8Array(data);
+    if (this.#stack) {
+      if (!this.#stack.closed) this.#stack.input(packet);
+    } else if (this.#early.length < EARLY_LIMIT) {
+      this.#early.push(packet);
+    }
+  }
+
+  /** @internal Starts carrying the stack's packets. */
+  attach(stack) {
+    this.#stack = stack;
+    stack.link = this;
+    stack.onpacket = (packet) => {
+      const ws = this.#ws;
+      if (ws.readyState !== 1 || ws.bufferedAmount > SEND_BUFFER_LIMIT) stack._linkDropped();
+      else ws.send(packet);
+    };
+    for (const p of this.#early.splice(0)) stack.input(p);
+  }
+
+  close() {
+    if (this.#ws.readyState <= 1) this.#ws.close();
+  }
+}

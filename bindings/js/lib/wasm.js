@@ -1,0 +1,343 @@
+// wasm.js: loading wtcp.wasm, and the boundary with it. Every byte that moves between
+// JavaScript and wasm memory moves here, and only once per direction: a packet or a
+// chunk to send is copied into the wasm scratch buffer (the core then reads it in
+// place), and a packet or a chunk received is copied out with one slice().
+//
+// wtcp.wasm is built with Emscripten as a standalone module (see js.mk): no generated
+// JavaScript glue, so the same loader runs in Node, browsers and bundlers. Each stack
+// gets its own instance of the one compiled module, so closing a stack gives all of
+// its memory back to the garbage collector.
+
+import { WtcpError } from './errors.js';
+
+let defaultSource = null;
+let defaultModule = null;
+
+/** Set by the entry modules (index.node.js, index.browser.js): how to fetch the .wasm. */
+export function setDefaultWasmSource(load) {
+  defaultSource = load;
+}
+
+/** Compiles a user-given source: a WebAssembly.Module, bytes, a URL or a Response. */
+async function compileFrom(source) {
+  source = await source;
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+  if (typeof Response !== 'undefined' && source instanceof Response) return compileResponse(source);
+  if (typeof source === 'string' || source instanceof URL) return compileResponse(fetch(source));
+  throw new WtcpError('EINVAL', 'options.wasm must be a WebAssembly.Module, bytes, a URL or a Response');
+}
+
+/** Compiles a fetch() response, streaming when the server sends application/wasm. */
+export async function compileResponse(response) {
+  response = await response;
+  if (!response.ok) throw new WtcpError('EIO', `cannot load wtcp.wasm: HTTP ${response.status}`);
+  if (WebAssembly.compileStreaming && response.headers.get('content-type')?.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+function compileDefault() {
+  if (!defaultSource) throw new WtcpError('EINVAL', 'no wtcp.wasm source: import the package through its entry point');
+  defaultModule ??= defaultSource().catch((err) => {
+    defaultModule = null;
+    throw new WtcpError('EIO', `cannot load wtcp.wasm: ${err?.message ?? err}`, { cause: err });
+  });
+  return defaultModule;
+}
+
+/** A fresh core instance (one per stack). */
+export async function instantiateCore(source) {
+  const module = await (source === undefined ? compileDefault() : compileFrom(source));
+  const instance = await WebAssembly.instantiate(module, importsFor(module));
+  return new Core(instance.exports);
+}
+
+// The module imports almost nothing (it never does I/O): the memory-growth notice of
+// standalone Emscripten builds, and, depending on the Emscripten release, a WASI stub
+// or two that the core never reaches.
+function importsFor(module) {
+  const imports = {};
+  for (const { module: ns, name, kind } of WebAssembly.Module.imports(module)) {
+    if (kind !== 'function') throw new WtcpError('EINVAL', `wtcp.wasm wants an unexpected import ${ns}.${name}`);
+    imports[ns] ??= {};
+    imports[ns][name] =
+      name === 'emscripten_notify_memory_growth'
+        ? () => {}
+        : () => {
+            throw new WtcpError('EPROTO', `wtcp.wasm called ${ns}.${name}, which this host does not provide`);
+          };
+  }
+  return imports;
+}
+
+// Option slots of wjs_create (src/wtcp_js.c, enum wjs_opt).
+const OPT = {
+  addr: 0,
+  prefix: 1,
+  mtu: 2,
+  maxSockets: 3,
+  sndbuf: 4,
+  rcvbuf: 5,
+  rcvbufMax: 6,
+  maxBacklog: 7,
+  timeWait: 8,
+  synRetries: 9,
+  synAckRetries: 10,
+  dataRetries: 11,
+  ephemeralLo: 12,
+  ephemeralHi: 13,
+  ttl: 14,
+  noTimestamps: 15,
+  noSack: 16,
+  noWscale: 17,
+  isnKey: 18,
+  count: 22,
+};
+const DEFAULT = 0xffffffff;
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SHUT_RD = 1;
+export const SHUT_WR = 2;
+export const SO = { REUSEADDR: 1, RCVBUF: 2, SNDBUF: 3, KEEPALIVE: 4, ERROR: 5, NODELAY: 6, MAXSEG: 7, LINGER0: 8 };
+export const EV = { READABLE: 1, WRITABLE: 2, CONNECTED: 4, ACCEPTABLE: 8, CLOSED: 16, ERROR: 32 };
+
+/** One instance of wtcp.wasm holding one stack. Methods return the core's results. */
+export class Core {
+  #x;
+  #ctx = 0;
+  #st = 0;
+  #buf = null;
+  #u8 = null;
+  #u32 = null;
+  #i32 = null;
+  #f64 = null;
+
+  constructor(exports) {
+    this.#x = exports;
+    exports._initialize?.();
+  }
+
+  // Views are remade when memory grew (growth replaces the ArrayBuffer).
+  #views() {
+    const buf = this.#x.memory.buffer;
+    if (buf !== this.#buf) {
+      this.#buf = buf;
+      this.#u8 = new Uint8Array(buf);
+      this.#u32 = new Uint32Array(buf);
+      this.#i32 = new Int32Array(buf);
+      this.#f64 = new Float64Array(buf);
+    }
+  }
+
+  /** Creates the stack; `config` maps OPT names to numbers (missing: the core's default). */
+  create(config, isnKey) {
+    const x = this.#x;
+    const p = x.malloc(OPT.count * 4);
+    if (!p) return -4;
+    this.#views();
+    const slots = this.#u32.subarray(p >>> 2, (p >>> 2) + OPT.count);
+    slots.fill(DEFAULT);
+    for (const [name, value] of Object.entries(config)) {
+      if (value !== undefined) slots[OPT[name]] = value;
+    }
+    this.#u8.set(isnKey.subarray(0, 16), p + OPT.isnKey * 4); // copied as bytes, as the C side reads it
+    const ctx = x.wjs_create(p);
+    x.free(p);
+    if (ctx < 0) return ctx;
+    this.#ctx = ctx;
+    this.#st = x.wjs_stack(ctx);
+    return 0;
+  }
+
+  destroy() {
+    if (this.#ctx) this.#x.wjs_free(this.#ctx);
+    this.#ctx = 0;
+  }
+
+  /** Copies `bytes` into the scratch buffer (the one copy into wasm); false on no memory. */
+  #copyIn(bytes) {
+    const p = this.#x.wjs_scratch(this.#ctx, bytes.length);
+    if (!p && bytes.length) return false;
+    this.#views();
+    this.#u8.set(bytes, p);
+    return true;
+  }
+
+  /** The one copy out of wasm. */
+  #copyOut(n) {
+    const p = this.#x.wjs_scratch(this.#ctx, 0);
+    this.#views();
+    return this.#u8.slice(p, p + n);
+  }
+
+  input(now, packet) {
+    if (!this.#copyIn(packet)) return -4;
+    return this.#x.wjs_input(this.#ctx, now, packet.length);
+  }
+
+  poll(now) {
+    return this.#x.wjs_poll(this.#ctx, now);
+  }
+
+  /** Takes the packets the core sent since the last call, each copied out once. */
+  takeOutput() {
+    const x = this.#x;
+    const len = x.wjs_out_len(this.#ctx);
+    if (len === 0) return null;
+    const base = x.wjs_out_ptr(this.#ctx);
+    this.#views();
+    const packets = [];
+    for (let off = 0; off < len; ) {
+      const n = this.#u32[(base + off) >>> 2];
+      packets.push(this.#u8.slice(base + off + 4, base + off + 4 + n));
+      off += 4 + ((n + 3) & ~3);
+    }
+    x.wjs_out_clear(this.#ctx);
+    return packets;
+  }
+
+  /** Calls fn(sock, bits) for every pending event. */
+  takeEvents(fn) {
+    const x = this.#x;
+    for (;;) {
+      const n = x.wjs_events(this.#ctx);
+      if (n === 0) return;
+      const base = x.wjs_events_ptr(this.#ctx) >>> 2;
+      this.#views();
+      const ev = this.#i32.slice(base, base + 2 * n);
+      for (let i = 0; i < n; i++) fn(ev[2 * i], ev[2 * i + 1]);
+      if (n < 256) return;
+    }
+  }
+
+  #tmp(i) {
+    const p = this.#x.wjs_tmp(this.#ctx);
+    this.#views();
+    return this.#u32[(p >>> 2) + i];
+  }
+
+  socket(type) {
+    return this.#x.wtcp_socket(this.#st, type);
+  }
+  bind(s, addr, port) {
+    return this.#x.wtcp_bind(this.#st, s, addr, port);
+  }
+  listen(s, backlog) {
+    return this.#x.wtcp_listen(this.#st, s, backlog);
+  }
+  connect(s, addr, port) {
+    return this.#x.wtcp_connect(this.#st, s, addr, port);
+  }
+  shutdown(s, how) {
+    return this.#x.wtcp_shutdown(this.#st, s, how);
+  }
+  close(s) {
+    return this.#x.wtcp_close(this.#st, s);
+  }
+  abort(s) {
+    return this.#x.wtcp_abort(this.#st, s);
+  }
+  setsockopt(s, opt, value) {
+    return this.#x.wtcp_setsockopt(this.#st, s, opt, value);
+  }
+  getsockopt(s, opt) {
+    const r = this.#x.wjs_getsockopt(this.#ctx, s, opt);
+    return r < 0 ? r : this.#tmp(0) | 0;
+  }
+  readable(s) {
+    return this.#x.wtcp_readable(this.#st, s);
+  }
+  writable(s) {
+    return this.#x.wtcp_writable(this.#st, s);
+  }
+  /** A new handle (address of the peer: acceptedAddress()), or a negative code. */
+  accept(s) {
+    return this.#x.wjs_accept(this.#ctx, s);
+  }
+  /** [address, port] of our end, or a negative code. */
+  sockname(s) {
+    const r = this.#x.wjs_getsockname(this.#ctx, s);
+    return r < 0 ? r : [this.#tmp(0), this.#tmp(1)];
+  }
+  peername(s) {
+    const r = this.#x.wjs_getpeername(this.#ctx, s);
+    return r < 0 ? r : [this.#tmp(0), this.#tmp(1)];
+  }
+
+  /** Bytes taken by the stack, or a negative code. */
+  send(s, bytes) {
+    if (!this.#copyIn(bytes)) return -4;
+    return this.#x.wjs_send(this.#ctx, s, bytes.length);
+  }
+
+  /** A Uint8Array of at most `max` bytes, 0 at end of stream, or a negative code. */
+  recv(s, max) {
+    if (!this.#x.wjs_scratch(this.#ctx, max) && max) return -4;
+    const n = this.#x.wjs_recv(this.#ctx, s, max);
+    return n > 0 ? this.#copyOut(n) : n;
+  }
+
+  sendto(s, bytes, addr, port) {
+    if (!this.#copyIn(bytes)) return -4;
+    return this.#x.wjs_sendto(this.#ctx, s, bytes.length, addr, port);
+  }
+
+  /** { data, addr, port }, or a negative code. */
+  recvfrom(s, max) {
+    if (!this.#x.wjs_scratch(this.#ctx, max) && max) return -4;
+    const n = this.#x.wjs_recvfrom(this.#ctx, s, max);
+    if (n < 0) return n;
+    return { data: this.#copyOut(n), addr: this.#tmp(0), port: this.#tmp(1) };
+  }
+
+  /** TCP_INFO figures (Float64Array in wjs_info's order), or a negative code. */
+  info(s) {
+    const n = this.#x.wjs_info(this.#ctx, s);
+    if (n < 0) return n;
+    const p = this.#x.wjs_info_ptr(this.#ctx) >>> 3;
+    this.#views();
+    return this.#f64.slice(p, p + n);
+  }
+
+  /** Counters (Float64Array in wjs_stats' order, drops last). */
+  stats() {
+    const n = this.#x.wjs_stats(this.#ctx);
+    const p = this.#x.wjs_stats_ptr(this.#ctx) >>> 3;
+    this.#views();
+    return this.#f64.slice(p, p + n);
+  }
+
+  /** Bytes the core holds on the heap for this stack. */
+  heapBytes() {
+    return this.#x.wjs_heap_bytes(this.#ctx);
+  }
+
+  /** Size of this instance's linear memory. */
+  memoryBytes() {
+    return this.#x.memory.buffer.byteLength;
+  }
+
+  /** A C string of the core (names of states, drop reasons, errors). */
+  cString(p) {
+    this.#views();
+    let end = p;
+    while (this.#u8[end] !== 0) end++;
+    return new TextDecoder().decode(this.#u8.subarray(p, end));
+  }
+
+  errname(code) {
+    return this.cString(this.#x.wtcp_errname(code));
+  }
+  strerror(code) {
+    return this.cString(this.#x.wtcp_strerror(code));
+  }
+  dropName(i) {
+    return this.cString(this.#x.wtcp_drop_name(i));
+  }
+  stateName(i) {
+    return this.cString(this.#x.wtcp_state_name(i));
+  }
+}

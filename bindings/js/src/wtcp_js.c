@@ -1,0 +1,340 @@
+/* wtcp_js.c: the glue between the wtcp core and JavaScript (built into wtcp.wasm).
+ *
+ * Why a shim rather than calling JS per packet (addFunction): the core's output callback
+ * fires once per packet in the middle of wtcp_input/wtcp_poll. Crossing into JS there
+ * costs a call per packet and lets JS run while the core is mid-call (so JS must never
+ * touch the stack from it). Instead the callback appends each packet to one queue in
+ * wasm memory; after each call JS walks the queue and copies each packet out once
+ * (the only copy from wasm to JS), then clears it. Events, TCP_INFO and counters are
+ * gathered the same way into fixed blocks JS reads straight from memory, and times cross
+ * as doubles so no 64-bit integer ever crosses the boundary (no BigInt needed).
+ *
+ * The core allocates through a counting hook, so JS can see how many bytes each stack
+ * holds (tests use it to prove nothing leaks).
+ */
+#include <wtcp.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WJS_EXPORT __attribute__((used, visibility("default")))
+
+enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 24 + WTCP_DROP_COUNT };
+
+/* Option slots JS fills in wjs_create's array; WJS_DEFAULT leaves the core's default. */
+enum wjs_opt {
+    WJS_OPT_ADDR,
+    WJS_OPT_PREFIX,
+    WJS_OPT_MTU,
+    WJS_OPT_MAX_SOCKETS,
+    WJS_OPT_SNDBUF,
+    WJS_OPT_RCVBUF,
+    WJS_OPT_RCVBUF_MAX,
+    WJS_OPT_MAX_BACKLOG,
+    WJS_OPT_TIME_WAIT_MS,
+    WJS_OPT_SYN_RETRIES,
+    WJS_OPT_SYNACK_RETRIES,
+    WJS_OPT_DATA_RETRIES,
+    WJS_OPT_EPHEMERAL_LO,
+    WJS_OPT_EPHEMERAL_HI,
+    WJS_OPT_TTL,
+    WJS_OPT_NO_TIMESTAMPS,
+    WJS_OPT_NO_SACK,
+    WJS_OPT_NO_WSCALE,
+    WJS_OPT_ISN_KEY, /* four words */
+    WJS_OPT_COUNT = WJS_OPT_ISN_KEY + 4
+};
+#define WJS_DEFAULT 0xffffffffu
+
+typedef struct wjs_ctx {
+    wtcp_stack *stack;
+    /* Output queue: records of [u32 length][packet][padding to 4 bytes]. */
+    uint8_t *out;
+    uint32_t out_len, out_cap;
+    uint32_t out_dropped; /* packets lost because the queue could not grow */
+    /* Scratch for the bytes of one input packet, send, or receive. */
+    uint8_t *scratch;
+    uint32_t scratch_cap;
+    /* Bytes the core holds through the allocator hook. */
+    uint32_t heap_bytes;
+    /* Out-parameters of the last call (addresses, ports, option values). */
+    uint32_t tmp[4];
+    int32_t events[2 * WJS_MAX_EVENTS];
+    double info[WJS_INFO_FIELDS];
+    double stats[WJS_STATS_FIELDS];
+} wjs_ctx;
+
+/* A size header keeps the counting exact; 8 bytes keeps blocks 8-byte aligned. */
+typedef union wjs_block {
+    size_t size;
+    uint64_t align;
+} wjs_block;
+
+static void *wjs_alloc(void *user, void *ptr, size_t size)
+{
+    wjs_ctx *ctx = user;
+    wjs_block *old = ptr ? (wjs_block *)ptr - 1 : NULL;
+    size_t old_size = old ? old->size : 0;
+    if (size == 0) {
+        free(old);
+        ctx->heap_bytes -= (uint32_t)old_size;
+        return NULL;
+    }
+    wjs_block *b = realloc(old, sizeof *b + size);
+    if (!b)
+        return NULL;
+    b->size = size;
+    ctx->heap_bytes += (uint32_t)size - (uint32_t)old_size;
+    return b + 1;
+}
+
+static void wjs_output(void *user, const uint8_t *packet, size_t len)
+{
+    wjs_ctx *ctx = user;
+    uint32_t need = 4 + (((uint32_t)len + 3) & ~3u);
+    if (ctx->out_len + need > ctx->out_cap) {
+        uint32_t cap = ctx->out_cap ? ctx->out_cap : 16384;
+        while (cap < ctx->out_len + need)
+            cap *= 2;
+        uint8_t *grown = realloc(ctx->out, cap);
+        if (!grown) {
+            ctx->out_dropped++; /* as a full NIC queue would: TCP recovers */
+            return;
+        }
+        ctx->out = grown;
+        ctx->out_cap = cap;
+    }
+    uint32_t n = (uint32_t)len;
+    memcpy(ctx->out + ctx->out_len, &n, 4);
+    memcpy(ctx->out + ctx->out_len + 4, packet, len);
+    ctx->out_len += need;
+}
+
+static uint64_t wjs_time(double now_ms) { return now_ms <= 0 ? 0 : (uint64_t)now_ms; }
+
+/* Returns a context pointer (> 0) or a negative WTCP_E* code. */
+WJS_EXPORT intptr_t wjs_create(const uint32_t *opt)
+{
+    wjs_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return WTCP_ENOMEM;
+    wtcp_config cfg;
+    wtcp_config_init(&cfg);
+#define SET(slot, field)                                                                     \
+    if (opt[slot] != WJS_DEFAULT)                                                            \
+        cfg.field = opt[slot];
+    SET(WJS_OPT_ADDR, addr)
+    SET(WJS_OPT_PREFIX, prefix_len)
+    SET(WJS_OPT_MTU, mtu)
+    SET(WJS_OPT_MAX_SOCKETS, max_sockets)
+    SET(WJS_OPT_SNDBUF, sndbuf)
+    SET(WJS_OPT_RCVBUF, rcvbuf)
+    SET(WJS_OPT_RCVBUF_MAX, rcvbuf_max)
+    SET(WJS_OPT_MAX_BACKLOG, max_backlog)
+    SET(WJS_OPT_TIME_WAIT_MS, time_wait_ms)
+    SET(WJS_OPT_SYN_RETRIES, syn_retries)
+    SET(WJS_OPT_SYNACK_RETRIES, synack_retries)
+    SET(WJS_OPT_DATA_RETRIES, data_retries)
+    SET(WJS_OPT_EPHEMERAL_LO, ephemeral_lo)
+    SET(WJS_OPT_EPHEMERAL_HI, ephemeral_hi)
+    SET(WJS_OPT_TTL, ttl)
+    SET(WJS_OPT_NO_TIMESTAMPS, no_timestamps)
+    SET(WJS_OPT_NO_SACK, no_sack)
+    SET(WJS_OPT_NO_WSCALE, no_wscale)
+#undef SET
+    memcpy(cfg.isn_key, &opt[WJS_OPT_ISN_KEY], sizeof cfg.isn_key);
+    cfg.output = wjs_output;
+    cfg.output_user = ctx;
+    cfg.alloc = wjs_alloc;
+    cfg.alloc_user = ctx;
+    int r = wtcp_stack_new(&cfg, &ctx->stack);
+    if (r < 0) {
+        free(ctx);
+        return r;
+    }
+    return (intptr_t)ctx;
+}
+
+WJS_EXPORT void wjs_free(wjs_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    wtcp_stack_free(ctx->stack);
+    free(ctx->out);
+    free(ctx->scratch);
+    free(ctx);
+}
+
+WJS_EXPORT wtcp_stack *wjs_stack(wjs_ctx *ctx) { return ctx->stack; }
+WJS_EXPORT uint32_t *wjs_tmp(wjs_ctx *ctx) { return ctx->tmp; }
+WJS_EXPORT int32_t *wjs_events_ptr(wjs_ctx *ctx) { return ctx->events; }
+WJS_EXPORT double *wjs_info_ptr(wjs_ctx *ctx) { return ctx->info; }
+WJS_EXPORT double *wjs_stats_ptr(wjs_ctx *ctx) { return ctx->stats; }
+WJS_EXPORT uint8_t *wjs_out_ptr(wjs_ctx *ctx) { return ctx->out; }
+WJS_EXPORT uint32_t wjs_out_len(wjs_ctx *ctx) { return ctx->out_len; }
+/* Empties the queue; a queue that grew past 1 MiB in a burst is given back. */
+WJS_EXPORT void wjs_out_clear(wjs_ctx *ctx)
+{
+    ctx->out_len = 0;
+    if (ctx->out_cap > (1u << 20)) {
+        free(ctx->out);
+        ctx->out = NULL;
+        ctx->out_cap = 0;
+    }
+}
+WJS_EXPORT uint32_t wjs_heap_bytes(wjs_ctx *ctx) { return ctx->heap_bytes; }
+
+/* Scratch of at least n bytes (NULL when memory is exhausted). Keeps its size: the
+ * largest packet or chunk seen bounds it. */
+WJS_EXPORT uint8_t *wjs_scratch(wjs_ctx *ctx, uint32_t n)
+{
+    if (n > ctx->scratch_cap) {
+        uint8_t *grown = realloc(ctx->scratch, n);
+        if (!grown)
+            return NULL;
+        ctx->scratch = grown;
+        ctx->scratch_cap = n;
+    }
+    return ctx->scratch;
+}
+
+/* One packet from the scratch (JS copied it there). */
+WJS_EXPORT int wjs_input(wjs_ctx *ctx, double now_ms, uint32_t len)
+{
+    return wtcp_input(ctx->stack, wjs_time(now_ms), ctx->scratch, len);
+}
+
+/* The next deadline in ms, or -1 for never. */
+WJS_EXPORT double wjs_poll(wjs_ctx *ctx, double now_ms)
+{
+    uint64_t next = wtcp_poll(ctx->stack, wjs_time(now_ms));
+    return next == WTCP_NEVER ? -1.0 : (double)next;
+}
+
+/* Pops up to WJS_MAX_EVENTS events as (sock, bits) pairs; returns how many. */
+WJS_EXPORT int wjs_events(wjs_ctx *ctx)
+{
+    int n = 0;
+    wtcp_event ev;
+    while (n < WJS_MAX_EVENTS && wtcp_next_event(ctx->stack, &ev)) {
+        ctx->events[2 * n] = ev.sock;
+        ctx->events[2 * n + 1] = (int32_t)ev.events;
+        n++;
+    }
+    return n;
+}
+
+/* Calls that return values through out-parameters put them in ctx->tmp. */
+WJS_EXPORT int wjs_accept(wjs_ctx *ctx, int32_t s) { return wtcp_accept(ctx->stack, s, &ctx->tmp[0], NULL); }
+
+WJS_EXPORT int wjs_getsockname(wjs_ctx *ctx, int32_t s)
+{
+    uint16_t port = 0;
+    int r = wtcp_getsockname(ctx->stack, s, &ctx->tmp[0], &port);
+    ctx->tmp[1] = port;
+    return r;
+}
+
+WJS_EXPORT int wjs_getpeername(wjs_ctx *ctx, int32_t s)
+{
+    uint16_t port = 0;
+    int r = wtcp_getpeername(ctx->stack, s, &ctx->tmp[0], &port);
+    ctx->tmp[1] = port;
+    return r;
+}
+
+WJS_EXPORT int wjs_getsockopt(wjs_ctx *ctx, int32_t s, int opt)
+{
+    int v = 0;
+    int r = wtcp_getsockopt(ctx->stack, s, opt, &v);
+    ctx->tmp[0] = (uint32_t)v;
+    return r;
+}
+
+WJS_EXPORT int wjs_send(wjs_ctx *ctx, int32_t s, uint32_t len) { return wtcp_send(ctx->stack, s, ctx->scratch, len); }
+WJS_EXPORT int wjs_recv(wjs_ctx *ctx, int32_t s, uint32_t len) { return wtcp_recv(ctx->stack, s, ctx->scratch, len); }
+
+WJS_EXPORT int wjs_sendto(wjs_ctx *ctx, int32_t s, uint32_t len, uint32_t addr, uint32_t port)
+{
+    return wtcp_sendto(ctx->stack, s, ctx->scratch, len, addr, (uint16_t)port);
+}
+
+WJS_EXPORT int wjs_recvfrom(wjs_ctx *ctx, int32_t s, uint32_t len)
+{
+    uint16_t port = 0;
+    int r = wtcp_recvfrom(ctx->stack, s, ctx->scratch, len, &ctx->tmp[0], &port);
+    ctx->tmp[1] = port;
+    return r;
+}
+
+/* TCP_INFO as doubles, in the order lib/stack.js names them. */
+WJS_EXPORT int wjs_info(wjs_ctx *ctx, int32_t s)
+{
+    wtcp_info in;
+    int r = wtcp_info_get(ctx->stack, s, &in);
+    if (r < 0)
+        return r;
+    double *o = ctx->info;
+    int i = 0;
+    o[i++] = in.state;
+    o[i++] = in.local_addr;
+    o[i++] = in.local_port;
+    o[i++] = in.remote_addr;
+    o[i++] = in.remote_port;
+    o[i++] = in.snd_mss;
+    o[i++] = in.rcv_mss;
+    o[i++] = in.snd_wnd;
+    o[i++] = in.rcv_wnd;
+    o[i++] = in.snd_wscale;
+    o[i++] = in.rcv_wscale;
+    o[i++] = in.ts_ok;
+    o[i++] = in.sack_ok;
+    o[i++] = in.cwnd;
+    o[i++] = in.ssthresh;
+    o[i++] = in.srtt_ms;
+    o[i++] = in.rttvar_ms;
+    o[i++] = in.rto_ms;
+    o[i++] = in.backoff;
+    o[i++] = in.retransmits;
+    o[i++] = in.unacked;
+    o[i++] = in.snd_buf_used;
+    o[i++] = in.rcv_buf_used;
+    o[i++] = (double)in.bytes_sent;
+    o[i++] = (double)in.bytes_acked;
+    o[i++] = (double)in.bytes_received;
+    o[i++] = (double)in.segs_in;
+    o[i++] = (double)in.segs_out;
+    return i;
+}
+
+/* Stack counters as doubles, in the order lib/stack.js names them, then drops. */
+WJS_EXPORT int wjs_stats(wjs_ctx *ctx)
+{
+    wtcp_stats st;
+    wtcp_stats_get(ctx->stack, &st);
+    double *o = ctx->stats;
+    int i = 0;
+    o[i++] = (double)st.ip_in;
+    o[i++] = (double)st.ip_out;
+    o[i++] = (double)st.ip_in_bytes;
+    o[i++] = (double)st.ip_out_bytes;
+    o[i++] = (double)st.tcp_in;
+    o[i++] = (double)st.tcp_out;
+    o[i++] = (double)st.tcp_retransmits;
+    o[i++] = (double)st.tcp_rst_out;
+    o[i++] = (double)st.tcp_challenge_acks;
+    o[i++] = (double)st.tcp_active_opens;
+    o[i++] = (double)st.tcp_passive_opens;
+    o[i++] = (double)st.tcp_conn_failed;
+    o[i++] = (double)st.udp_in;
+    o[i++] = (double)st.udp_out;
+    o[i++] = (double)st.icmp_in;
+    o[i++] = (double)st.icmp_out;
+    o[i++] = (double)st.drops;
+    o[i++] = ctx->out_dropped;
+    o[i++] = ctx->heap_bytes;
+    for (int d = 0; d < WTCP_DROP_COUNT; d++)
+        o[i++] = (double)st.drop[d];
+    return i;
+}

@@ -1,0 +1,118 @@
+// usage.ts: a sample that uses the whole public API with its types; `tsc --noEmit`
+// checks it against lib/index.d.ts and lib/node.d.ts (packaging.test.js runs it).
+
+import http from 'node:http';
+import {
+  createStack,
+  pair,
+  linkStacks,
+  parseRelayConfig,
+  WtcpError,
+  errnos,
+  FaultInjector,
+  type Stack,
+  type Connection,
+  type Listener,
+  type UdpSocket,
+  type ConnectionInfo,
+  type StackStats,
+  type Datagram,
+  type WtcpErrorCode,
+  type RelayConfig,
+} from 'wtcp';
+import { createServer, connect, createConnection, Agent, Socket, Server } from 'wtcp/node';
+
+async function main(): Promise<void> {
+  const [a, b]: [Stack, Stack] = await pair({ faults: { seed: 1, loss: 0.01 }, timeWait: 1000, a: { mtu: 1400 } });
+  const raw: Stack = await createStack({ address: '10.0.2.15', prefix: 24, mtu: 1500, onpacket: (p: Uint8Array) => void p });
+  const relayed: Stack = await createStack({ relay: 'ws://127.0.0.1:8787', relayTimeout: 5000 });
+  const other = await createStack({ address: '10.9.0.1', gateway: '10.9.0.254', sendBuffer: 65536, timestamps: false });
+  linkStacks(raw, other, { faults: new FaultInjector({ seed: 5 }).set({ reorder: 0.1 }) });
+
+  const address: string = a.address;
+  const prefix: number = a.prefix;
+  const gateway: string | null = a.gateway;
+  void [address, prefix, gateway, a.mtu, a.link?.kind, a.closed];
+
+  const listener: Listener = b.listen({ port: 80, backlog: 16 });
+  const port: number = listener.port;
+  void port;
+  (async () => {
+    for await (const conn of listener) {
+      for await (const chunk of conn) await conn.write(chunk);
+      await conn.end();
+    }
+  })();
+  const accepted: Connection | null = await listener.accept();
+  accepted?.close();
+
+  const conn: Connection = await a.connect({ host: '10.0.0.2', port: 80, timeout: 5000, noDelay: true });
+  await conn.write('text');
+  await conn.write(new Uint8Array([1, 2, 3]));
+  await conn.write(new ArrayBuffer(8));
+  const chunk: Uint8Array | null = await conn.read(1024);
+  void chunk;
+  conn.setNoDelay(false).setNoDelay();
+  const info: ConnectionInfo = conn.info();
+  const figures: number[] = [info.cwnd, info.srtt, info.rto, info.retransmits, info.bytesSent, info.bytesReceived];
+  const state: string = info.state;
+  void [figures, state, conn.localAddress, conn.localPort, conn.remoteAddress, conn.remotePort];
+  const reader = conn.readable.getReader();
+  const { value } = await reader.read();
+  const firstByte: number | undefined = value?.[0];
+  void firstByte;
+  reader.releaseLock();
+  await conn.readable.pipeTo(conn.writable);
+  await conn.end();
+  conn.close();
+  conn.abort();
+  await conn[Symbol.asyncDispose]();
+  conn[Symbol.dispose]();
+
+  try {
+    await a.connect({ host: '10.0.0.2', port: 81 });
+  } catch (err) {
+    if (err instanceof WtcpError) {
+      const code: WtcpErrorCode = err.code;
+      const errno: number | undefined = err.errno;
+      void [code, errno, errnos.ECONNREFUSED];
+    }
+  }
+
+  const udp: UdpSocket = a.udp.bind({ port: 53 });
+  udp.send('ping', '10.0.0.2', 53);
+  const d: Datagram | null = await udp.receive();
+  for await (const dg of udp) void [dg.data.length, dg.address, dg.port];
+  void d;
+  udp.close();
+
+  raw.onpacket = (packet) => other.input(packet);
+  raw.onpacket = null;
+  for await (const packet of other.packets) raw.input(packet);
+  const stats: StackStats = a.stats();
+  void [stats.ipIn, stats.drops, stats.dropReasons['tcp: bad checksum'], stats.heapBytes];
+
+  const config: RelayConfig = parseRelayConfig('{"version":1,"address":"10.77.0.2","prefix":16}');
+  void config;
+
+  // Node adapter.
+  const httpServer = http.createServer((req, res) => res.end('ok'));
+  const server: Server = createServer({ stack: b }, (socket: Socket) => httpServer.emit('connection', socket));
+  server.listen(8080, () => void server.address()?.port);
+  const socket: Socket = connect({ stack: a, host: '10.0.0.2', port: 8080 }, () => socket.end('bye'));
+  socket.setNoDelay(true).setTimeout(1000);
+  const s2 = createConnection({ stack: a, host: '10.0.0.2', port: 8080, timeout: 100 });
+  s2.destroy();
+  http.get({ host: '10.0.0.2', port: 8080, agent: new Agent({ stack: a, keepAlive: true }) });
+  http.request({ host: '10.0.0.2', port: 8080, createConnection: (opts: http.ClientRequestArgs) => connect({ stack: a, host: String(opts.host), port: Number(opts.port) }) });
+  server.close();
+
+  await listener[Symbol.asyncDispose]();
+  await a[Symbol.asyncDispose]();
+  b.close();
+  raw.close();
+  relayed.close();
+  other.close();
+}
+
+void main;
