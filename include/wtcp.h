@@ -92,7 +92,9 @@ typedef void (*wtcp_state_fn)(void *user, int32_t sock, int old_state, int new_s
 
 typedef struct wtcp_config {
     uint32_t addr;          /* our IPv4 address, host byte order */
-    uint8_t prefix_len;     /* on-link prefix, for ENETUNREACH decisions (0: all) */
+    uint8_t prefix_len;     /* on-link prefix (0: every address is on-link) */
+    uint32_t gateway;       /* a router beyond the prefix (0: none, so off-link
+                             * destinations give WTCP_ENETUNREACH) */
     uint16_t mtu;           /* link MTU, 576..65535, default 1500 */
     wtcp_output_fn output;  /* required */
     void *output_user;
@@ -157,7 +159,8 @@ int wtcp_connect(wtcp_stack *stack, wtcp_sock s, uint32_t addr, uint16_t port);
 int wtcp_send(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len);
 /* Returns bytes read, 0 at end of stream, WTCP_EAGAIN when nothing is there yet. */
 int wtcp_recv(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len);
-/* Bytes ready to read (FIONREAD). */
+/* TCP: bytes ready to read (FIONREAD). UDP: the next datagram's size, WTCP_EAGAIN when
+ * none is queued. */
 int wtcp_readable(wtcp_stack *stack, wtcp_sock s);
 /* Bytes of free send buffer space. */
 int wtcp_writable(wtcp_stack *stack, wtcp_sock s);
@@ -201,7 +204,8 @@ int wtcp_getpeername(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *p
 /* Events: which handles need attention, so bindings never poll sockets. */
 enum wtcp_event_bits {
     WTCP_EV_READABLE = 1 << 0,   /* data, or end of stream, to read */
-    WTCP_EV_WRITABLE = 1 << 1,   /* send buffer has room again */
+    WTCP_EV_WRITABLE = 1 << 1,   /* room in the send buffer again, after a short write or
+                                  * after the buffer was full */
     WTCP_EV_CONNECTED = 1 << 2,  /* active open completed */
     WTCP_EV_ACCEPTABLE = 1 << 3, /* a listener has a connection to accept */
     WTCP_EV_CLOSED = 1 << 4,     /* connection fully closed (no error) */

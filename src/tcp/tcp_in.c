@@ -335,6 +335,8 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
             c->backoff = 0;
         }
         uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
+        if (data_acked && ring_free(&c->sndbuf) == 0)
+            c->flags |= TF_SND_BLOCKED; /* it was full: report the room this ACK makes */
         ring_consume(&c->sndbuf, data_acked);
         c->bytes_acked += data_acked;
         int fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;

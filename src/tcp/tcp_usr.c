@@ -341,11 +341,14 @@ static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t 
     return WTCP_EADDRNOTAVAIL;
 }
 
-static int addr_reachable(uint32_t addr)
+static int addr_reachable(const wtcp_stack *st, uint32_t addr)
 {
     if (addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
         return 0;
-    return 1;
+    uint8_t p = st->cfg.prefix_len;
+    uint32_t mask = p == 0 ? 0 : 0xffffffffu << (32 - p);
+    /* Off the prefix, only a gateway reaches it. */
+    return (addr & mask) == (st->cfg.addr & mask) || st->cfg.gateway != 0;
 }
 
 int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
@@ -371,7 +374,7 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
         return WTCP_EINVAL; /* a failed socket is not reused (as POSIX leaves it) */
     if (port == 0)
         return WTCP_EINVAL;
-    if (!addr_reachable(addr))
+    if (!addr_reachable(st, addr))
         return WTCP_ENETUNREACH;
     if (s->bound) {
         if (hash_lookup(st, s->lport, addr, port) != WTCP_NONE)
@@ -488,8 +491,14 @@ int wtcp_readable(wtcp_stack *st, wtcp_sock h)
 {
     LOOKUP(0);
     sock_slot *s = sk(st, idx);
-    if (s->type == WTCP_SOCK_DGRAM)
-        return s->u.udp.queue.len >= 8 ? (int)wire_get16(s->u.udp.queue.buf + (s->u.udp.queue.head + 6) % s->u.udp.queue.cap) : 0;
+    if (s->type == WTCP_SOCK_DGRAM) {
+        const wtcp_ring *q = &s->u.udp.queue;
+        if (q->len < 8)
+            return WTCP_EAGAIN; /* no datagram (an empty one would be 0) */
+        uint8_t rec[8];
+        ring_peek(q, 0, rec, sizeof rec);
+        return (int)wire_get16(rec + 6);
+    }
     return (int)s->u.tcp.rcvbuf.len;
 }
 
@@ -828,6 +837,8 @@ int wtcp_sendto(wtcp_stack *st, wtcp_sock h, const void *buf, size_t len, uint32
     LOOKUP(WTCP_SOCK_DGRAM);
     if (!buf && len)
         return WTCP_EINVAL;
+    if (!addr_reachable(st, addr))
+        return WTCP_ENETUNREACH;
     return udp_sendto(st, idx, buf, len, addr, port);
 }
 

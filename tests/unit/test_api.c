@@ -224,6 +224,28 @@ TEST(bad_arguments_return_codes)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+TEST(off_link_without_gateway_is_ENETUNREACH)
+{
+    wtcp_config c;
+    wtcp_stack *st;
+    wtcp_config_init(&c);
+    c.output = out_a;
+    c.addr = 0x0a4d0002u; /* 10.77.0.2/16 */
+    c.prefix_len = 16;
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), 0);
+    int s = wtcp_socket(st, WTCP_SOCK_STREAM), u = wtcp_socket(st, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_connect(st, s, 0x0a4e0001u, 80), WTCP_ENETUNREACH); /* 10.78.0.1 */
+    CHECK_EQ_I(wtcp_sendto(st, u, "x", 1, 0x08080808u, 53), WTCP_ENETUNREACH);
+    CHECK_EQ_I(wtcp_readable(st, u), WTCP_EAGAIN);
+    CHECK_EQ_I(wtcp_connect(st, s, 0x0a4dff01u, 80), WTCP_EINPROGRESS); /* on-link */
+    wtcp_stack_free(st);
+    c.gateway = 0x0a4d0001u; /* with a router, anything goes */
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), 0);
+    s = wtcp_socket(st, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_connect(st, s, 0x08080808u, 443), WTCP_EINPROGRESS);
+    wtcp_stack_free(st);
+}
+
 TEST(stale_handles_are_EBADF)
 {
     net *n = net_new();
@@ -774,7 +796,7 @@ TEST(send_buffer_full_is_a_short_write_and_writable_follows)
 }
 
 UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(address_text),
-          RUN(bad_arguments_return_codes), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
+          RUN(bad_arguments_return_codes), RUN(off_link_without_gateway_is_ENETUNREACH), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
           RUN(abort_resets_the_peer), RUN(close_with_unread_data_sends_RST),
           RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out), RUN(keepalive_probes_a_live_peer_and_fails_a_vanished_one),

@@ -259,7 +259,8 @@ export class Stack {
     return addr;
   }
 
-  // The core does not use its prefix for routing decisions yet: the stack decides here.
+  // The core refuses off-link destinations too (it gets prefix 0 when there is a gateway);
+  // deciding here first gives the error a message that names the address and prefix.
   /** @internal */
   _reachable(addr) {
     return this.gateway !== null || this.prefix === 0 || ((addr ^ this.#addr) & this.#mask) === 0;
