@@ -106,6 +106,8 @@ $(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libwtcp.a
 
 bench: $(BUILD)/bench/throughput
 	$(BUILD)/bench/throughput
+	@if [ -f bindings/js/dist/wtcp.wasm ]; then node bench/js-pair.mjs 64 5; \
+	else echo "(make wasm js-deps for the Node figure)"; fi
 
 # ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
