@@ -27,6 +27,8 @@ enum {
     TCP_DEFAULT_MSS = 536,     /* RFC 9293 3.7.1, when the peer sends none */
     TCP_MIN_MSS = 88,
     TCP_MAX_QUICKACKS = 16,
+    TCP_DUPTHRESH = 3,
+    TCP_MAX_DUPTHRESH = 16,
     TCP_FIN_TIMEOUT_MS = 60000, /* orphaned FIN-WAIT-2 */
     TCP_CHALLENGE_ACK_LIMIT = 1000, /* per second, per stack (RFC 5961 section 7) */
     TCP_MAX_WSCALE = 14,
@@ -106,6 +108,9 @@ typedef struct tcp_conn {
     uint32_t dupacks;
     uint32_t recover;          /* NewReno: snd_max when fast recovery began */
     uint32_t sack_high;        /* highest sequence the peer has SACKed */
+    uint32_t dupthresh;        /* duplicate ACKs that mean loss: 3, raised by reordering */
+    uint32_t undo_cwnd, undo_ssthresh; /* before the last reduction, for D-SACK undo */
+    uint32_t undo_retrans;     /* retransmissions not yet shown spurious by D-SACK */
     wtcp_asm scoreboard;       /* ranges the peer SACKed, as offsets from SND.UNA (RFC 6675) */
     uint32_t high_rxt;         /* highest sequence retransmitted in this recovery */
     uint32_t dsack_start, dsack_end; /* a duplicate to report in the next ACK (RFC 2883) */

@@ -41,6 +41,8 @@ uint32_t tcp_select_window(const tcp_conn *c);
 /* tcp_sack.c: sender scoreboard and RFC 6675 recovery */
 void tcp_sack_update(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_advance(tcp_conn *c, uint32_t acked);
+void tcp_undo_arm(tcp_conn *c);
+void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_clear(tcp_conn *c);
 int tcp_sack_head_lost(const tcp_conn *c);
 uint32_t tcp_sack_pipe(const tcp_conn *c);

@@ -61,6 +61,7 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
         return -1;
     c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
     c->snd_sml = c->snd_una; /* no small segment in flight yet (Nagle) */
+    c->dupthresh = TCP_DUPTHRESH;
     c->ts_rxt_floor = tcp_ts_now(st, c);
     c->recover = c->snd_una;
     c->ssthresh = UINT32_MAX / 2;
@@ -342,6 +343,17 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         int fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
         if (fin_acked)
             c->flags |= TF_FIN_ACKED;
+        if (sack && !c->in_recovery && c->scoreboard.count && seq_geq(c->snd_una, c->high_rxt) &&
+            seq_gt(c->sack_high, c->snd_una)) {
+            /* A hole below SACKed data filled without a retransmission: the network
+             * reorders by this many segments; wait for that many duplicates (as Linux's
+             * tp->reordering), up to TCP_MAX_DUPTHRESH. */
+            uint32_t degree = (c->sack_high - c->snd_una) / c->snd_mss + 1;
+            if (degree > TCP_MAX_DUPTHRESH)
+                degree = TCP_MAX_DUPTHRESH;
+            if (degree > c->dupthresh)
+                c->dupthresh = degree;
+        }
         c->snd_una = ack;
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
@@ -398,14 +410,17 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         if (c->in_recovery && !sack)
             c->cwnd += c->snd_mss; /* NewReno: inflate for each segment that left the network */
     }
-    if (sack && seg->opt.sack_count)
+    if (sack && seg->opt.sack_count) {
+        tcp_sack_dsack(c, seg);
         tcp_sack_update(c, seg);
+    }
     /* Enter loss recovery: three duplicate ACKs, or with SACK as soon as the scoreboard
      * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
     if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
-        (c->dupacks >= 3 || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
+        (c->dupacks >= c->dupthresh || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
         uint32_t flight = c->snd_max - c->snd_una;
         uint32_t half = flight / 2;
+        tcp_undo_arm(c);
         c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
         c->recover = c->snd_max;
         c->in_recovery = 1;
@@ -572,8 +587,17 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             return;
         }
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
-        if (!(seg->flags & WIRE_TCP_RST))
+        if (!(seg->flags & WIRE_TCP_RST)) {
+            uint32_t end = seg->seq + (uint32_t)seg->payload_len;
+            if ((c->flags & TF_SACK_OK) && seg->payload_len && seq_leq(end, c->rcv_nxt)) {
+                /* Old data arrived again: say so with a D-SACK (RFC 2883, Linux
+                 * tcp_send_dupack), so the sender can undo a needless retransmission. */
+                c->dsack_start = seg->seq;
+                c->dsack_end = end;
+                c->flags |= TF_DSACK;
+            }
             tcp_send_ack(st, idx);
+        }
         return;
     }
 

@@ -237,7 +237,10 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
     if (len && c->snd_una + len == tcp_data_end(c))
         flags |= WIRE_TCP_PSH;
     tcp_send_segment(st, idx, c->snd_una, flags, len);
+    if (seq_gt(c->snd_una + len, c->high_rxt))
+        c->high_rxt = c->snd_una + len;
     c->total_retrans++;
+            c->undo_retrans++;
             c->ts_rxt_floor = tcp_ts_now(st, c);
     st->stats.tcp_retransmits++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
@@ -273,6 +276,7 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
             tcp_send_segment(st, idx, seq, flags, len);
             c->high_rxt = seq + len;
             c->total_retrans++;
+            c->undo_retrans++;
             c->ts_rxt_floor = tcp_ts_now(st, c);
             st->stats.tcp_retransmits++;
             c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
@@ -325,7 +329,8 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
         uint32_t inflight = c->snd_nxt - c->snd_una;
         uint32_t cwnd = c->cwnd;
-        if (!c->in_recovery && c->dupacks > 0 && c->dupacks < 3 && !seq_lt(c->snd_nxt, c->snd_max))
+        if (!c->in_recovery && c->dupacks > 0 && c->dupacks < c->dupthresh && c->dupacks <= 2 &&
+            !seq_lt(c->snd_nxt, c->snd_max))
             cwnd += c->dupacks * c->snd_mss; /* limited transmit (RFC 3042) */
         uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
         uint32_t usable = wnd > inflight ? wnd - inflight : 0;
@@ -364,7 +369,10 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         }
         tcp_send_segment(st, idx, seq, flags, len);
         if (retrans) {
+            if (seq_gt(seq + len, c->high_rxt))
+                c->high_rxt = seq + len;
             c->total_retrans++;
+            c->undo_retrans++;
             c->ts_rxt_floor = tcp_ts_now(st, c);
             st->stats.tcp_retransmits++;
         }

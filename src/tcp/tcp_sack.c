@@ -1,8 +1,7 @@
 /* tcp_sack.c: the sender's SACK scoreboard (RFC 2018) and the bookkeeping of SACK-based
- * loss recovery (RFC 6675): which holes count as lost, the pipe, the next hole to resend. */
+ * loss recovery (RFC 6675): which holes count as lost, the pipe, the next hole to resend;
+ * and undoing a reduction that D-SACKs show was caused by reordering (RFC 3708). */
 #include "tcp/tcp.h"
-
-enum { DUPTHRESH = 3 };
 
 void tcp_sack_update(tcp_conn *c, const wire_tcp *seg)
 {
@@ -16,6 +15,35 @@ void tcp_sack_update(tcp_conn *c, const wire_tcp *seg)
         /* A full scoreboard loses the block; recovery then works from fewer facts. */
         (void)asm_add(&c->scoreboard, left - c->snd_una, right - c->snd_una);
     }
+}
+
+void tcp_undo_arm(tcp_conn *c)
+{
+    c->undo_cwnd = c->cwnd;
+    c->undo_ssthresh = c->ssthresh;
+    c->undo_retrans = 0;
+}
+
+/* A D-SACK (RFC 2883: the first block lies below the ACK, or inside the second block)
+ * says a segment arrived twice. Once every retransmission of the episode is reported
+ * so, none was needed: restore the window (RFC 3708) and expect more reordering. */
+void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg)
+{
+    if (seg->opt.sack_count == 0)
+        return;
+    uint32_t l = seg->opt.sack[0][0], r = seg->opt.sack[0][1];
+    int dsack = seq_leq(r, seg->ack) ||
+                (seg->opt.sack_count > 1 && seq_geq(l, seg->opt.sack[1][0]) && seq_leq(r, seg->opt.sack[1][1]));
+    if (!dsack || c->undo_retrans == 0 || c->undo_cwnd == 0)
+        return;
+    if (--c->undo_retrans > 0)
+        return;
+    if (c->cwnd < c->undo_cwnd)
+        c->cwnd = c->undo_cwnd;
+    if (c->ssthresh < c->undo_ssthresh)
+        c->ssthresh = c->undo_ssthresh;
+    c->in_recovery = 0;
+    c->undo_cwnd = 0;
 }
 
 void tcp_sack_advance(tcp_conn *c, uint32_t acked) { asm_advance(&c->scoreboard, acked); }
@@ -36,7 +64,7 @@ static uint32_t sack_loss_point(const tcp_conn *c)
     for (uint32_t k = sb->count; k-- > 0;) {
         ranges++;
         bytes += sb->end[k] - sb->start[k];
-        if (ranges >= DUPTHRESH || bytes > (DUPTHRESH - 1) * c->snd_mss)
+        if (ranges >= c->dupthresh || bytes > (c->dupthresh - 1) * c->snd_mss)
             return sb->start[k];
     }
     return 0;

@@ -78,6 +78,9 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         st->stats.tcp_retransmits++;
     } else {
         /* RFC 5681 section 3.1, (4): after a timeout, one segment and slow start. */
+        if (!c->in_recovery)
+            tcp_undo_arm(c);
+        c->dupthresh = TCP_DUPTHRESH; /* waiting for more duplicates cost a timeout (Linux) */
         uint32_t flight = c->snd_max - c->snd_una;
         uint32_t half = flight / 2;
         c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
