@@ -7,7 +7,7 @@
 #include "tcp/tcp.h"
 
 /* Negotiated options from a SYN (RFC 7323, 2018, 9293 3.7.1). */
-static void tcp_take_syn_options(wtcp_stack *st, uint32_t idx, const wire_tcp *seg, int we_sent_syn)
+static void tcp_take_syn_options(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
 {
     sock_slot *s = sk(st, idx);
     tcp_conn *c = &s->u.tcp;
@@ -17,8 +17,6 @@ static void tcp_take_syn_options(wtcp_stack *st, uint32_t idx, const wire_tcp *s
         c->peer_mss = TCP_MIN_MSS;
     if (o->has_mss)
         c->flags |= TF_PEER_MSS;
-    /* On the passive side we answer with what we support; on the active side both SYNs count. */
-    (void)we_sent_syn;
     if (o->has_wscale && !st->cfg.no_wscale) {
         c->flags |= TF_WS_OK;
         c->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
@@ -140,7 +138,7 @@ static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip,
     c->rcv_mss = TCP_DEFAULT_MSS;
     c->path_mtu = st->cfg.mtu;
     c->state = WTCP_LISTEN; /* so that the hook sees LISTEN -> SYN-RECEIVED */
-    tcp_take_syn_options(st, idx, seg, 0);
+    tcp_take_syn_options(st, idx, seg);
     hash_insert(st, idx);
     l->syn_queued++;
     st->stats.tcp_passive_opens++;
@@ -175,7 +173,7 @@ static void tcp_syn_sent_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip
     c->irs = seg->seq;
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
-    tcp_take_syn_options(st, idx, seg, 1);
+    tcp_take_syn_options(st, idx, seg);
     if (c->flags & TF_TS_OK)
         c->ts_recent = seg->opt.ts_val;
     if (ack_ok) {
@@ -543,7 +541,7 @@ static void tcp_fin_received(wtcp_stack *st, uint32_t idx)
     }
 }
 
-static void tcp_time_wait_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg);
+static void tcp_time_wait_fin(wtcp_stack *st, uint32_t idx);
 
 static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
 {
@@ -583,7 +581,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     if (!simopen_synack && !tcp_seq_acceptable(c, seg->seq, seglen)) {
         if (c->state == WTCP_TIME_WAIT && (seg->flags & WIRE_TCP_FIN) && !(seg->flags & WIRE_TCP_RST) &&
             seg->seq + (uint32_t)seg->payload_len + 1 == c->rcv_nxt) {
-            tcp_time_wait_input(st, idx, ip, seg); /* the peer's FIN again: our ACK was lost */
+            tcp_time_wait_fin(st, idx); /* the peer's FIN again: our ACK was lost */
             return;
         }
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
@@ -716,7 +714,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             c->rcv_fin_seq = fin_seq;
         }
     } else if ((seg->flags & WIRE_TCP_FIN) && c->state == WTCP_TIME_WAIT) {
-        tcp_time_wait_input(st, idx, ip, seg);
+        tcp_time_wait_fin(st, idx);
         return;
     } else if ((seg->flags & WIRE_TCP_FIN)) {
         c->flags |= TF_ACK_NOW; /* retransmitted FIN: our ACK was lost */
@@ -727,10 +725,8 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     tcp_output(st, idx);
 }
 
-static void tcp_time_wait_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
+static void tcp_time_wait_fin(wtcp_stack *st, uint32_t idx)
 {
-    (void)ip;
-    (void)seg;
     /* A retransmitted FIN: ACK it and restart the 2MSL wait (RFC 9293 3.10.7.4). */
     tc(st, idx)->flags |= TF_ACK_NOW;
     tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);

@@ -152,14 +152,12 @@ void tcp_done(wtcp_stack *st, uint32_t idx, int err)
 
 void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx)
 {
-    tcp_conn *c = tc(st, idx);
     tcp_set_state(st, idx, WTCP_TIME_WAIT);
     tcp_disarm(st, idx, TCP_T_REXMIT);
     tcp_disarm(st, idx, TCP_T_PERSIST);
     tcp_disarm(st, idx, TCP_T_DELACK);
     tcp_disarm(st, idx, TCP_T_KEEPALIVE);
     tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
-    (void)c;
     /* Nothing more can be sent; keep what the user has not read yet. */
     if (!sk(st, idx)->user_owned)
         tcp_free_buffers(st, sk(st, idx));
