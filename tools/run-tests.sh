@@ -139,7 +139,7 @@ run_binary simnet "$build/tests/simnet" "${simnet_args[@]}"
 run_binary simnet-san "$build/tests-san/simnet" "${san_args[@]}" "${simnet_args[@]}"
 
 # 6. The other parts of the project: each brings its own test driver.
-for part_test in wasi/test.sh bindings/js/test.sh relay/test.sh; do
+for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh; do
     if [ -x "$part_test" ]; then
         run_suite "$(dirname "$part_test")" "$part_test" "$build"
     fi
