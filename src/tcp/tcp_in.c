@@ -65,6 +65,8 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
+    if (c->srtt8 == 0)
+        c->rto = 3000; /* SYN retransmitted, no RTT sample: RFC 6298 5.7 */
     c->last_rcv = st->now;
     if (c->flags & TF_KEEPALIVE)
         tcp_arm(st, idx, TCP_T_KEEPALIVE, st->now + sk(st, idx)->ka_idle_ms);
@@ -357,12 +359,15 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
             c->snd_nxt = c->snd_una;
         tcp_sack_advance(c, acked);
         c->retries = 0;
+        c->soft_error = 0; /* the path works again (Linux clears sk_err_soft too) */
         c->una_since = st->now;
         if (c->in_recovery) {
             if (seq_geq(ack, c->recover)) {
                 /* Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3). */
                 c->in_recovery = 0;
                 uint32_t flight = c->snd_max - c->snd_una;
+                if (flight < c->snd_mss)
+                    flight = c->snd_mss;
                 c->cwnd = c->ssthresh < flight + c->snd_mss ? c->ssthresh : flight + c->snd_mss;
             } else if (!sack) {
                 /* Partial acknowledgment: resend the next hole, deflate (step 4). */
@@ -416,20 +421,21 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
      * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
     if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
         (c->dupacks >= c->dupthresh || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
+        /* FlightSize without the limited-transmit segments (RFC 5681 3.2 step 2). */
         uint32_t flight = c->snd_max - c->snd_una;
+        if (flight > c->cwnd)
+            flight = c->cwnd;
         uint32_t half = flight / 2;
         tcp_undo_arm(c);
         c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
         c->recover = c->snd_max;
         c->in_recovery = 1;
         if (sack) {
-            c->cwnd = c->ssthresh; /* output sends while pipe < cwnd (RFC 6675 5 step 4) */
+            /* RFC 6675 5 step 4: resend the first lost segment at once, then output sends
+             * while the pipe leaves room in cwnd. */
+            c->cwnd = c->ssthresh;
             c->high_rxt = c->snd_una;
-            if (!tcp_sack_head_lost(c)) {
-                /* Entered on the dupack count: the first segment is taken as lost. */
-                tcp_retransmit_head(st, idx);
-                c->high_rxt = c->snd_una + (c->sndbuf.len < c->snd_mss ? c->sndbuf.len : c->snd_mss);
-            }
+            tcp_retransmit_head(st, idx);
         } else {
             tcp_retransmit_head(st, idx);
             c->cwnd = c->ssthresh + 3 * c->snd_mss;
@@ -542,6 +548,15 @@ static void tcp_fin_received(wtcp_stack *st, uint32_t idx)
 }
 
 static void tcp_time_wait_fin(wtcp_stack *st, uint32_t idx);
+
+static void tcp_update_ts_recent(const wtcp_stack *st, tcp_conn *c, const wire_tcp *seg)
+{
+    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
+        seq_geq(seg->opt.ts_val, c->ts_recent)) {
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = st->now;
+    }
+}
 
 static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
 {
@@ -675,6 +690,10 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             }
         }
     } else {
+        /* TS.Recent first, so segments sent while processing this ACK (a fast
+         * retransmit) echo this segment (RFC 7323 4.3; Linux updates it in tcp_ack). */
+        if (seq_leq(seg->ack, c->snd_max))
+            tcp_update_ts_recent(st, c, seg);
         if (tcp_process_ack(st, idx, seg) < 0)
             return;
         if (!sk(st, idx)->in_use || c->state == WTCP_CLOSED)
@@ -682,11 +701,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     }
 
     /* TS.Recent (RFC 7323 4.3), only from a segment whose ACK was acceptable (Linux). */
-    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seq_leq(seg->seq, c->last_ack_sent) &&
-        seq_geq(seg->opt.ts_val, c->ts_recent)) {
-        c->ts_recent = seg->opt.ts_val;
-        c->ts_recent_stamp = st->now;
-    }
+    tcp_update_ts_recent(st, c, seg);
 
     /* Segment text. */
     if (seg->payload_len) {

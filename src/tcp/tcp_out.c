@@ -229,6 +229,8 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
     uint32_t len = c->sndbuf.len < mss ? c->sndbuf.len : mss;
     if (len > data_out)
         len = data_out;
+    if (c->scoreboard.count && len > c->scoreboard.start[0])
+        len = c->scoreboard.start[0]; /* up to what the peer already SACKed */
     uint8_t flags = WIRE_TCP_ACK;
     if (fin_out && c->snd_una + len == tcp_data_end(c))
         flags |= WIRE_TCP_FIN;
@@ -240,8 +242,8 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
     if (seq_gt(c->snd_una + len, c->high_rxt))
         c->high_rxt = c->snd_una + len;
     c->total_retrans++;
-            c->undo_retrans++;
-            c->ts_rxt_floor = tcp_ts_now(st, c);
+    c->undo_retrans++;
+    c->ts_rxt_floor = tcp_ts_now(st, c);
     st->stats.tcp_retransmits++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
 }

@@ -104,9 +104,16 @@ static void tcp_timeout_persist(wtcp_stack *st, uint32_t idx)
     tcp_conn *c = tc(st, idx);
     if (c->snd_max != c->snd_una || c->sndbuf.len == 0 || !tcp_have_established(c->state))
         return;
+    /* Probes the peer answers never end the connection; unanswered ones do, as data
+     * retransmissions would (Linux: tcp_retries2). Any segment heard resets the count. */
+    if (c->ka_probes >= st->cfg.data_retries) {
+        tcp_done(st, idx, c->soft_error ? c->soft_error : WTCP_ETIMEDOUT);
+        return;
+    }
     if (c->backoff < 30)
         c->backoff++;
     if (c->snd_wnd == 0) {
+        c->ka_probes++;
         tcp_send_window_probe(st, idx);
     } else {
         /* Window open but too small for sender SWS rules: send what fits. */

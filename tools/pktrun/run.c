@@ -1314,6 +1314,8 @@ static int map_sockopt(runner *r, int64_t level, int64_t name, const char **labe
         { 1, 7, WTCP_SO_SNDBUF, "SO_SNDBUF" },       { 1, 9, WTCP_SO_KEEPALIVE, "SO_KEEPALIVE" },
         { 1, 4, WTCP_SO_ERROR, "SO_ERROR" },         { 6, 1, WTCP_TCP_NODELAY, "TCP_NODELAY" },
         { 6, 2, WTCP_TCP_MAXSEG, "TCP_MAXSEG" },     { 1, 13, WTCP_SO_LINGER0, "SO_LINGER" },
+        { 6, 4, WTCP_TCP_KEEPIDLE, "TCP_KEEPIDLE" }, { 6, 5, WTCP_TCP_KEEPINTVL, "TCP_KEEPINTVL" },
+        { 6, 6, WTCP_TCP_KEEPCNT, "TCP_KEEPCNT" },   { 6, 18, WTCP_TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (level_is(level, map[i].level) && name == map[i].name) {
