@@ -61,6 +61,9 @@
 #define DEFAULT_STALL_MS (600u * 1000u)      /* ... and make progress every 10 min */
 #define DEFAULT_WALL_LIMIT_S 120.0
 #define DRAIN_MS (1800u * 1000u) /* after close: TIME-WAIT (60 s) and FIN retries end */
+/* Packets delivered within one virtual millisecond before it is called a storm. At a
+ * delay of 0 a whole 16 MiB transfer (~35,000 packets) can happen in one millisecond. */
+#define SAME_MS_PKTS_MAX 1000000u
 
 static int verbose;
 static int opt_no_sack, opt_no_ts, opt_no_wscale;
@@ -206,7 +209,23 @@ typedef struct cell {
     int seq_wrap;                       /* pick ISN keys so that both directions wrap */
     uint32_t vlimit_s;                  /* 0: DEFAULT_VLIMIT_MS */
     uint32_t stall_s;                   /* 0: DEFAULT_STALL_MS */
+    int kind;                           /* enum cell_kind */
+    uint64_t vanish_after;              /* CELL_VANISH_DATA: bytes both sides have read */
+    uint32_t ka_idle_s, ka_intvl_s, ka_cnt; /* keepalive on A (CELL_VANISH_IDLE, CELL_KA_IDLE) */
+    uint32_t idle_s;                    /* CELL_KA_IDLE: idle this long with the peer there */
 } cell;
+
+/* What a cell does. A transfer moves the bytes both ways and closes. The vanished-peer
+ * cells cut the link for good at some point ("every packet is dropped from then on",
+ * including those already in flight) and expect the connection to fail with ETIMEDOUT
+ * inside a window derived from the configured limits. */
+enum cell_kind {
+    CELL_TRANSFER = 0,
+    CELL_VANISH_DATA, /* the link dies mid-transfer: both senders time out */
+    CELL_VANISH_IDLE, /* idle connection, keepalive on A: the link dies, A times out */
+    CELL_KA_IDLE,     /* control: the same with the peer there for idle_s: A survives,
+                       * then the transfer completes and the connection closes cleanly */
+};
 
 static const cell cells[] = {
     {.name = "clean", .seed = 1, .delay_ms = 1},
@@ -233,6 +252,108 @@ static const cell cells[] = {
     {.name = "mtu576", .seed = 976, .loss = 1, .reorder = 5, .delay_ms = 2, .mtu = 576},
 };
 #define NCELLS (sizeof cells / sizeof cells[0])
+
+/* The vanished peer (issue 3). Fixed sizes: --bytes does not apply to these. Delay 20 ms
+ * one way, so the RTO is SRTT + the 200 ms floor = ~240 ms rather than the bare floor.
+ * vanish-data: 4 MiB each way; once both sides have read 1 MiB the link drops everything.
+ *   Both senders must fail with ETIMEDOUT after data_retries (15) backed-off RTOs capped
+ *   at 120 s: the window is computed from the RTO at the moment of the vanish (for
+ *   240 ms: 122.6 s of doubling, then 7 x 120 s, ~16 min).
+ * vanish-idle: 64 KiB each way, connection held open, keepalive on A (idle 60 s,
+ *   interval 10 s, count 5). When every byte is acknowledged both ways the link dies; A
+ *   must fail with ETIMEDOUT 60+50..60+60 s after it last heard from B.
+ * keepalive-idle: the control: the same with B there for an hour of idle. A's probes
+ *   (one per 60 s) are each answered; afterwards 64 KiB more each way and a clean
+ *   close. */
+static const cell vanish_cells[] = {
+    {.name = "vanish-data", .seed = 1101, .delay_ms = 20, .kind = CELL_VANISH_DATA,
+     .bytes = 4u << 20, .vanish_after = 1u << 20, .vlimit_s = 3600},
+    {.name = "vanish-idle", .seed = 1102, .delay_ms = 20, .kind = CELL_VANISH_IDLE,
+     .bytes = 64u << 10, .ka_idle_s = 60, .ka_intvl_s = 10, .ka_cnt = 5, .vlimit_s = 3600},
+    {.name = "keepalive-idle", .seed = 1103, .delay_ms = 20, .kind = CELL_KA_IDLE,
+     .bytes = 64u << 10, .ka_idle_s = 60, .ka_intvl_s = 10, .ka_cnt = 5, .idle_s = 3600,
+     .vlimit_s = 7200},
+};
+#define NVANISH (sizeof vanish_cells / sizeof vanish_cells[0])
+#define VANISH_KA_EXTRA (64u << 10) /* keepalive-idle: bytes each way after the idle hour */
+
+/* The matrix (issue 3): every combination of loss 0/1/5/20 %, reordering 0/10 %,
+ * duplication 0/5 %, corruption 0/1 % and one-way delay 0/50 ms, each direction, named
+ * l5-r10-d0-c1-50ms. A delay of 0 is literal: a round trip takes no virtual time, so
+ * only timers (delayed ACK, RTO) and reordering hold-backs make time pass. Each cell's
+ * seed spells its parameters: 1 LL RR D C DD (l5-r10-d0-c1-50ms: 105100150). */
+static const double mx_loss[] = {0, 1, 5, 20};
+static const double mx_reorder[] = {0, 10};
+static const double mx_dup[] = {0, 5};
+static const double mx_corrupt[] = {0, 1};
+static const uint32_t mx_delay[] = {0, 50};
+#define NMATRIX 64
+
+/* Virtual-time bounds of a matrix cell: the time to finish, by loss rate and delay, and
+ * the longest silence (no application progress) allowed, by loss rate. Set from a sweep
+ * of the 64 cells at 100 seeds each (their own seed and the 99 after it; the core
+ * as of the D-SACK undo commit), 16 MiB each way. Worst seen -> bound:
+ *
+ *   loss  delay   finish: worst -> bound    silence (either delay): worst -> bound
+ *    0 %   0 ms          12.6 s ->   40 s                           1.1 s ->   60 s
+ *    0 %  50 ms         135.3 s ->  410 s
+ *    1 %   0 ms          18.9 s ->   60 s                           2.8 s ->   60 s
+ *    1 %  50 ms         204.2 s ->  620 s
+ *    5 %   0 ms          61.8 s ->  190 s                          20.0 s ->   60 s
+ *    5 %  50 ms         407.5 s -> 1300 s
+ *   20 %   0 ms        2155.0 s -> 6500 s                         900.1 s -> 2700 s
+ *   20 %  50 ms        2604.9 s -> 7900 s
+ *
+ * Finish bounds are ~3x the worst, rounded up. Silences grow by doubling (each further
+ * loss of the same retransmission doubles the RTO, up to 120 s), so 3x is only about 1.6
+ * more losses in a row; the silence bound is 3x the worst with a floor of 60 s (from a
+ * 200 ms RTO, 8 losses of one segment in a row). At 20 % loss the worst silences come
+ * from the RTO backoff outliving the episode that raised it (ACKs of retransmitted data
+ * advance SND.UNA without resetting it), so one unlucky stretch starts at a large RTO. */
+static const uint32_t mx_vlimit_s[4][2] = {
+    {40, 410},
+    {60, 620},
+    {190, 1300},
+    {6500, 7900},
+};
+static const uint32_t mx_stall_s[4] = {60, 60, 60, 2700};
+
+static cell matrix_cells[NMATRIX];
+static char matrix_names[NMATRIX][64];
+
+static void matrix_init(void)
+{
+    size_t k = 0;
+    for (size_t l = 0; l < 4; l++)
+        for (size_t r = 0; r < 2; r++)
+            for (size_t d = 0; d < 2; d++)
+                for (size_t x = 0; x < 2; x++)
+                    for (size_t y = 0; y < 2; y++, k++) {
+                        cell *c = &matrix_cells[k];
+                        memset(c, 0, sizeof *c);
+                        snprintf(matrix_names[k], sizeof matrix_names[k],
+                                 "l%g-r%g-d%g-c%g-%ums", mx_loss[l], mx_reorder[r], mx_dup[d],
+                                 mx_corrupt[x], mx_delay[y]);
+                        c->name = matrix_names[k];
+                        c->loss = mx_loss[l];
+                        c->reorder = mx_reorder[r];
+                        c->dup = mx_dup[d];
+                        c->corrupt = mx_corrupt[x];
+                        c->delay_ms = mx_delay[y];
+                        c->seed = 100000000u + (uint64_t)mx_loss[l] * 1000000u +
+                                  (uint64_t)mx_reorder[r] * 10000u + (uint64_t)mx_dup[d] * 1000u +
+                                  (uint64_t)mx_corrupt[x] * 100u + mx_delay[y];
+                        c->vlimit_s = mx_vlimit_s[l][y];
+                        c->stall_s = mx_stall_s[l];
+                    }
+}
+
+enum cell_group { GROUP_DEFAULT = 1, GROUP_VANISH = 2, GROUP_MATRIX = 4 };
+
+typedef struct cell_ref {
+    const cell *c;
+    int group;
+} cell_ref;
 
 /* ------------------------------------------------------------------ link */
 
@@ -266,6 +387,9 @@ typedef struct app {
     uint32_t slow_bytes, slow_ms, budget;
     uint64_t next_tick;
     uint64_t reads, writes, short_writes, events;
+    int hold_open;        /* do not shut down after the last byte (keepalive cells) */
+    int err;              /* vanished peer: the error the connection failed with */
+    uint64_t err_at;      /* ... and when (0: not failed) */
 } app;
 
 typedef struct out_ctx {
@@ -293,6 +417,15 @@ struct sim {
     int stop_after_synack; /* ISN probe mode */
     uint64_t ret0_drops;   /* packets dropped (per counters) yet wtcp_input returned 0 */
     uint64_t retneg_kept;  /* wtcp_input < 0 yet no drop counted */
+    int vanished;          /* the link drops every packet (vanished-peer cells) */
+    uint64_t vanished_at;
+    uint64_t void_pkts[2]; /* packets each stack emitted after the vanish */
+    uint64_t void_rst[2];  /* ... of which RSTs */
+    uint64_t last_rx[2];   /* when each stack last had a packet delivered */
+    uint64_t max_gap;      /* longest time without application progress (transfer) */
+    uint64_t ms_at, ms_pkts; /* packets delivered at virtual time ms_at (storm check) */
+    uint32_t rto0[2], backoff0[2]; /* each side's RTO and backoff when the link died */
+    uint32_t data_retries; /* the stacks' configured data_retries */
     uint8_t scratch_tx[CHUNK_MAX], scratch_rx[CHUNK_MAX], scratch_ex[CHUNK_MAX];
 };
 
@@ -443,6 +576,13 @@ static void link_output(void *user, const uint8_t *packet, size_t len)
             d->syn_seq = rd32(t + 4);
     }
     const cell *c = s->c;
+    if (s->vanished) {
+        d->lost++;
+        s->void_pkts[from]++;
+        if (packet[(size_t)(packet[0] & 15) * 4 + 13] & 0x04)
+            s->void_rst[from]++;
+        return;
+    }
     rng *r = &s->link_rng[from];
     if (rng_chance(r, c->loss)) {
         d->lost++;
@@ -514,7 +654,7 @@ static void progress(app *a) { a->sim->last_progress = a->sim->now; }
 static void app_write(app *a)
 {
     sim *s = a->sim;
-    if (a->sock < 0 || !a->connected || a->shut_wr || s->failed)
+    if (a->sock < 0 || !a->connected || a->shut_wr || a->err_at || s->failed)
         return;
     while (a->sent < a->total) {
         uint64_t left = a->total - a->sent;
@@ -548,7 +688,7 @@ static void app_write(app *a)
             break;
         }
     }
-    if (a->sent == a->total && !a->shut_wr) {
+    if (a->sent == a->total && !a->shut_wr && !a->hold_open) {
         int r = wtcp_shutdown(a->st, a->sock, WTCP_SHUT_WR);
         if (r < 0)
             fail(s, "%s: shutdown(SHUT_WR) failed: %s", side_name(a->side), wtcp_errname(r));
@@ -559,7 +699,7 @@ static void app_write(app *a)
 static void app_read(app *a)
 {
     sim *s = a->sim;
-    if (a->sock < 0 || a->eof || s->failed)
+    if (a->sock < 0 || a->eof || a->err_at || s->failed)
         return;
     for (;;) {
         size_t want = chunk_size(a);
@@ -668,9 +808,19 @@ static int app_events(app *a)
         }
         if (ev.sock != a->sock || a->sock < 0)
             continue; /* a handle we do not own (e.g. already closed) */
+        if (a->err_at)
+            continue; /* failed already (vanished peer) */
         if (ev.events & WTCP_EV_ERROR) {
             int err = 0;
             wtcp_getsockopt(a->st, a->sock, WTCP_SO_ERROR, &err);
+            if (s->vanished) { /* expected: the cell checks the error and the time */
+                a->err = err;
+                a->err_at = s->now;
+                if (verbose)
+                    printf("    t=%" PRIu64 " ms: %s: connection failed: %s\n", s->now,
+                           side_name(a->side), err ? wtcp_errname(err) : "(SO_ERROR empty)");
+                continue;
+            }
             fail(s, "%s: connection failed at t=%" PRIu64 " ms: %s", side_name(a->side), s->now,
                  err ? wtcp_errname(err) : "(SO_ERROR empty)");
             return handled;
@@ -695,6 +845,17 @@ typedef struct result {
     uint64_t pkts[2], lost, corrupted, duped, reordered, overflow;
     uint64_t retrans[2], stack_drops[2], rst_out;
     uint32_t isn[2];
+    double max_gap_s;      /* longest silence without application progress */
+    double vlimit_s;       /* the virtual-time bound the cell ran under */
+    /* vanished-peer cells */
+    double vanish_s;       /* when the link died */
+    double fail_dt_s[2];   /* each side's time from its reference to ETIMEDOUT (-1: none) */
+    double win_lo_s[2], win_hi_s[2]; /* the window it had to fall in */
+    uint32_t rto0[2];      /* RTO at the vanish (vanish-data) */
+    uint32_t retries;      /* the configured data_retries */
+    uint64_t void_pkts[2]; /* packets sent after the vanish */
+    uint64_t probes[2];    /* keepalive-idle: packets each side sent during the idle hour */
+    int ok;
     char warn[512];
 } result;
 
@@ -798,10 +959,22 @@ static int damage_reason(int k)
 static int deliver_due(sim *s)
 {
     int n = 0;
+    if (s->ms_at != s->now) {
+        s->ms_at = s->now;
+        s->ms_pkts = 0;
+    }
     while (s->heap_len && s->heap[0]->t <= s->now && !s->failed) {
+        /* At a delay of 0, packets that answer packets arrive at this same millisecond:
+         * two stacks that keep answering each other would never let this loop end. */
+        if (++s->ms_pkts > SAME_MS_PKTS_MAX) {
+            fail(s, "packet storm: more than %u packets delivered at t=%" PRIu64 " ms",
+                 SAME_MS_PKTS_MAX, s->now);
+            break;
+        }
         pkt *p = heap_pop(s);
         dir_stats *d = &s->d[!p->to];
         d->delivered++;
+        s->last_rx[p->to] = s->now;
         wtcp_stats before, after;
         wtcp_stats_get(s->st[p->to], &before);
         int r = wtcp_input(s->st[p->to], s->now, p->data, p->len);
@@ -870,6 +1043,148 @@ static void poll_quiet(sim *s, uint64_t dl[2], int with_apps)
     }
 }
 
+/* The peer vanishes: from now on the link drops every packet, those in flight too. */
+static void vanish_now(sim *s)
+{
+    s->vanished = 1;
+    s->vanished_at = s->now;
+    pkt *p;
+    while ((p = heap_pop(s))) {
+        s->d[!p->to].lost++;
+        free(p);
+    }
+    for (int i = 0; i < 2; i++) {
+        wtcp_info in;
+        if (s->app[i].sock >= 0 && wtcp_info_get(s->st[i], s->app[i].sock, &in) == 0) {
+            s->rto0[i] = in.rto_ms;
+            s->backoff0[i] = in.backoff;
+        }
+    }
+    if (verbose)
+        printf("    t=%" PRIu64 " ms: the link dies (A read %" PRIu64 ", B read %" PRIu64
+               " bytes; RTO A %" PRIu32 " ms, B %" PRIu32 " ms)\n",
+               s->now, s->app[0].recvd, s->app[1].recvd, s->rto0[0], s->rto0[1]);
+}
+
+/* Idle cells: every byte written has been read and acknowledged, both ways. */
+static int all_acked(sim *s, uint64_t total)
+{
+    if (s->heap_len)
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        app *a = &s->app[i];
+        wtcp_info in;
+        if (a->sock < 0 || a->sent != total || a->recvd != total ||
+            wtcp_info_get(s->st[i], a->sock, &in) < 0 || in.unacked || in.snd_buf_used)
+            return 0;
+    }
+    return 1;
+}
+
+/* The RTO limit the window of vanish-data assumes: the core's TCP_RTO_MAX_MS, which the
+ * API does not expose (issue 3: "the default 15 retransmissions with a 120 s RTO cap"). */
+#define RTO_CAP_MS 120000u
+
+/* Checks a vanished-peer cell after its connections failed: the error and when. */
+static void vanish_checks(sim *s, const cell *c, result *res)
+{
+    for (int i = 0; i < 2; i++) {
+        res->fail_dt_s[i] = -1;
+        res->void_pkts[i] = s->void_pkts[i];
+    }
+    if (c->kind == CELL_VANISH_DATA) {
+        /* Each side: its retransmission timer was last restarted by an ACK before the
+         * vanish, so the first timeout comes within one RTO of it; then data_retries more,
+         * each RTO doubled up to the cap; the last one ends the connection. */
+        for (int i = 0; i < 2; i++) {
+            uint64_t lo = 0, hi = 0;
+            for (uint32_t k = 0; k <= s->data_retries; k++) {
+                uint64_t w = (uint64_t)s->rto0[i] << (k < 40 ? k : 40);
+                if (w > RTO_CAP_MS)
+                    w = RTO_CAP_MS;
+                if (k)
+                    lo += w;
+                hi += w;
+            }
+            hi += 1000; /* slack for timer granularity */
+            res->rto0[i] = s->rto0[i];
+            res->retries = s->data_retries;
+            res->win_lo_s[i] = (double)lo / 1000.0;
+            res->win_hi_s[i] = (double)hi / 1000.0;
+            app *a = &s->app[i];
+            if (s->backoff0[i])
+                snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
+                         "%s was backed off (%" PRIu32 ") when the link died; ", side_name(i),
+                         s->backoff0[i]);
+            if (!a->err_at) {
+                fail(s, "%s: no error %.1f s after the peer vanished", side_name(i),
+                     (double)(s->now - s->vanished_at) / 1000.0);
+                continue;
+            }
+            uint64_t dt = a->err_at - s->vanished_at;
+            res->fail_dt_s[i] = (double)dt / 1000.0;
+            if (a->err != WTCP_ETIMEDOUT)
+                fail(s, "%s: connection failed with %s, expected ETIMEDOUT", side_name(i),
+                     a->err ? wtcp_errname(a->err) : "no error");
+            else if (dt < lo || dt > hi)
+                fail(s, "%s: ETIMEDOUT %.3f s after the peer vanished, outside %.3f..%.3f s "
+                        "(%" PRIu32 " retries, RTO %" PRIu32 " ms doubling to %u s)",
+                     side_name(i), (double)dt / 1000.0, (double)lo / 1000.0,
+                     (double)hi / 1000.0, s->data_retries, s->rto0[i], RTO_CAP_MS / 1000);
+        }
+    } else {
+        /* Keepalive on A: first probe ka_idle after A last heard from B, then one every
+         * ka_intvl; after ka_cnt unanswered probes the next expiry ends it (Linux's
+         * tcp_keepalive_timer): at ka_idle + ka_cnt * ka_intvl, with up to one interval of
+         * slack, not including a whole extra probe. Exactly ka_cnt probes go out (and
+         * possibly a RST). B (no keepalive) has nothing to notice. */
+        uint64_t lo = ((uint64_t)c->ka_idle_s + (uint64_t)c->ka_cnt * c->ka_intvl_s) * 1000;
+        uint64_t hi = lo + (uint64_t)c->ka_intvl_s * 1000;
+        res->win_lo_s[0] = (double)lo / 1000.0;
+        res->win_hi_s[0] = (double)hi / 1000.0;
+        app *a = &s->app[0];
+        if (!a->err_at) {
+            fail(s, "A: no error %.1f s after the peer vanished",
+                 (double)(s->now - s->vanished_at) / 1000.0);
+        } else {
+            uint64_t dt = a->err_at - s->last_rx[0];
+            res->fail_dt_s[0] = (double)dt / 1000.0;
+            if (a->err != WTCP_ETIMEDOUT)
+                fail(s, "A: connection failed with %s, expected ETIMEDOUT",
+                     a->err ? wtcp_errname(a->err) : "no error");
+            else if (dt < lo || dt >= hi)
+                fail(s, "A: ETIMEDOUT %.3f s after it last heard from B, outside %.0f..<%.0f s "
+                        "(keepalive idle %u s, interval %u s, count %u)",
+                     (double)dt / 1000.0, (double)lo / 1000.0, (double)hi / 1000.0,
+                     c->ka_idle_s, c->ka_intvl_s, c->ka_cnt);
+            res->probes[0] = s->void_pkts[0] - s->void_rst[0];
+            if (!s->failed && res->probes[0] != c->ka_cnt)
+                fail(s, "A: sent %" PRIu64 " probes after the peer vanished, expected the %u "
+                        "of TCP_KEEPCNT",
+                     res->probes[0], c->ka_cnt);
+        }
+        if (s->app[1].err_at)
+            fail(s, "B: failed (%s) although it has no keepalive and nothing to send",
+                 wtcp_errname(s->app[1].err));
+    }
+    for (int i = 0; i < 2; i++) {
+        app *a = &s->app[i];
+        wtcp_info in;
+        if (!a->err_at || a->sock < 0)
+            continue;
+        int r = wtcp_info_get(s->st[i], a->sock, &in);
+        if (r == 0) {
+            res->retrans[i] = in.retransmits;
+            if (in.state != WTCP_CLOSED)
+                fail(s, "%s: state %s after the connection failed", side_name(i),
+                     wtcp_state_name(in.state));
+        }
+        int n = wtcp_send(s->st[i], a->sock, "x", 1);
+        if (n >= 0 || n == WTCP_EAGAIN)
+            fail(s, "%s: send on the failed connection returned %d", side_name(i), n);
+    }
+}
+
 static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t keys[2][16],
                     int stop_after_synack, result *res)
 {
@@ -881,7 +1196,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
     double wall0 = wall_now();
     uint64_t dl[2] = {WTCP_NEVER, WTCP_NEVER};
     uint64_t iter = 0, same_time = 0, done_at = 0;
-    int done = 0;
+    int done = 0, vanish_done = 0;
     s->c = c;
     s->mtu = c->mtu ? c->mtu : 1500;
     s->stop_after_synack = stop_after_synack;
@@ -913,6 +1228,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         cfg.no_wscale = (uint8_t)opt_no_wscale;
         cfg.on_state = on_state;
         cfg.state_user = s;
+        s->data_retries = cfg.data_retries;
         int r = wtcp_stack_new(&cfg, &s->st[i]);
         if (r < 0) {
             fail(s, "wtcp_stack_new(%s) failed: %s", side_name(i), wtcp_errname(r));
@@ -924,6 +1240,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         a->st = s->st[i];
         a->lsock = a->sock = -1;
         a->total = bytes;
+        a->hold_open = c->kind == CELL_VANISH_IDLE || c->kind == CELL_KA_IDLE;
         a->tx_key = mix64(seed + (uint64_t)i * 0x1234567ull + 17);
         rng_seed(&a->rng, seed * 31 + (uint64_t)i + 5);
     }
@@ -950,6 +1267,15 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             fail(s, "A: socket failed: %s", wtcp_errname(r));
             goto out;
         }
+        if (c->ka_idle_s) {
+            if ((r = wtcp_setsockopt(a->st, a->sock, WTCP_SO_KEEPALIVE, 1)) < 0 ||
+                (r = wtcp_setsockopt(a->st, a->sock, WTCP_TCP_KEEPIDLE, (int)c->ka_idle_s)) < 0 ||
+                (r = wtcp_setsockopt(a->st, a->sock, WTCP_TCP_KEEPINTVL, (int)c->ka_intvl_s)) < 0 ||
+                (r = wtcp_setsockopt(a->st, a->sock, WTCP_TCP_KEEPCNT, (int)c->ka_cnt)) < 0) {
+                fail(s, "A: keepalive options failed: %s", wtcp_errname(r));
+                goto out;
+            }
+        }
         r = wtcp_connect(a->st, a->sock, ADDR_B, PORT_B);
         if (r != WTCP_EINPROGRESS) {
             fail(s, "A: connect returned %d (%s), expected EINPROGRESS", r, wtcp_errname(r));
@@ -959,8 +1285,13 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
 
     uint64_t vlimit = c->vlimit_s ? (uint64_t)c->vlimit_s * 1000 : DEFAULT_VLIMIT_MS;
     uint64_t stall_ms = c->stall_s ? (uint64_t)c->stall_s * 1000 : DEFAULT_STALL_MS;
+    uint64_t total = bytes; /* each way; keepalive-idle adds VANISH_KA_EXTRA after the idle */
+    uint64_t idle_at = 0, idle_end = WTCP_NEVER, idle_pkts[2] = {0, 0};
+    int idle = 0;
+    int idle_cell = c->kind == CELL_VANISH_IDLE || c->kind == CELL_KA_IDLE;
+    res->vlimit_s = (double)vlimit / 1000.0;
     for (;;) {
-        deliver_due(s);
+        int delivered = deliver_due(s);
         app *b = &s->app[1];
         if (b->slow_ms && s->now >= b->next_tick) {
             b->budget = b->slow_bytes;
@@ -973,8 +1304,67 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             break;
         if (stop_after_synack && s->d[0].syn_seen && s->d[1].syn_seen)
             break;
-        if (s->app[0].eof && s->app[1].eof && s->app[0].sent == bytes &&
-            s->app[1].sent == bytes) {
+        if (c->kind == CELL_VANISH_DATA && !s->vanished && s->app[0].recvd >= c->vanish_after &&
+            s->app[1].recvd >= c->vanish_after)
+            vanish_now(s);
+        if (idle_cell && !idle_at && all_acked(s, total)) {
+            idle = 1;
+            idle_at = s->now;
+            idle_pkts[0] = s->d[0].sent;
+            idle_pkts[1] = s->d[1].sent;
+            if (verbose)
+                printf("    t=%" PRIu64 " ms: idle, every byte acknowledged both ways\n", s->now);
+            if (c->kind == CELL_VANISH_IDLE)
+                vanish_now(s);
+            else
+                idle_end = idle_at + (uint64_t)c->idle_s * 1000;
+        }
+        if (idle && s->now >= idle_end) {
+            /* keepalive-idle: an hour with the peer there. A's probes, one per ka_idle,
+             * must each have had exactly one answer, and the connection must still work. */
+            idle = 0;
+            for (int i = 0; i < 2; i++)
+                res->probes[i] = s->d[i].sent - idle_pkts[i];
+            uint64_t want_lo = c->idle_s / (c->ka_idle_s + 1), want_hi =
+                (c->idle_s + c->ka_idle_s - 1) / c->ka_idle_s;
+            wtcp_info in;
+            int r = wtcp_info_get(s->st[0], s->app[0].sock, &in);
+            if (r < 0 || in.state != WTCP_ESTABLISHED)
+                fail(s, "A: %s after %u s idle with keepalive and the peer there",
+                     r < 0 ? wtcp_errname(r) : wtcp_state_name(in.state), c->idle_s);
+            else if (res->probes[0] < want_lo || res->probes[0] > want_hi)
+                fail(s, "A sent %" PRIu64 " keepalive probes in %u s idle, expected %" PRIu64
+                        "..%" PRIu64 " (one per %u s)",
+                     res->probes[0], c->idle_s, want_lo, want_hi, c->ka_idle_s);
+            else if (res->probes[1] != res->probes[0])
+                fail(s, "B answered A's %" PRIu64 " keepalive probes with %" PRIu64 " packets",
+                     res->probes[0], res->probes[1]);
+            if (s->failed)
+                break;
+            if (verbose)
+                printf("    t=%" PRIu64 " ms: %u s idle over: %" PRIu64 " probes answered; "
+                       "%u more bytes each way, then close\n",
+                       s->now, c->idle_s, res->probes[0], VANISH_KA_EXTRA);
+            total += VANISH_KA_EXTRA;
+            for (int i = 0; i < 2; i++) {
+                s->app[i].total = total;
+                s->app[i].hold_open = 0;
+                app_write(&s->app[i]);
+            }
+            progress(&s->app[0]);
+            poll_quiet(s, dl, 1);
+            if (s->failed)
+                break;
+        }
+        if (s->vanished) {
+            if (c->kind == CELL_VANISH_DATA ? s->app[0].err_at && s->app[1].err_at
+                                            : s->app[0].err_at != 0) {
+                vanish_done = 1;
+                done_at = s->now;
+                break;
+            }
+        } else if (!idle && s->app[0].eof && s->app[1].eof && s->app[0].sent == total &&
+                   s->app[1].sent == total) {
             done = 1;
             done_at = s->now;
             break;
@@ -984,13 +1374,23 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             next = s->heap[0]->t;
         if (b->slow_ms && !b->eof && b->next_tick < next)
             next = b->next_tick;
+        if (idle && idle_end < next)
+            next = idle_end;
         if (next == WTCP_NEVER) {
-            fail(s, "deadlock at t=%" PRIu64 " ms: no packet in flight and no timer armed",
-                 s->now);
+            if (s->vanished)
+                fail(s, "%.3f s after the peer vanished no timer is armed: the connection "
+                        "would never fail",
+                     (double)(s->now - s->vanished_at) / 1000.0);
+            else
+                fail(s, "deadlock at t=%" PRIu64 " ms: no packet in flight and no timer armed",
+                     s->now);
             break;
         }
         if (next <= s->now) {
-            if (++same_time > 1000) {
+            /* Packets due at the same millisecond are normal (at a delay of 0 whole round
+             * trips are; deliver_due bounds them); a deadline that stays due with nothing
+             * delivered is not. */
+            if (!delivered && ++same_time > 1000) {
                 fail(s, "time does not advance: poll keeps returning deadline %" PRIu64
                         " <= now %" PRIu64,
                      next, s->now);
@@ -1004,10 +1404,16 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             fail(s, "virtual time limit (%" PRIu64 " s) exceeded", vlimit / 1000);
             break;
         }
-        if (s->now - s->last_progress > stall_ms) {
-            fail(s, "stall: no application progress since t=%" PRIu64 " ms",
-                 s->last_progress);
-            break;
+        if (!idle && !s->vanished) {
+            uint64_t gap = s->now - s->last_progress;
+            if (gap > s->max_gap)
+                s->max_gap = gap;
+            if (gap > stall_ms) {
+                fail(s, "stall: no application progress since t=%" PRIu64 " ms (limit %" PRIu64
+                        " s)",
+                     s->last_progress, stall_ms / 1000);
+                break;
+            }
         }
         if ((++iter & 1023) == 0 && wall_now() - wall0 > wall_limit_s) {
             fail(s, "wall-clock limit (%.0f s) exceeded at virtual t=%" PRIu64 " ms",
@@ -1019,11 +1425,29 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
         dump_state(s, dl);
     }
-    res->vtime_s = (double)(done ? done_at : s->now) / 1000.0;
+    res->vtime_s = (double)(done || vanish_done ? done_at : s->now) / 1000.0;
+    res->vanish_s = (double)s->vanished_at / 1000.0;
+    res->max_gap_s = (double)s->max_gap / 1000.0;
     res->isn[0] = s->d[0].syn_seq;
     res->isn[1] = s->d[1].syn_seq;
-    if (stop_after_synack || !done)
+    if (stop_after_synack || (!done && !vanish_done))
         goto out;
+
+    if (vanish_done) {
+        vanish_checks(s, c, res);
+        if (s->failed) {
+            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+            dump_state(s, dl);
+            goto out;
+        }
+        /* Release the handles; the stacks are freed without running further. */
+        wtcp_close(s->st[0], s->app[0].sock);
+        if (s->app[1].sock >= 0)
+            wtcp_close(s->st[1], s->app[1].sock);
+        wtcp_close(s->st[1], s->app[1].lsock);
+        s->app[0].sock = s->app[1].sock = s->app[1].lsock = -1;
+        goto counters;
+    }
 
     /* Figures while the connections still have handles. */
     for (int i = 0; i < 2; i++) {
@@ -1034,15 +1458,15 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             break;
         }
         res->retrans[i] = in.retransmits;
-        if (in.bytes_received != bytes)
+        if (in.bytes_received != total)
             fail(s, "%s: info.bytes_received %" PRIu64 " != %" PRIu64, side_name(i),
-                 in.bytes_received, bytes);
-        if (in.bytes_sent < bytes)
+                 in.bytes_received, total);
+        if (in.bytes_sent < total)
             fail(s, "%s: info.bytes_sent %" PRIu64 " < %" PRIu64, side_name(i), in.bytes_sent,
-                 bytes);
-        if (in.bytes_acked > bytes)
+                 total);
+        if (in.bytes_acked > total)
             fail(s, "%s: info.bytes_acked %" PRIu64 " > %" PRIu64, side_name(i),
-                 in.bytes_acked, bytes);
+                 in.bytes_acked, total);
         if (in.state != WTCP_CLOSED && in.state < WTCP_CLOSE_WAIT)
             fail(s, "%s: state %s after both sides read EOF", side_name(i),
                  wtcp_state_name(in.state));
@@ -1059,8 +1483,9 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
     s->app[0].sock = s->app[1].sock = s->app[1].lsock = -1;
     {
         uint64_t end = s->now + DRAIN_MS;
+        same_time = 0;
         for (;;) {
-            deliver_due(s);
+            int delivered = deliver_due(s);
             poll_quiet(s, dl, 0);
             if (s->failed)
                 break;
@@ -1069,9 +1494,10 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
                 next = s->heap[0]->t;
             if (next == WTCP_NEVER || next > end)
                 break;
-            if (next > s->now)
+            if (next > s->now) {
                 s->now = next;
-            else if (++same_time > 1000) {
+                same_time = 0;
+            } else if (!delivered && ++same_time > 1000) {
                 fail(s, "time does not advance after close at t=%" PRIu64 " ms", s->now);
                 break;
             }
@@ -1087,6 +1513,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
                      dl[1] == WTCP_NEVER ? "never" : "set");
     }
 
+counters:
     for (int i = 0; i < 2; i++) {
         wtcp_stats st;
         wtcp_stats_get(s->st[i], &st);
@@ -1162,7 +1589,7 @@ out:
         res->overflow += s->d[i].overflow;
     }
     free_link(s);
-    int ok = !s->failed && (done || stop_after_synack);
+    int ok = !s->failed && (done || vanish_done || stop_after_synack);
     if (!ok && !s->failed)
         printf("  FAIL %s (seed %" PRIu64 ")\n", c->name, seed);
     free(s);
@@ -1251,8 +1678,45 @@ static int cell_selected(const char *name, const char *list)
 #define EXIT_CELL_PASS 10
 #define EXIT_CELL_FAIL 11
 
+static void print_header(int group, uint64_t bytes, uint64_t mx_scale)
+{
+    switch (group) {
+    case GROUP_DEFAULT:
+        printf("simnet: A 10.0.0.1 <-> B 10.0.0.2:%d, full duplex, %" PRIu64
+               " bytes each way\n",
+               PORT_B, bytes);
+        printf("%-10s %6s %9s %8s %8s %6s %5s %5s %6s %11s %7s %7s  %s\n", "cell", "seed",
+               "vtime(s)", "pkts A>B", "pkts B>A", "lost", "corr", "dup", "reord",
+               "retrans A/B", "drops", "wall(s)", "result");
+        break;
+    case GROUP_VANISH:
+        printf("simnet vanished peer: the link drops every packet from some point on; the "
+               "connection must fail with ETIMEDOUT in time\n");
+        printf("%-14s %6s %9s %7s  %s\n", "cell", "seed", "vtime(s)", "wall(s)", "result");
+        break;
+    case GROUP_MATRIX:
+        printf("simnet matrix: loss x reordering x duplication x corruption x delay, per "
+               "direction, %" PRIu64 " bytes each way\n",
+               bytes);
+        printf("  bounds (virtual): finish within");
+        for (size_t l = 0; l < 4; l++)
+            printf("%s %g%% loss %" PRIu32 "/%" PRIu32 " s", l ? "," : "", mx_loss[l],
+                   mx_vlimit_s[l][0], mx_vlimit_s[l][1]);
+        printf(" (delay 0/50 ms)");
+        if (mx_scale > 1)
+            printf(", times %" PRIu64 " for %" PRIu64 " bytes", mx_scale, bytes);
+        printf(";\n  longest silence without application progress");
+        for (size_t l = 0; l < 4; l++)
+            printf("%s %g%% loss %" PRIu32 " s", l ? "," : "", mx_loss[l], mx_stall_s[l]);
+        printf("\n");
+        printf("%-19s %9s %9s %8s %9s %11s %6s %7s  %s\n", "cell", "seed", "vtime(s)",
+               "limit(s)", "silent(s)", "retrans A/B", "lost", "wall(s)", "result");
+        break;
+    }
+}
+
 /* Runs one cell and prints its row (and any warnings); returns 1 when it passed. */
-static int do_cell(const cell *c, uint64_t seed, uint64_t n)
+static int do_cell(const cell *c, int group, uint64_t seed, uint64_t n, result *out)
 {
     uint8_t keys[2][16];
     make_key(keys[0], seed, 0, 0);
@@ -1261,13 +1725,54 @@ static int do_cell(const cell *c, uint64_t seed, uint64_t n)
         find_wrap_keys(c, seed, n, keys);
     result r;
     int ok = run_cell(c, seed, n, (const uint8_t(*)[16])keys, 0, &r);
+    r.ok = ok;
     char rt[32];
     snprintf(rt, sizeof rt, "%" PRIu64 "/%" PRIu64, r.retrans[0], r.retrans[1]);
-    printf("%-10s %6" PRIu64 " %9.3f %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %5" PRIu64
-           " %5" PRIu64 " %6" PRIu64 " %11s %7" PRIu64 " %7.2f  %s\n",
-           c->name, seed, r.vtime_s, r.pkts[0], r.pkts[1], r.lost + r.overflow, r.corrupted,
-           r.duped, r.reordered, rt, r.stack_drops[0] + r.stack_drops[1], r.wall_s,
-           ok ? "pass" : "FAIL");
+    if (group == GROUP_MATRIX) {
+        printf("%-19s %9" PRIu64 " %9.3f %8.0f %9.3f %11s %6" PRIu64 " %7.2f  %s\n", c->name,
+               seed, r.vtime_s, r.vlimit_s, r.max_gap_s, rt, r.lost + r.overflow, r.wall_s,
+               ok ? "pass" : "FAIL");
+    } else if (group == GROUP_VANISH) {
+        printf("%-14s %6" PRIu64 " %9.3f %7.2f  %s\n", c->name, seed, r.vtime_s, r.wall_s,
+               ok ? "pass" : "FAIL");
+        if (c->kind == CELL_KA_IDLE) {
+            printf("    %u s idle with keepalive (idle %u s, interval %u s, count %u): %" PRIu64
+                   " probes from A, %" PRIu64 " answers from B; then %u more bytes each way "
+                   "and a clean close\n",
+                   c->idle_s, c->ka_idle_s, c->ka_intvl_s, c->ka_cnt, r.probes[0], r.probes[1],
+                   VANISH_KA_EXTRA);
+        } else {
+            printf("    link died at t=%.3f s%s\n", r.vanish_s,
+                   c->kind == CELL_VANISH_DATA ? " (mid-transfer)" : " (idle, all acknowledged)");
+            for (int i = 0; i < (c->kind == CELL_VANISH_DATA ? 2 : 1); i++) {
+                if (r.fail_dt_s[i] < 0 && r.win_hi_s[i] <= 0)
+                    continue;
+                char got[48];
+                if (r.fail_dt_s[i] < 0)
+                    snprintf(got, sizeof got, "no ETIMEDOUT");
+                else
+                    snprintf(got, sizeof got, "ETIMEDOUT %.3f s", r.fail_dt_s[i]);
+                if (c->kind == CELL_VANISH_DATA)
+                    printf("    %s: %s after the link died (window %.3f..%.3f s: RTO %" PRIu32
+                           " ms doubling to %u s, %u retries); %" PRIu64
+                           " packets into the void\n",
+                           side_name(i), got, r.win_lo_s[i], r.win_hi_s[i], r.rto0[i],
+                           RTO_CAP_MS / 1000, r.retries, r.void_pkts[i]);
+                else
+                    printf("    A: %s after it last heard from B (window %.0f..<%.0f s: keepalive "
+                           "idle %u s + %u probes x %u s); %" PRIu64 " probes and %" PRIu64
+                           " other packets into the void\n",
+                           got, r.win_lo_s[i], r.win_hi_s[i], c->ka_idle_s, c->ka_cnt,
+                           c->ka_intvl_s, r.probes[i], r.void_pkts[i] - r.probes[i]);
+            }
+        }
+    } else {
+        printf("%-10s %6" PRIu64 " %9.3f %8" PRIu64 " %8" PRIu64 " %6" PRIu64 " %5" PRIu64
+               " %5" PRIu64 " %6" PRIu64 " %11s %7" PRIu64 " %7.2f  %s\n",
+               c->name, seed, r.vtime_s, r.pkts[0], r.pkts[1], r.lost + r.overflow, r.corrupted,
+               r.duped, r.reordered, rt, r.stack_drops[0] + r.stack_drops[1], r.wall_s,
+               ok ? "pass" : "FAIL");
+    }
     if (c->seq_wrap && verbose)
         printf("    ISN A %" PRIu32 " B %" PRIu32 ": sequence numbers wrap after %" PRIu64
                " and %" PRIu64 " bytes\n",
@@ -1275,19 +1780,86 @@ static int do_cell(const cell *c, uint64_t seed, uint64_t n)
                (uint64_t)((1ull << 32) - r.isn[1] - 1));
     if (r.warn[0])
         printf("  warning: %s\n", r.warn);
+    *out = r;
     return ok;
+}
+
+/* One finished run, for the matrix summary. */
+typedef struct run_rec {
+    const cell *c;
+    uint64_t seed;
+    int ran; /* 0: crashed, no figures */
+    result r;
+} run_rec;
+
+static int cmp_vtime(const void *a, const void *b)
+{
+    const run_rec *x = a, *y = b;
+    double fx = x->ran ? x->r.vtime_s : 1e300; /* crashed runs first */
+    double fy = y->ran ? y->r.vtime_s : 1e300;
+    return fx < fy ? 1 : fx > fy ? -1 : 0;
+}
+
+static void matrix_summary(run_rec *recs, size_t n)
+{
+    if (!n)
+        return;
+    double vsum = 0, wsum = 0, worst_gap = -1, worst_frac = -1;
+    run_rec gap_rec = {0}, frac_rec = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!recs[i].ran)
+            continue;
+        vsum += recs[i].r.vtime_s;
+        wsum += recs[i].r.wall_s;
+        if (recs[i].r.vtime_s / recs[i].r.vlimit_s > worst_frac) {
+            worst_frac = recs[i].r.vtime_s / recs[i].r.vlimit_s;
+            frac_rec = recs[i];
+        }
+        if (recs[i].r.max_gap_s > worst_gap) {
+            worst_gap = recs[i].r.max_gap_s;
+            gap_rec = recs[i];
+        }
+    }
+    qsort(recs, n, sizeof *recs, cmp_vtime);
+    size_t show = n < 8 ? n : 8;
+    printf("slowest matrix cells (virtual time, and against the cell's limit):\n");
+    for (size_t i = 0; i < show; i++) {
+        const run_rec *q = &recs[i];
+        if (!q->ran) {
+            printf("  %-19s seed %9" PRIu64 "  crashed\n", q->c->name, q->seed);
+            continue;
+        }
+        printf("  %-19s seed %9" PRIu64 "  %9.3f s of %6.0f s (%4.1f%%)  longest silence "
+               "%8.3f s of %6" PRIu32 " s  %s\n",
+               q->c->name, q->seed, q->r.vtime_s, q->r.vlimit_s,
+               100.0 * q->r.vtime_s / q->r.vlimit_s, q->r.max_gap_s, q->c->stall_s,
+               q->r.ok ? "pass" : "FAIL");
+    }
+    if (frac_rec.c)
+        printf("closest to its limit: %s (seed %" PRIu64 "), %.3f s of %.0f s (%.1f%%)\n",
+               frac_rec.c->name, frac_rec.seed, frac_rec.r.vtime_s, frac_rec.r.vlimit_s,
+               100.0 * worst_frac);
+    if (gap_rec.c)
+        printf("longest silence: %.3f s in %s (seed %" PRIu64 ", limit %" PRIu32 " s)\n",
+               worst_gap, gap_rec.c->name, gap_rec.seed, gap_rec.c->stall_s);
+    printf("matrix: %zu runs, %.1f s virtual in all, %.2f s wall in cells\n", n, vsum, wsum);
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: simnet [--cell NAME[,NAME...]] [--seed N] [--seeds N] [--bytes N[K|M|G]]\n"
-            "              [--wall S] [--no-sack] [--no-ts] [--no-wscale] [--trace MS]\n"
-            "              [--no-fork] [--list] [-v]\n"
-            "  --cell NAMES  run only these cells (see --list)\n"
+            "usage: simnet [--default] [--vanish] [--matrix] [--cell NAME[,NAME...]] [--seed N]\n"
+            "              [--seeds N] [--bytes N[K|M|G]] [--wall S] [--no-sack] [--no-ts]\n"
+            "              [--no-wscale] [--trace MS] [--no-fork] [--list] [-v]\n"
+            "  --default     the default cells (loss, reordering, ... see --list)\n"
+            "  --vanish      the vanished-peer cells (retransmission timeout, keepalive)\n"
+            "  --matrix      the 64-cell matrix loss 0/1/5/20 x reorder 0/10 x dup 0/5 x\n"
+            "                corrupt 0/1 x delay 0/50 ms\n"
+            "                (no group given: --default --vanish; groups add up)\n"
+            "  --cell NAMES  run only these cells, from any group (see --list)\n"
             "  --seed N      override every selected cell's seed\n"
             "  --seeds N     run each cell with N consecutive seeds from its own (or --seed)\n"
-            "  --bytes N     bytes each way (default 16M)\n"
+            "  --bytes N     bytes each way (default 16M; not for the vanished-peer cells)\n"
             "  --wall S      wall-clock limit per cell in seconds (default 120)\n"
             "  --no-sack, --no-ts, --no-wscale  configure both stacks without that option\n"
             "  --trace MS    print every delivered packet from virtual time MS on\n"
@@ -1296,13 +1868,31 @@ static void usage(FILE *f)
             "  -v            trace state changes and print stack counters\n");
 }
 
+static void list_cell(const cell *c)
+{
+    printf("%-19s seed %-9" PRIu64 " loss %4.1f%% reorder %4.1f%% dup %4.1f%% "
+           "corrupt %4.1f%% delay %2u ms jitter %2u ms",
+           c->name, c->seed, c->loss, c->reorder, c->dup, c->corrupt, c->delay_ms,
+           c->jitter_ms);
+    if (c->vlimit_s)
+        printf(" limit %" PRIu32 " s", c->vlimit_s);
+    if (c->stall_s)
+        printf(" stall %" PRIu32 " s", c->stall_s);
+    printf("%s%s%s%s%s%s\n", c->sndbuf ? " small buffers" : "",
+           c->slow_read_ms ? " slow reader" : "", c->mtu ? " small MTU" : "",
+           c->kind == CELL_VANISH_DATA ? " peer vanishes mid-transfer" : "",
+           c->kind == CELL_VANISH_IDLE ? " peer vanishes when idle, keepalive" : "",
+           c->kind == CELL_KA_IDLE ? " idle hour with keepalive, peer there" : "");
+}
+
 int main(int argc, char **argv)
 {
     const char *only = NULL;
-    int have_seed = 0;
+    int have_seed = 0, groups = 0;
     uint64_t seed_override = 0, bytes = 16u << 20, nseeds = 1;
-    int have_bytes = 0;
+    int have_bytes = 0, list = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    matrix_init();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--cell") && i + 1 < argc)
@@ -1321,6 +1911,12 @@ int main(int argc, char **argv)
             wall_limit_s = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--trace") && i + 1 < argc)
             trace_from = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(a, "--default"))
+            groups |= GROUP_DEFAULT;
+        else if (!strcmp(a, "--vanish"))
+            groups |= GROUP_VANISH;
+        else if (!strcmp(a, "--matrix"))
+            groups |= GROUP_MATRIX;
         else if (!strcmp(a, "--no-fork"))
             use_fork = 0;
         else if (!strcmp(a, "--no-sack"))
@@ -1331,23 +1927,45 @@ int main(int argc, char **argv)
             opt_no_wscale = 1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
             verbose = 1;
-        else if (!strcmp(a, "--list")) {
-            for (size_t k = 0; k < NCELLS; k++) {
-                const cell *c = &cells[k];
-                printf("%-10s seed %-4" PRIu64 " loss %4.1f%% reorder %4.1f%% dup %4.1f%% "
-                       "corrupt %4.1f%% delay %2u ms jitter %2u ms%s%s%s\n",
-                       c->name, c->seed, c->loss, c->reorder, c->dup, c->corrupt, c->delay_ms,
-                       c->jitter_ms, c->sndbuf ? " small buffers" : "",
-                       c->slow_read_ms ? " slow reader" : "", c->mtu ? " small MTU" : "");
-            }
-            return 0;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        else if (!strcmp(a, "--list"))
+            list = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
         } else {
             usage(stderr);
             return 2;
         }
+    }
+
+    /* The matrix bounds are for 16 MiB each way: more bytes scale the time to finish. */
+    uint64_t mx_scale = 1;
+    if (bytes > (16u << 20)) {
+        mx_scale = (bytes + (16u << 20) - 1) / (16u << 20);
+        for (size_t k = 0; k < NMATRIX; k++) {
+            uint64_t v = (uint64_t)matrix_cells[k].vlimit_s * mx_scale;
+            matrix_cells[k].vlimit_s = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+        }
+    }
+
+    /* Every cell, in running order: the default cells, the vanished peer, the matrix. */
+    cell_ref all[NCELLS + NVANISH + NMATRIX];
+    size_t nall = 0;
+    for (size_t k = 0; k < NCELLS; k++)
+        all[nall++] = (cell_ref){&cells[k], GROUP_DEFAULT};
+    for (size_t k = 0; k < NVANISH; k++)
+        all[nall++] = (cell_ref){&vanish_cells[k], GROUP_VANISH};
+    for (size_t k = 0; k < NMATRIX; k++)
+        all[nall++] = (cell_ref){&matrix_cells[k], GROUP_MATRIX};
+    /* --cell picks from every group unless groups were named too. */
+    if (!groups)
+        groups = only ? GROUP_DEFAULT | GROUP_VANISH | GROUP_MATRIX : GROUP_DEFAULT | GROUP_VANISH;
+
+    if (list) {
+        for (size_t k = 0; k < nall; k++)
+            if ((all[k].group & groups) && cell_selected(all[k].c->name, only))
+                list_cell(all[k].c);
+        return 0;
     }
     if (bytes == 0) {
         fprintf(stderr, "simnet: --bytes must be > 0\n");
@@ -1360,8 +1978,8 @@ int main(int argc, char **argv)
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             int ok = 0;
-            for (size_t k = 0; k < NCELLS; k++)
-                if (strlen(cells[k].name) == len && !strncmp(cells[k].name, p, len))
+            for (size_t k = 0; k < nall; k++)
+                if (strlen(all[k].c->name) == len && !strncmp(all[k].c->name, p, len))
                     ok = 1;
             if (!ok) {
                 fprintf(stderr, "simnet: no cell '%.*s' (see --list)\n", (int)len, p);
@@ -1373,40 +1991,64 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("simnet: A 10.0.0.1 <-> B 10.0.0.2:%d, full duplex, %" PRIu64 " bytes each way\n",
-           PORT_B, bytes);
-    printf("%-10s %6s %9s %8s %8s %6s %5s %5s %6s %11s %7s %7s  %s\n", "cell", "seed",
-           "vtime(s)", "pkts A>B", "pkts B>A", "lost", "corr", "dup", "reord",
-           "retrans A/B", "drops", "wall(s)", "result");
-    int passed = 0, failed = 0;
-    for (size_t k = 0; k < NCELLS; k++) {
-        const cell *c = &cells[k];
-        if (!cell_selected(c->name, only))
+    run_rec *recs = calloc(NMATRIX * (size_t)(nseeds < 1000 ? nseeds : 1000), sizeof *recs);
+    size_t nrecs = 0, rec_cap = recs ? NMATRIX * (size_t)(nseeds < 1000 ? nseeds : 1000) : 0;
+    int passed = 0, failed = 0, last_group = 0;
+    double wall_start = wall_now();
+    for (size_t k = 0; k < nall; k++) {
+        const cell *c = all[k].c;
+        int group = all[k].group;
+        if (!(group & groups) || !cell_selected(c->name, only))
             continue;
+        if (group != last_group) {
+            if (last_group)
+                printf("\n");
+            print_header(group, bytes, mx_scale);
+            last_group = group;
+        }
         for (uint64_t si = 0; si < nseeds; si++) {
             uint64_t seed = (have_seed ? seed_override : c->seed) + si;
-            uint64_t n = have_bytes ? bytes : (c->bytes ? c->bytes : bytes);
-            int ok;
+            uint64_t n = group == GROUP_VANISH ? c->bytes
+                         : have_bytes          ? bytes
+                                               : (c->bytes ? c->bytes : bytes);
+            int ok, ran = 0;
+            result r;
+            memset(&r, 0, sizeof r);
     #if SIMNET_FORK
             if (use_fork) {
                 double t0 = wall_now();
+                int fds[2] = {-1, -1};
+                if (pipe(fds) < 0)
+                    fds[0] = fds[1] = -1;
                 fflush(stdout);
                 fflush(stderr);
                 pid_t pid = fork();
                 if (pid == 0) {
                     /* A core stuck inside one call never returns to the wall-clock check. */
                     alarm((unsigned)wall_limit_s + 30);
-                    int r = do_cell(c, seed, n);
+                    if (fds[0] >= 0)
+                        close(fds[0]);
+                    int rc = do_cell(c, group, seed, n, &r);
                     fflush(stdout);
-                    exit(r ? EXIT_CELL_PASS : EXIT_CELL_FAIL);
+                    if (fds[1] >= 0) {
+                        /* Smaller than PIPE_BUF's 64 KiB capacity: never blocks. */
+                        ssize_t w = write(fds[1], &r, sizeof r);
+                        (void)w;
+                        close(fds[1]);
+                    }
+                    exit(rc ? EXIT_CELL_PASS : EXIT_CELL_FAIL);
                 }
+                if (fds[1] >= 0)
+                    close(fds[1]);
                 int status = 0;
                 if (pid < 0 || waitpid(pid, &status, 0) != pid) {
                     perror("simnet: fork/waitpid");
-                    ok = do_cell(c, seed, n);
+                    ok = do_cell(c, group, seed, n, &r);
+                    ran = 1;
                 } else if (WIFEXITED(status) && (WEXITSTATUS(status) == EXIT_CELL_PASS ||
                                                  WEXITSTATUS(status) == EXIT_CELL_FAIL)) {
                     ok = WEXITSTATUS(status) == EXIT_CELL_PASS;
+                    ran = fds[0] >= 0 && read(fds[0], &r, sizeof r) == (ssize_t)sizeof r;
                 } else {
                     char why[64];
                     if (WIFSIGNALED(status))
@@ -1415,20 +2057,34 @@ int main(int argc, char **argv)
                     else
                         snprintf(why, sizeof why, "crashed: exit status %d", WEXITSTATUS(status));
                     printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, why);
-                    printf("%-10s %6" PRIu64 " %9s %8s %8s %6s %5s %5s %6s %11s %7s %7.2f  FAIL\n",
-                           c->name, seed, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                    printf("%-10s %6" PRIu64 " %9s %7.2f  FAIL\n", c->name, seed, "-",
                            wall_now() - t0);
                     ok = 0;
                 }
+                if (fds[0] >= 0)
+                    close(fds[0]);
             } else
     #endif
-                ok = do_cell(c, seed, n);
+            {
+                ok = do_cell(c, group, seed, n, &r);
+                ran = 1;
+            }
+            if (group == GROUP_MATRIX && nrecs < rec_cap)
+                recs[nrecs++] = (run_rec){c, seed, ran, r};
             if (ok)
                 passed++;
             else
                 failed++;
         }
     }
+    if (!last_group)
+        printf("simnet: no cell selected\n");
+    if (nrecs) {
+        printf("\n");
+        matrix_summary(recs, nrecs);
+    }
+    free(recs);
+    printf("wall time %.1f s\n", wall_now() - wall_start);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
