@@ -20,8 +20,17 @@
  * the link corrupted, duplicated, held back; retrans = wtcp_info retransmits of A and
  * B; drops = the two stacks' drop counters; wall = real seconds.
  *
- * Usage: simnet [--cell NAME[,NAME...]] [--seed N] [--seeds N] [--bytes N[K|M|G]] [--wall S]
- *               [--no-sack] [--no-ts] [--no-wscale] [--trace MS] [--no-fork] [--list] [-v]
+ * Three groups of cells: the default cells (this table), the vanished-peer cells (--vanish:
+ * the link dies for good and the connection must fail with ETIMEDOUT within a window
+ * derived from the retry and keepalive settings; a keepalive control with the peer there)
+ * and the matrix (--matrix: 64 cells, loss 0/1/5/20 % x reordering 0/10 % x duplication
+ * 0/5 % x corruption 0/1 % x one-way delay 0/50 ms, each under a virtual-time bound to
+ * finish and a bound on the longest silence; the table ends with the slowest cells).
+ * Without a group option the default and vanished-peer cells run.
+ *
+ * Usage: simnet [--default] [--vanish] [--matrix] [--cell NAME[,NAME...]] [--seed N]
+ *               [--seeds N] [--bytes N[K|M|G]] [--wall S] [--no-sack] [--no-ts]
+ *               [--no-wscale] [--trace MS] [--no-fork] [--list] [-v]
  *
  * Where the platform has fork(), each cell runs in a child process, so a crash or a hang
  * inside the stack fails that cell and the others still run.
