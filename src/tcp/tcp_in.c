@@ -216,7 +216,9 @@ static int tcp_seq_acceptable(const tcp_conn *c, uint32_t seq, uint32_t seglen)
     if (seglen == 0) {
         if (wnd == 0)
             return seq == c->rcv_nxt;
-        return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd);
+        /* A bare ACK exactly at the right edge is acceptable too (Linux tcp_sequence):
+         * else two full windows answer each other's ACKs forever. */
+        return seq_leq(c->rcv_nxt, seq) && seq_leq(seq, c->rcv_nxt + wnd);
     }
     if (wnd == 0)
         return seq == c->rcv_nxt; /* as Linux: take its ACK; the text is dropped later */
