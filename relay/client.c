@@ -1,0 +1,327 @@
+/* client.c: clients of the relay (WebSocket or exec pipe): addresses, the checks on every packet, routing by destination, rate limits, queues. */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- packets and queues */
+
+relay_pkt *pkt_new(const uint8_t *data, size_t len)
+{
+    relay_pkt *p = malloc(sizeof *p + LWS_PRE + len);
+    if (!p)
+        return NULL;
+    p->next = NULL;
+    p->due_us = 0;
+    p->len = (uint32_t)len;
+    p->sent = 0;
+    memcpy(PKT_DATA(p), data, len);
+    return p;
+}
+
+void pktq_push(relay_pktq *q, relay_pkt *p)
+{
+    p->next = NULL;
+    if (q->tail)
+        q->tail->next = p;
+    else
+        q->head = p;
+    q->tail = p;
+    q->count++;
+    q->bytes += p->len;
+}
+
+/* Whether p would overflow a client's queue (--queue packets, --queue-bytes bytes). */
+int pktq_full(const relay *r, const relay_pktq *q, const relay_pkt *p)
+{
+    return q->count >= r->o.queue || q->bytes + p->len > r->o.queue_bytes;
+}
+
+relay_pkt *pktq_pop(relay_pktq *q)
+{
+    relay_pkt *p = q->head;
+    if (!p)
+        return NULL;
+    q->head = p->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->count--;
+    q->bytes -= p->len;
+    p->next = NULL;
+    return p;
+}
+
+void pktq_free(relay_pktq *q)
+{
+    relay_pkt *p;
+    while ((p = pktq_pop(q)))
+        free(p);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+client *client_new(relay *r, int kind, const char *peer)
+{
+    client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->rx = malloc(r->o.mtu);
+    if (!c->rx) {
+        free(c);
+        return NULL;
+    }
+    c->addr = pool_take(&r->pool, c);
+    if (!c->addr) {
+        free(c->rx);
+        free(c);
+        return NULL;
+    }
+    c->r = r;
+    c->kind = kind;
+    ipv4_format(c->addr, c->addr_s);
+    snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "-");
+    c->since_us = lws_now_usecs();
+    for (int d = 0; d < DIR_COUNT; d++) {
+        c->line[d].c = c;
+        c->line[d].dir = d;
+    }
+    c->next = r->clients;
+    if (r->clients)
+        r->clients->prev = c;
+    r->clients = c;
+    r->nclients[kind]++;
+    r->st.connections[kind]++;
+    return c;
+}
+
+void client_free(client *c, const char *why)
+{
+    relay *r = c->r;
+    char code[16] = "-";
+    if (c->peer_close_code)
+        snprintf(code, sizeof code, "%u", c->peer_close_code);
+    relay_log("close client=%s kind=%s peer=%s reason=%s peer_code=%s seconds=%.1f up_packets=%llu "
+              "up_bytes=%llu down_packets=%llu down_bytes=%llu drops=%llu",
+              c->addr_s, relay_kind_name(c->kind), c->peer, why ? why : "closed", code,
+              (double)(lws_now_usecs() - c->since_us) / 1e6,
+              (unsigned long long)c->packets[DIR_UP], (unsigned long long)c->bytes[DIR_UP],
+              (unsigned long long)c->packets[DIR_DOWN], (unsigned long long)c->bytes[DIR_DOWN],
+              (unsigned long long)c->drops);
+    pool_release(&r->pool, c->addr);
+    fault_cancel(c);
+    pktq_free(&c->outq);
+    free(c->rx);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        r->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    r->nclients[c->kind]--;
+    if (r->exec_client == c)
+        r->exec_client = NULL;
+    free(c);
+}
+
+void client_drop(relay *r, client *c, int dir, enum relay_drop why)
+{
+    r->st.drops[dir][why]++;
+    if (!c)
+        return;
+    c->drops++;
+    /* One line for the first drop of each reason per client; the counters have the rest. */
+    if (!(c->drop_seen & (1u << why)) || r->o.verbose) {
+        c->drop_seen |= 1u << why;
+        relay_log("drop client=%s direction=%s reason=%s%s", c->addr_s, dir == DIR_UP ? "up" : "down",
+                  relay_drop_name(why), r->o.verbose ? "" : " (further drops of this kind are only counted)");
+    }
+}
+
+void client_want_write(client *c)
+{
+    if (c->kind == CLIENT_WS && c->wsi)
+        lws_callback_on_writable(c->wsi);
+    else if (c->kind == CLIENT_EXEC && c->in_wsi)
+        lws_callback_on_writable(c->in_wsi);
+}
+
+/* Token buckets of one second's worth (at least one MTU for bytes); policing, not
+ * shaping: what does not fit is dropped. */
+static int rate_ok(relay *r, client *c, int dir, size_t len)
+{
+    if (!r->o.rate_pps && !r->o.rate_bytes)
+        return 1;
+    relay_bucket *b = &c->bucket[dir];
+    double cap_p = (double)r->o.rate_pps;
+    double cap_b = (double)(r->o.rate_bytes > r->o.mtu ? r->o.rate_bytes : r->o.mtu);
+    int64_t now = lws_now_usecs();
+    if (!b->last_us) {
+        b->pkts = cap_p;
+        b->bytes = cap_b;
+        b->last_us = now;
+    }
+    double dt = (double)(now - b->last_us) / 1e6;
+    b->last_us = now;
+    if (r->o.rate_pps) {
+        b->pkts += dt * (double)r->o.rate_pps;
+        if (b->pkts > cap_p)
+            b->pkts = cap_p;
+        if (b->pkts < 1)
+            return 0;
+    }
+    if (r->o.rate_bytes) {
+        b->bytes += dt * (double)r->o.rate_bytes;
+        if (b->bytes > cap_b)
+            b->bytes = cap_b;
+        if (b->bytes < (double)len)
+            return 0;
+    }
+    b->pkts -= 1;
+    b->bytes -= (double)len;
+    return 1;
+}
+
+static int in_subnet(const relay *r, uint32_t a)
+{
+    return (a & r->netmask) == (r->gateway & r->netmask);
+}
+
+/* A message or frame from a client, complete. */
+void client_from_client(client *c, const uint8_t *p, size_t len, int binary)
+{
+    relay *r = c->r;
+    if (!binary) {
+        client_drop(r, c, DIR_UP, DROP_NOT_BINARY);
+        return;
+    }
+    if (len > r->o.mtu) {
+        client_drop(r, c, DIR_UP, DROP_TOO_BIG);
+        return;
+    }
+    enum relay_drop why = ipv4_check(p, len);
+    if (why != DROP_NONE) {
+        client_drop(r, c, DIR_UP, why);
+        return;
+    }
+    if (ipv4_src(p) != c->addr) {
+        client_drop(r, c, DIR_UP, DROP_SPOOFED);
+        return;
+    }
+    uint32_t dst = ipv4_dst(p);
+    if (in_subnet(r, dst) && dst != r->gateway) {
+        if (!r->o.allow_peers) {
+            client_drop(r, c, DIR_UP, DROP_PEER);
+            return;
+        }
+        if (!pool_find(&r->pool, dst)) {
+            client_drop(r, c, DIR_UP, DROP_NO_ROUTE);
+            return;
+        }
+    }
+    if (!rate_ok(r, c, DIR_UP, len)) {
+        client_drop(r, c, DIR_UP, DROP_RATE_LIMIT);
+        return;
+    }
+    relay_pkt *pkt = pkt_new(p, len);
+    if (!pkt) {
+        client_drop(r, c, DIR_UP, DROP_QUEUE_FULL);
+        return;
+    }
+    fault_submit(c, DIR_UP, pkt);
+}
+
+/* A packet read from the TUN (p has LWS_PRE bytes of headroom before it). */
+void client_from_network(relay *r, uint8_t *p, size_t len)
+{
+    enum relay_drop why = ipv4_check(p, len);
+    if (why != DROP_NONE) {
+        client_drop(r, NULL, DIR_DOWN, why);
+        return;
+    }
+    client *c = pool_find(&r->pool, ipv4_dst(p));
+    if (!c) {
+        client_drop(r, NULL, DIR_DOWN, DROP_NO_ROUTE);
+        return;
+    }
+    if (len > r->o.mtu) {
+        client_drop(r, c, DIR_DOWN, DROP_TOO_BIG);
+        return;
+    }
+    /* Client to client through the kernel's forwarding: isolation holds there too. */
+    uint32_t src = ipv4_src(p);
+    if (!r->o.allow_peers && in_subnet(r, src) && src != r->gateway) {
+        client_drop(r, c, DIR_DOWN, DROP_PEER);
+        return;
+    }
+    if (!rate_ok(r, c, DIR_DOWN, len)) {
+        client_drop(r, c, DIR_DOWN, DROP_RATE_LIMIT);
+        return;
+    }
+    relay_pkt *pkt = pkt_new(p, len);
+    if (!pkt) {
+        client_drop(r, c, DIR_DOWN, DROP_QUEUE_FULL);
+        return;
+    }
+    fault_submit(c, DIR_DOWN, pkt);
+}
+
+static void enqueue_down(client *c, relay_pkt *p)
+{
+    relay *r = c->r;
+    if (c->closing || pktq_full(r, &c->outq, p)) {
+        client_drop(r, c, DIR_DOWN, DROP_QUEUE_FULL);
+        free(p);
+        return;
+    }
+    pktq_push(&c->outq, p);
+    client_want_write(c);
+}
+
+/* A packet leaves the fault-injection stage (or skips it). */
+void client_emit(client *c, int dir, relay_pkt *p)
+{
+    relay *r = c->r;
+    if (dir == DIR_DOWN) {
+        enqueue_down(c, p);
+        return;
+    }
+    uint32_t dst = ipv4_dst(PKT_DATA(p));
+    if (in_subnet(r, dst) && dst != r->gateway) {
+        client *peer = pool_find(&r->pool, dst); /* it may have left while p waited */
+        if (!peer) {
+            client_drop(r, c, DIR_UP, DROP_NO_ROUTE);
+            free(p);
+            return;
+        }
+        c->packets[DIR_UP]++;
+        c->bytes[DIR_UP] += p->len;
+        r->st.packets[DIR_UP]++;
+        r->st.bytes[DIR_UP] += p->len;
+        enqueue_down(peer, p);
+        return;
+    }
+    ssize_t n = write(r->tun_fd, PKT_DATA(p), p->len);
+    if (n != (ssize_t)p->len) {
+        client_drop(r, c, DIR_UP, DROP_WRITE_ERROR);
+        if (n < 0 && r->o.verbose)
+            relay_log("warning client=%s msg=\"TUN write: %s\"", c->addr_s, strerror(errno));
+    } else {
+        c->packets[DIR_UP]++;
+        c->bytes[DIR_UP] += p->len;
+        r->st.packets[DIR_UP]++;
+        r->st.bytes[DIR_UP] += p->len;
+    }
+    free(p);
+}
+
+size_t relay_config_json(const relay *r, const client *c, char *out, size_t cap)
+{
+    char gw[16];
+    int n = snprintf(out, cap, "{\"version\":%d,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u}",
+                     RELAY_PROTOCOL_VERSION, c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw),
+                     r->o.mtu);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
