@@ -45,6 +45,7 @@ void tcp_undo_arm(tcp_conn *c);
 void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_clear(tcp_conn *c);
 int tcp_sack_head_lost(const tcp_conn *c);
+uint32_t tcp_dupthresh(const tcp_conn *c);
 uint32_t tcp_sack_pipe(const tcp_conn *c);
 /* The next lost, not yet resent hole at or above HighRxt: 1 and *seq, *len, or 0. */
 int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len);

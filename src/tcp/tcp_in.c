@@ -62,6 +62,7 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     c->dupthresh = TCP_DUPTHRESH;
     c->ts_rxt_floor = tcp_ts_now(st, c);
     c->recover = c->snd_una;
+    c->high_rxt = c->snd_una; /* nothing resent yet (zero would compare by the ISN's half) */
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
@@ -349,7 +350,8 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
             seq_gt(c->sack_high, c->snd_una)) {
             /* A hole below SACKed data filled without a retransmission: the network
              * reorders by this many segments; wait for that many duplicates (as Linux's
-             * tp->reordering), up to TCP_MAX_DUPTHRESH. */
+             * tp->reordering), up to TCP_MAX_DUPTHRESH. (A real loss above the hole can
+             * inflate this past the window; tcp_dupthresh() then uses half the flight.) */
             uint32_t degree = (c->sack_high - c->snd_una) / c->snd_mss + 1;
             if (degree > TCP_MAX_DUPTHRESH)
                 degree = TCP_MAX_DUPTHRESH;
@@ -422,7 +424,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     /* Enter loss recovery: three duplicate ACKs, or with SACK as soon as the scoreboard
      * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
     if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
-        (c->dupacks >= c->dupthresh || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
+        (c->dupacks >= tcp_dupthresh(c) || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
         /* FlightSize without the limited-transmit segments (RFC 5681 3.2 step 2). */
         uint32_t flight = c->snd_max - c->snd_una;
         if (flight > c->cwnd)

@@ -331,7 +331,7 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         uint32_t avail = seq_lt(c->snd_nxt, end) ? end - c->snd_nxt : 0;
         uint32_t inflight = c->snd_nxt - c->snd_una;
         uint32_t cwnd = c->cwnd;
-        if (!c->in_recovery && c->dupacks > 0 && c->dupacks < c->dupthresh && c->dupacks <= 2 &&
+        if (!c->in_recovery && c->dupacks > 0 && c->dupacks < tcp_dupthresh(c) && c->dupacks <= 2 &&
             !seq_lt(c->snd_nxt, c->snd_max))
             cwnd += c->dupacks * c->snd_mss; /* limited transmit (RFC 3042) */
         uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;

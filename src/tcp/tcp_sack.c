@@ -54,17 +54,31 @@ void tcp_sack_clear(tcp_conn *c)
     c->scoreboard.last = 0;
 }
 
+/* The duplicate threshold in force: the measured reordering (c->dupthresh), but when the
+ * whole flight is that small, half the flight and at least TCP_DUPTHRESH segments, so a
+ * raised threshold never leaves a loss to the retransmission timer (Linux's
+ * tcp_time_to_recover does the same for small windows). */
+uint32_t tcp_dupthresh(const tcp_conn *c)
+{
+    uint32_t flight = (c->snd_max - c->snd_una + c->snd_mss - 1) / c->snd_mss;
+    if (c->dupthresh <= TCP_DUPTHRESH || flight > c->dupthresh)
+        return c->dupthresh;
+    uint32_t half = flight / 2;
+    return half > TCP_DUPTHRESH ? half : TCP_DUPTHRESH;
+}
+
 /* RFC 6675 IsLost: a hole is lost once DupThresh discontiguous ranges, or more than
  * (DupThresh - 1) * SMSS bytes, were SACKed above it. Returns the offset (from SND.UNA)
  * below which every hole is lost; 0 when none is. */
 static uint32_t sack_loss_point(const tcp_conn *c)
 {
     const wtcp_asm *sb = &c->scoreboard;
+    uint32_t thresh = tcp_dupthresh(c);
     uint32_t ranges = 0, bytes = 0;
     for (uint32_t k = sb->count; k-- > 0;) {
         ranges++;
         bytes += sb->end[k] - sb->start[k];
-        if (ranges >= c->dupthresh || bytes > (c->dupthresh - 1) * c->snd_mss)
+        if (ranges >= thresh || bytes > (thresh - 1) * c->snd_mss)
             return sb->start[k];
     }
     return 0;
