@@ -206,11 +206,18 @@ export function setWebSocketProvider(provider) {
 const SEND_BUFFER_LIMIT = 4 << 20; // beyond this many bytes queued in the socket, drop (TCP recovers)
 const EARLY_LIMIT = 1024; // packets that arrive before the stack exists
 
+/** The relay URL as error messages show it: a `token=` query value (the relay's
+ * --token-file secret) is replaced by `***`, since messages end up in logs. */
+function redactUrl(url) {
+  return String(url).replace(/([?&]token=)[^&#]*/gi, '$1***');
+}
+
 /** Opens the relay's WebSocket and waits for its config message. */
 export async function openRelay(url, options = {}) {
   if (typeof url !== 'string' && !(url instanceof URL)) {
     throw new WtcpError('EINVAL', `options.relay must be a ws:// or wss:// URL, got ${describe(url)}`);
   }
+  const shown = redactUrl(url);
   const Ctor = options.WebSocket ?? (await webSocketProvider());
   if (typeof Ctor !== 'function') {
     throw new WtcpError('EINVAL', 'no WebSocket implementation: pass options.WebSocket (in Node 20: install "ws")');
@@ -220,19 +227,19 @@ export async function openRelay(url, options = {}) {
   try {
     ws = new Ctor(String(url), options.protocols);
   } catch (err) {
-    throw new WtcpError('EINVAL', `cannot open relay ${url}: ${err?.message ?? err}`, { cause: err });
+    throw new WtcpError('EINVAL', `cannot open relay ${shown}: ${err?.message ?? err}`, { cause: err });
   }
   ws.binaryType = 'arraybuffer';
   const link = new RelayLink(ws, String(url));
   const config = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new WtcpError('ETIMEDOUT', `relay ${url}: no config message within ${timeout} ms`));
+      reject(new WtcpError('ETIMEDOUT', `relay ${shown}: no config message within ${timeout} ms`));
       ws.close();
     }, timeout);
     link._onConfig = (text) => {
       clearTimeout(timer);
       try {
-        resolve(parseRelayConfig(text, url));
+        resolve(parseRelayConfig(text, shown));
       } catch (err) {
         ws.close();
         reject(err);
@@ -286,6 +293,7 @@ export class RelayLink {
   constructor(ws, url) {
     this.#ws = ws;
     this.url = url;
+    url = redactUrl(url); // for the messages below
     let closedResolve;
     this.closed = new Promise((resolve) => (closedResolve = resolve));
     ws.onmessage = (ev) => this.#message(ev.data);
