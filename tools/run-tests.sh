@@ -149,10 +149,14 @@ run_binary simnet "$build/tests/simnet" --default --vanish "${simnet_args[@]}"
 run_binary simnet-matrix "$build/tests/simnet" --matrix "${simnet_args[@]}"
 run_binary simnet-san "$build/tests-san/simnet" --default --vanish "${san_args[@]}" "${simnet_args[@]}"
 
-# 6. The other parts of the project: each brings its own test driver.
-for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh; do
+# 6. The other parts of the project: each brings its own test driver (the last two need
+# root: network namespaces, TUN devices, nftables).
+for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh \
+    tests/interop/test.sh; do
     if [ -x "$part_test" ]; then
         run_suite "$(dirname "$part_test")" "$part_test" "$build"
+    else
+        skip_suite "$(dirname "$part_test")" "$part_test is missing or not executable"
     fi
 done
 
