@@ -113,6 +113,8 @@ typedef struct tcp_conn {
     uint32_t undo_retrans;     /* retransmissions not yet shown spurious by D-SACK */
     wtcp_asm scoreboard;       /* ranges the peer SACKed, as offsets from SND.UNA (RFC 6675) */
     uint32_t high_rxt;         /* highest sequence retransmitted in this recovery */
+    uint32_t rxt_head_seq, rxt_head_mark; /* the last resend of SND.UNA, and SND.MAX then */
+    uint8_t rxt_head_armed;    /* ... not yet found lost (lost-retransmission detection) */
     uint32_t dsack_start, dsack_end; /* a duplicate to report in the next ACK (RFC 2883) */
     uint8_t in_recovery;
     /* ACK policy. */

@@ -62,7 +62,8 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     c->dupthresh = TCP_DUPTHRESH;
     c->ts_rxt_floor = tcp_ts_now(st, c);
     c->recover = c->snd_una;
-    c->high_rxt = c->snd_una; /* nothing resent yet (zero would compare by the ISN's half) */
+    c->high_rxt = c->snd_una; /* nothing resent or SACKed yet (zero would compare */
+    c->sack_high = c->snd_una; /* by which half of the sequence space the ISN is in) */
     c->ssthresh = UINT32_MAX / 2;
     c->retries = 0;
     c->backoff = 0;
@@ -361,6 +362,12 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         c->snd_una = ack;
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
+        /* Marks below SND.UNA move up with it, so that they never fall 2^31 behind and
+         * compare the wrong way round. */
+        if (seq_lt(c->sack_high, c->snd_una))
+            c->sack_high = c->snd_una;
+        if (seq_lt(c->high_rxt, c->snd_una))
+            c->high_rxt = c->snd_una;
         tcp_sack_advance(c, acked);
         c->retries = 0;
         c->soft_error = 0; /* the path works again (Linux clears sk_err_soft too) */
@@ -420,6 +427,15 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     if (sack && seg->opt.sack_count) {
         tcp_sack_dsack(c, seg);
         tcp_sack_update(c, seg);
+    }
+    /* A lost retransmission (Linux's tcp_mark_lost_retrans, before RACK): SND.UNA was
+     * resent in this recovery, and dupthresh segments' worth of data sent after that
+     * resend is SACKed while SND.UNA is still missing: the resend was lost too. Resend it
+     * now (output sees the hole below HighRxt again), not after a timeout. */
+    if (c->in_recovery && sack && c->rxt_head_armed && c->rxt_head_seq == c->snd_una &&
+        seq_geq(c->sack_high, c->rxt_head_mark + tcp_dupthresh(c) * c->snd_mss)) {
+        c->rxt_head_armed = 0;
+        c->high_rxt = c->snd_una;
     }
     /* Enter loss recovery: three duplicate ACKs, or with SACK as soon as the scoreboard
      * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */

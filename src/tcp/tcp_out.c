@@ -214,6 +214,23 @@ uint32_t tcp_mss_now(const tcp_conn *c)
     return c->snd_mss > opt + TCP_MIN_MSS ? c->snd_mss - opt : TCP_MIN_MSS;
 }
 
+/* Bookkeeping for every data retransmission: counters, the D-SACK undo count, the
+ * timestamp floor below which echoes give no RTT sample, Karn's rule, and for a resend of
+ * SND.UNA the mark that lost-retransmission detection (tcp_in.c) compares SACKs with. */
+static void tcp_count_retransmit(wtcp_stack *st, tcp_conn *c, uint32_t seq)
+{
+    c->total_retrans++;
+    c->undo_retrans++;
+    c->ts_rxt_floor = tcp_ts_now(st, c);
+    st->stats.tcp_retransmits++;
+    c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+    if (seq == c->snd_una) {
+        c->rxt_head_seq = seq;
+        c->rxt_head_mark = c->snd_max;
+        c->rxt_head_armed = 1;
+    }
+}
+
 /* Sequence number just past the last byte the user has written (until our FIN is
  * acknowledged: SND.UNA then lies past the FIN). */
 static uint32_t tcp_data_end(const tcp_conn *c) { return c->snd_una + c->sndbuf.len; }
@@ -241,11 +258,7 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
     tcp_send_segment(st, idx, c->snd_una, flags, len);
     if (seq_gt(c->snd_una + len, c->high_rxt))
         c->high_rxt = c->snd_una + len;
-    c->total_retrans++;
-    c->undo_retrans++;
-    c->ts_rxt_floor = tcp_ts_now(st, c);
-    st->stats.tcp_retransmits++;
-    c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+    tcp_count_retransmit(st, c, c->snd_una);
 }
 
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx)
@@ -277,11 +290,7 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
             uint8_t flags = WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0);
             tcp_send_segment(st, idx, seq, flags, len);
             c->high_rxt = seq + len;
-            c->total_retrans++;
-            c->undo_retrans++;
-            c->ts_rxt_floor = tcp_ts_now(st, c);
-            st->stats.tcp_retransmits++;
-            c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
+            tcp_count_retransmit(st, c, seq);
             sent = 1;
             continue;
         }
@@ -373,10 +382,7 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         if (retrans) {
             if (seq_gt(seq + len, c->high_rxt))
                 c->high_rxt = seq + len;
-            c->total_retrans++;
-            c->undo_retrans++;
-            c->ts_rxt_floor = tcp_ts_now(st, c);
-            st->stats.tcp_retransmits++;
+            tcp_count_retransmit(st, c, seq);
         }
         if (len)
             c->last_send = st->now;

@@ -93,6 +93,7 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
             c->recover = c->snd_max;
         c->in_recovery = 0;
         c->high_rxt = c->snd_una;
+        c->rxt_head_armed = 0;
         c->snd_nxt = c->snd_una; /* go back N: resend from the first unacknowledged byte */
     }
     tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
