@@ -536,7 +536,10 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
         uint32_t q = tcp_rcv_space(c) / (2 * c->rcv_mss);
         c->quickacks = q < 2 ? 2 : q > TCP_MAX_QUICKACKS ? TCP_MAX_QUICKACKS : q;
     }
-    if (had_holes || c->quickacks > 0 || c->rcv_nxt - c->last_ack_sent >= 2 * c->rcv_mss)
+    /* More than one full segment unacknowledged: ACK now (Linux's __tcp_ack_snd_check).
+     * Not "two full segments": segments that carry SACK blocks are shorter than rcv_mss,
+     * and two of them would wait for the delayed-ACK timer. */
+    if (had_holes || c->quickacks > 0 || c->rcv_nxt - c->last_ack_sent > c->rcv_mss)
         c->flags |= TF_ACK_NOW;
     else if (!c->timer[TCP_T_DELACK])
         tcp_arm(st, idx, TCP_T_DELACK, st->now + TCP_DELACK_MS);
