@@ -355,6 +355,11 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
                   len == avail;
         if (len == 0 && !(fin && avail == 0))
             break;
+        /* The window or cwnd leaves room for only part of a segment while more waits and
+         * an ACK is due: wait for it rather than send a sliver (cwnd counts bytes, and
+         * segments with SACK options are shorter than snd_mss). */
+        if (len < mss && len == usable && len < avail && len < room && inflight > 0)
+            break;
         /* Retransmissions go out as they were sent: no Nagle or SWS holds. */
         if (len < mss && !fin && !seq_lt(c->snd_nxt, c->snd_max)) {
             if (len < avail) {

@@ -949,12 +949,31 @@ static void trace_pkt(const sim *s, const pkt *p, int r, int drop_k)
             fl[n++] = names[b];
     fl[n] = 0;
     const dir_stats *d0 = &s->d[!p->to], *d1 = &s->d[p->to];
-    printf("    %8" PRIu64 " %s %-4s seq %10" PRIu32 " ack %10" PRIu32 " len %4zu win %5u%s%s"
+    /* SACK blocks, relative to the receiver's sequence numbers like the ACK field. */
+    char sack[128] = "";
+    size_t sl = 0;
+    for (size_t o = 20; o < hl && p->len >= ihl + hl;) {
+        uint8_t kind = t[o];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            o++;
+            continue;
+        }
+        uint8_t olen = o + 1 < hl ? t[o + 1] : 0;
+        if (olen < 2 || o + olen > hl)
+            break;
+        for (size_t b = 2; kind == 5 && b + 8 <= olen && sl < sizeof sack - 24; b += 8)
+            sl += (size_t)snprintf(sack + sl, sizeof sack - sl, " sack %" PRIu32 ":%" PRIu32,
+                                   rd32(t + o + b) - d1->syn_seq, rd32(t + o + b + 4) - d1->syn_seq);
+        o += olen;
+    }
+    printf("    %8" PRIu64 " %s %-4s seq %10" PRIu32 " ack %10" PRIu32 " len %4zu win %5u%s%s%s"
            " -> %d%s%s\n",
            s->now, p->to ? "A>B" : "B>A", fl, rd32(t + 4) - d0->syn_seq,
            (t[13] & 0x10) ? rd32(t + 8) - d1->syn_seq : 0,
            p->len >= ihl + hl ? p->len - ihl - hl : 0, rd16(t + 14),
-           hl > 20 ? " opt" : "", p->corrupted ? " CORRUPT" : "", r,
+           hl > 20 ? " opt" : "", sack, p->corrupted ? " CORRUPT" : "", r,
            drop_k >= 0 ? " dropped: " : "", drop_k >= 0 ? wtcp_drop_name(drop_k) : "");
 }
 
