@@ -1,6 +1,7 @@
 # wtcp: one entry point. `make` builds the native library and tools into build/,
 # `make test` installs what is missing (Debian 12, root) and runs every test,
-# `make demo` runs the demo.
+# `make demo` runs the demo end to end (relay, TUN, Node and browser stacks; root),
+# `make demo-pair` two stacks in memory (no root).
 
 CC      ?= cc
 CLANG   ?= clang
@@ -24,9 +25,9 @@ WASI_SDK_PATH ?=
 WASI_SYSROOT  ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/share/wasi-sysroot,$(BUILD)/wasi-sysroot)
 WASI_CC       ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/bin/clang,$(CLANG))
 
-.PHONY: all deps test check-core demo bench fuzz clean
+.PHONY: all deps test check-core demo demo-pair bench bench-relay fuzz clean
 
-all: $(BUILD)/libwtcp.a $(BUILD)/wtcp-pktrun $(BUILD)/wtcp-demo $(UNIT_BIN) $(BUILD)/tests/simnet
+all: $(BUILD)/libwtcp.a $(BUILD)/wtcp-pktrun $(BUILD)/wtcp-demo-pair $(UNIT_BIN) $(BUILD)/tests/simnet
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -49,7 +50,7 @@ $(BUILD)/wtcp-pktrun: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtc
 $(BUILD)/wtcp-pktrun-san: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtcp-san.a
 	$(CC) $(CFLAGS) -O1 $(SAN) $(PKTRUN_SRC) $(BUILD)/libwtcp-san.a -o $@
 
-$(BUILD)/wtcp-demo: tools/demo.c $(BUILD)/libwtcp.a
+$(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(BUILD)/libwtcp.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp.a
@@ -92,9 +93,12 @@ test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(BUILD)/fuzz/fuzz_input $(TEST_PREREQS)
 	@tools/run-tests.sh $(BUILD)
 
-demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/wtcp-demo
-	$(BUILD)/wtcp-demo
+demo:
+	@tools/demo/run.sh $(BUILD)
+
+demo-pair: deps
+	@$(MAKE) --no-print-directory $(BUILD)/wtcp-demo-pair
+	$(BUILD)/wtcp-demo-pair
 
 clean:
 	rm -rf $(BUILD)
@@ -108,6 +112,10 @@ bench: $(BUILD)/bench/throughput
 	$(BUILD)/bench/throughput
 	@if [ -f bindings/js/dist/wtcp.wasm ]; then node bench/js-pair.mjs 64 5; \
 	else echo "(make wasm js-deps for the Node figure)"; fi
+
+# Through wtcp-relay against Linux TCP, next to a veth pair (root: namespaces, TUN).
+bench-relay: relay wasm js-deps wasi
+	bench/relay-throughput.sh $(BUILD)
 
 # ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc

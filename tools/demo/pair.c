@@ -1,4 +1,4 @@
-/* demo.c: two wtcp stacks wired together in memory, an HTTP-like exchange between them.
+/* pair.c (make demo-pair): two wtcp stacks wired together in memory, an HTTP-like exchange between them.
  *
  * Stack A (10.0.0.1) is the client, stack B (10.0.0.2) runs a server on port 80. The
  * link delays every packet 10 ms each way and loses nothing. Time is virtual: the demo
