@@ -1,6 +1,6 @@
 // browser.test.js: the package unchanged in a real browser (Debian's Chromium, headless):
 // the ES modules served as they are in lib/ and dist/, two stacks over pair() echoing
-// data, and the relay link through the browser's own WebSocket.
+// data, typed errors, and the relay link through the browser's own WebSocket.
 
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
@@ -42,6 +42,21 @@ window.relay = async (url) => {
   for await (const x of c) text += new TextDecoder().decode(x);
   c.close(); a.close(); b.close();
   return { a: a.address, b: b.address, text };
+};
+window.errors = async () => {
+  const [a, b] = await pair();
+  const out = {};
+  const code = async (f) => { try { await f(); return 'no error'; } catch (e) { return e.name + ' ' + e.code; } };
+  out.badPort = await code(() => b.listen({ port: 70000 }));
+  out.badHost = await code(() => a.connect({ host: 'not an address', port: 80 }));
+  out.refused = await code(() => a.connect({ host: b.address, port: 81 }));
+  const l = b.listen({ port: 82 });
+  out.inUse = await code(() => b.listen({ port: 82 }));
+  l.close();
+  a.close();
+  out.closedStack = await code(() => a.connect({ host: b.address, port: 82 }));
+  b.close();
+  return out;
 };
 window.ready = true;
 </script>`;
@@ -111,6 +126,20 @@ describe.skipIf(!haveChromium)('in Chromium', () => {
     const result = await tab.evaluate((n) => window.echo(n), 1 << 20);
     expect(result).toEqual({ got: 1 << 20, same: true });
     expect(errors).toEqual([]);
+    await tab.close();
+  });
+
+  it('throws typed WtcpErrors for bad arguments, a closed port, a port in use, a closed stack', async () => {
+    const tab = await browser.newPage();
+    await tab.goto(origin);
+    await tab.waitForFunction(() => window.ready === true);
+    expect(await tab.evaluate(() => window.errors())).toEqual({
+      badPort: 'WtcpError EINVAL',
+      badHost: 'WtcpError EINVAL',
+      refused: 'WtcpError ECONNREFUSED',
+      inUse: 'WtcpError EADDRINUSE',
+      closedStack: 'WtcpError EBADF',
+    });
     await tab.close();
   });
 
