@@ -159,6 +159,10 @@ for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.
         skip_suite "$(dirname "$part_test")" "$part_test is missing or not executable"
     fi
 done
+# The page again with the relay at the MTU make demo uses (large packets, few messages).
+if [ -x web/test.sh ]; then
+    run_suite web-mtu65535 env WEB_TEST_MTU=65535 web/test.sh "$build"
+fi
 
 # Summary.
 passed=0

@@ -6,6 +6,7 @@
 #
 # Usage: web/test.sh BUILD_DIR      (needs BUILD_DIR/wtcp-relay, bindings/js/dist/wtcp.wasm,
 #                                    bindings/js/node_modules and /usr/bin/chromium)
+# WEB_TEST_MTU sets the relay's MTU (default 1500; make test also runs 65535, as make demo).
 set -u
 
 if [ $# -ne 1 ]; then
@@ -74,7 +75,7 @@ fi
 nsexec() { ip netns exec "$ns" "$@"; }
 
 # ---- the relay ----
-ip netns exec "$ns" "$build/wtcp-relay" --listen 127.0.0.1:8787 >"$tmp/relay.log" 2>&1 &
+ip netns exec "$ns" "$build/wtcp-relay" --listen 127.0.0.1:8787 --mtu "${WEB_TEST_MTU:-1500}" >"$tmp/relay.log" 2>&1 &
 relay_pid=$!
 pids+=("$relay_pid")
 up=0
