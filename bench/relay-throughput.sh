@@ -5,7 +5,8 @@
 # Usage: bench/relay-throughput.sh [BUILD_DIR=build]   (as root; builds nothing: needs
 #        build/wtcp-relay, bindings/js/dist/wtcp.wasm and bindings/js/node_modules, i.e.
 #        `make relay wasm js-deps`; curl, python3, iproute2)
-# Environment: BENCH_BYTES (per run, default 32 MiB), BENCH_RUNS (default 5).
+# Environment: BENCH_BYTES (per run, default 32 MiB), BENCH_RUNS (default 5), BENCH_MTU
+# (the relay's and the veth pair's MTU, default 1500).
 #
 # It makes two network namespaces of its own: wtcp-bench-PID-r runs the relay (TUN wtcp0,
 # 10.77.0.1/16, WebSocket on 127.0.0.1:8787), the Node clients and the Linux servers;
@@ -32,6 +33,7 @@ relay=$build/wtcp-relay
 peer=(node "$root/tests/interop/peer.mjs")
 bytes=${BENCH_BYTES:-33554432}
 runs=${BENCH_RUNS:-5}
+mtu=${BENCH_MTU:-1500}
 url=ws://127.0.0.1:8787
 
 die() {
@@ -75,8 +77,8 @@ done
 ip -n "$R" link add bench0 type veth peer name bench1 netns "$V" || die "cannot create the veth pair"
 ip -n "$R" addr add 10.78.0.1/24 dev bench0
 ip -n "$V" addr add 10.78.0.2/24 dev bench1
-ip -n "$R" link set bench0 up
-ip -n "$V" link set bench1 up
+ip -n "$R" link set bench0 mtu "$mtu" up
+ip -n "$V" link set bench1 mtu "$mtu" up
 
 in_r() { # a foreground command in $R, waited for in the background (Ctrl-C stays prompt)
     ip netns exec "$R" "$@" &
@@ -103,7 +105,7 @@ now_ms() { date +%s%3N; }
 head -c "$bytes" /dev/urandom >"$tmp/data.bin"
 want=$(sha256sum "$tmp/data.bin" | cut -d' ' -f1)
 
-ip netns exec "$R" "$relay" --listen 127.0.0.1:8787 2>"$tmp/relay.log" &
+ip netns exec "$R" "$relay" --listen 127.0.0.1:8787 --mtu "$mtu" 2>"$tmp/relay.log" &
 relay_pid=$!
 pids+=("$relay_pid")
 wait_for 10 "$tmp/relay.log" ' start version=' || { cat "$tmp/relay.log" >&2; die "the relay did not start"; }
@@ -170,7 +172,7 @@ add "wtcp -> Linux   raw wtcp connection -> kernel TCP sink" "$CPU"
 if [ -f "$build/wasi/wtcp-httpd.wasm" ]; then
     mkdir -p "$tmp/www"
     ln "$tmp/data.bin" "$tmp/www/data"
-    ip netns exec "$R" "$relay" exec --tun wtcp1 --address 10.79.0.1/16 -- \
+    ip netns exec "$R" "$relay" exec --tun wtcp1 --address 10.79.0.1/16 --mtu "$mtu" -- \
         node "$root/wasi/run.mjs" --dir "$tmp/www=/www" "$build/wasi/wtcp-httpd.wasm" 80 /www 2>"$tmp/exec.log" &
     exec_pid=$!
     pids+=("$exec_pid")
@@ -184,7 +186,7 @@ add "Linux <- Linux  curl <- Node http server, veth pair" "-"
 
 veth=${medians[${#medians[@]} - 1]}
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%g", b / 1048576 }')
-echo "wtcp-relay throughput: $mib MiB per run, median of $runs (MB/s = 10^6 bytes/s); Node $(node --version), $(nproc) CPUs"
+echo "wtcp-relay throughput: $mib MiB per run, median of $runs, MTU $mtu (MB/s = 10^6 bytes/s); Node $(node --version), $(nproc) CPUs"
 printf '%-68s %12s %15s %20s\n' direction "median MB/s" "ratio to veth" "relay CPU ms/MiB"
 for i in "${!names[@]}"; do
     awk -v n="${names[$i]}" -v r="${medians[$i]}" -v v="$veth" -v c="${cpus[$i]}" \
