@@ -14,24 +14,27 @@ uint32_t tcp_rcv_space(const tcp_conn *c)
     return c->rcvbuf_size;
 }
 
-/* The window to advertise (bytes, a multiple of the scale unit), never shrinking the
- * right edge already advertised, and not advertising small increases (receiver SWS). */
+/* The window to advertise (bytes, a multiple of the scale unit). Two rules, in this order:
+ * the right edge never lies beyond the buffer's end, so every byte the window offers has
+ * room; and the right edge already advertised is kept (RFC 9293 3.8.6.2.2), except that
+ * when the old window rounded up to the scale unit would pass the buffer's end it is
+ * rounded down by less than one unit (RFC 7323 appendix F). rcv_adv, the edge up to which
+ * data is accepted, never moves left, so the peer loses nothing by that rounding.
+ * Receiver SWS avoidance (RFC 1122 4.2.3.3): small increases are not offered. */
 uint32_t tcp_select_window(const tcp_conn *c)
 {
     uint32_t space = tcp_rcv_space(c);
-    uint32_t max_wnd = (uint32_t)65535 << c->rcv_wscale;
+    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
+    uint32_t max_wnd = ((uint32_t)65535 << c->rcv_wscale) & ~(unit - 1);
     if (space > max_wnd)
         space = max_wnd;
     uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    uint32_t unit = (uint32_t)1 << c->rcv_wscale;
     uint32_t sws = c->rcvbuf_size / 2 < c->rcv_mss ? c->rcvbuf_size / 2 : c->rcv_mss;
-    uint32_t wnd;
-    if (space <= cur || space - cur < sws)
-        wnd = (cur + unit - 1) & ~(unit - 1); /* keep the old right edge */
-    else
+    uint32_t up = cur > max_wnd - (unit - 1) ? max_wnd : (cur + unit - 1) & ~(unit - 1);
+    uint32_t keep = up <= space ? up : cur & ~(unit - 1);
+    uint32_t wnd = keep;
+    if (space > cur && space - cur >= sws && (space & ~(unit - 1)) > keep)
         wnd = space & ~(unit - 1);
-    if (wnd > max_wnd)
-        wnd = max_wnd & ~(unit - 1);
     return wnd;
 }
 

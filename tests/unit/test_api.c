@@ -795,6 +795,44 @@ TEST(send_buffer_full_is_a_short_write_and_writable_follows)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+/* A receiver that takes in every waiting packet before it reads (as a process pumping a
+ * socket does) lets its buffer fill: no segment inside the window it advertised may be
+ * dropped for want of room, on a link that loses nothing. */
+TEST(full_receive_buffer_drops_nothing_the_window_offered)
+{
+    net *n = net_new();
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    static uint8_t src[1 << 16], sink[3000];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (uint8_t)(i * 7 + i / 251);
+    const uint64_t total = 8u << 20;
+    uint64_t sent = 0, got = 0;
+    int r, bad = 0;
+    for (int step = 0; step < 200000 && got < total; step++) {
+        while (sent < total &&
+               (r = wtcp_send(n->a, ca, src + sent % sizeof src,
+                              (size_t)(sizeof src - sent % sizeof src))) > 0)
+            sent += (uint64_t)r;
+        net_run(n, 1); /* every packet in flight arrives before B reads */
+        /* B reads less per millisecond than the link carries: its buffer fills. */
+        if ((r = wtcp_recv(n->b, cb, sink, sizeof sink)) > 0) {
+            for (int i = 0; i < r; i++)
+                bad |= sink[i] != src[(got + (uint64_t)i) % sizeof src];
+            got += (uint64_t)r;
+        }
+    }
+    CHECK_EQ_U(got, total);
+    CHECK_EQ_I(bad, 0);
+    wtcp_stats sb;
+    wtcp_stats_get(n->b, &sb);
+    CHECK_EQ_U(sb.drop[WTCP_DROP_TCP_OUT_OF_WINDOW], 0);
+    wtcp_info ia;
+    CHECK_EQ_I(wtcp_info_get(n->a, ca, &ia), 0);
+    CHECK_EQ_U(ia.retransmits, 0);
+    CHECK_EQ_U(net_free(n), 0);
+}
+
 UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(address_text),
           RUN(bad_arguments_return_codes), RUN(off_link_without_gateway_is_ENETUNREACH), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
@@ -804,4 +842,5 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(backlog_bounds_pending_connections), RUN(two_thousand_concurrent_connections), RUN(udp_exchange_and_port_unreachable),
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
-          RUN(send_buffer_full_is_a_short_write_and_writable_follows))
+          RUN(send_buffer_full_is_a_short_write_and_writable_follows),
+          RUN(full_receive_buffer_drops_nothing_the_window_offered))
