@@ -90,6 +90,15 @@ typedef void *(*wtcp_alloc_fn)(void *user, void *ptr, size_t size);
  * connection). Must not call back into the stack. */
 typedef void (*wtcp_state_fn)(void *user, int32_t sock, int old_state, int new_state);
 
+/* Congestion control algorithms (per stack in wtcp_config, per socket with
+ * WTCP_TCP_CONGESTION). */
+enum wtcp_congestion {
+    WTCP_CC_CUBIC = 1,   /* RFC 9438 with HyStart++ (RFC 9406); the default, as Linux */
+    WTCP_CC_NEWRENO = 2, /* RFC 5681 + RFC 6582 */
+};
+/* "cubic", "newreno"; NULL for an unknown value. */
+const char *wtcp_congestion_name(int cc);
+
 typedef struct wtcp_config {
     uint32_t addr;          /* our IPv4 address, host byte order */
     uint8_t prefix_len;     /* on-link prefix (0: every address is on-link) */
@@ -118,6 +127,7 @@ typedef struct wtcp_config {
     uint8_t no_timestamps;  /* 1: do not offer RFC 7323 timestamps */
     uint8_t no_sack;        /* 1: do not offer SACK-permitted */
     uint8_t no_wscale;      /* 1: do not offer window scaling */
+    uint8_t congestion;     /* WTCP_CC_CUBIC (default) or WTCP_CC_NEWRENO */
     wtcp_state_fn on_state; /* optional */
     void *state_user;
 } wtcp_config;
@@ -194,6 +204,7 @@ enum wtcp_sockopt {
     WTCP_TCP_KEEPINTVL,  /* seconds between keepalive probes */
     WTCP_TCP_KEEPCNT,    /* unanswered probes before the connection fails */
     WTCP_TCP_USER_TIMEOUT, /* ms data may stay unacknowledged before ETIMEDOUT (0: retries) */
+    WTCP_TCP_CONGESTION, /* a wtcp_congestion value (Linux's TCP_CONGESTION, by number) */
 };
 int wtcp_setsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int value);
 int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);
@@ -237,6 +248,12 @@ typedef struct wtcp_info {
     uint64_t bytes_acked;
     uint64_t bytes_received;       /* payload bytes delivered in order */
     uint64_t segs_in, segs_out;
+    uint8_t congestion;            /* wtcp_congestion in use */
+    uint8_t ca_state;              /* 0 open, 1 disorder, 2 recovery, 3 loss (Linux's) */
+    uint32_t lost;                 /* segments the scoreboard now counts lost */
+    uint32_t reordering;           /* reordering degree seen, in segments */
+    uint32_t rack_reo_wnd_ms;      /* RACK reordering window now */
+    uint32_t tlp_probes;           /* tail loss probes sent, total */
 } wtcp_info;
 int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
 

@@ -158,6 +158,7 @@ typedef struct sock_slot {
     uint32_t opt_flags;        /* TF_NODELAY / TF_REUSEADDR / ... requested before connect */
     uint32_t maxseg_opt;
     uint32_t ka_idle_ms, ka_intvl_ms, ka_count, user_timeout_ms;
+    uint8_t cc_opt;            /* wtcp_congestion chosen for this socket */
     union {
         tcp_conn tcp;
         udp_sock udp;

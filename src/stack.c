@@ -38,6 +38,18 @@ const char *wtcp_state_name(int state)
     return state >= 0 && state < WTCP_NUM_STATES ? names[state] : "UNKNOWN";
 }
 
+const char *wtcp_congestion_name(int cc)
+{
+    switch (cc) {
+    case WTCP_CC_CUBIC:
+        return "cubic";
+    case WTCP_CC_NEWRENO:
+        return "newreno";
+    default:
+        return NULL;
+    }
+}
+
 const char *wtcp_drop_name(int reason)
 {
     static const char *const names[WTCP_DROP_COUNT] = {
@@ -129,6 +141,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->ephemeral_lo = 32768;
     cfg->ephemeral_hi = 60999;
     cfg->ttl = 64;
+    cfg->congestion = WTCP_CC_CUBIC;
 }
 
 int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
@@ -137,11 +150,13 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
         cfg->max_sockets > 65535 || cfg->prefix_len > 32 || cfg->sndbuf < 1024 ||
         cfg->rcvbuf < 1024 || cfg->rcvbuf_max < cfg->rcvbuf || cfg->ephemeral_lo == 0 ||
         cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->rcvbuf_max > (1u << 30) ||
-        cfg->sndbuf > (1u << 30))
+        cfg->sndbuf > (1u << 30) || (cfg->congestion && !wtcp_congestion_name(cfg->congestion)))
         return WTCP_EINVAL;
     wtcp_stack tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.cfg = *cfg;
+    if (tmp.cfg.congestion == 0)
+        tmp.cfg.congestion = WTCP_CC_CUBIC;
     if (tmp.cfg.ttl == 0)
         tmp.cfg.ttl = 64;
     if (tmp.cfg.max_backlog == 0)
@@ -253,6 +268,7 @@ uint32_t sock_alloc(wtcp_stack *st, int type)
     s->ka_idle_ms = st->cfg.keepalive_idle_ms;
     s->ka_intvl_ms = st->cfg.keepalive_intvl_ms;
     s->ka_count = st->cfg.keepalive_count;
+    s->cc_opt = st->cfg.congestion;
     s->u.tcp.parent = WTCP_NONE;
     s->u.tcp.accept_next = WTCP_NONE;
     s->u.tcp.accept_head = s->u.tcp.accept_tail = WTCP_NONE;

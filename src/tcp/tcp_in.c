@@ -121,6 +121,7 @@ static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip,
     s->ka_intvl_ms = ls->ka_intvl_ms;
     s->ka_count = ls->ka_count;
     s->user_timeout_ms = ls->user_timeout_ms;
+    s->cc_opt = ls->cc_opt;
     s->opt_flags = ls->opt_flags;
     c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0);
     c->parent = lidx;

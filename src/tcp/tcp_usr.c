@@ -685,6 +685,13 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
             return WTCP_EINVAL;
         s->user_timeout_ms = (uint32_t)value;
         return 0;
+    case WTCP_TCP_CONGESTION:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (!wtcp_congestion_name(value))
+            return WTCP_EINVAL;
+        s->cc_opt = (uint8_t)value;
+        return 0;
     case WTCP_SO_ERROR:
         return WTCP_ENOPROTOOPT;
     default:
@@ -756,6 +763,11 @@ int wtcp_getsockopt(wtcp_stack *st, wtcp_sock h, int opt, int *value)
     case WTCP_TCP_USER_TIMEOUT:
         *value = (int)s->user_timeout_ms;
         return 0;
+    case WTCP_TCP_CONGESTION:
+        if (s->type != WTCP_SOCK_STREAM)
+            return WTCP_ENOPROTOOPT;
+        *value = s->cc_opt;
+        return 0;
     case WTCP_SO_ERROR:
         *value = s->so_error;
         s->so_error = 0;
@@ -825,6 +837,7 @@ int wtcp_info_get(wtcp_stack *st, wtcp_sock h, wtcp_info *info)
     info->bytes_received = c->bytes_received;
     info->segs_in = c->segs_in;
     info->segs_out = c->segs_out;
+    info->congestion = s->cc_opt;
     return 0;
 }
 
