@@ -69,6 +69,25 @@ enum {
     TF_DSACK = 1u << 19,       /* dsack_start/end hold a duplicate to report */
 };
 
+/* HyStart++ phases (RFC 9406). */
+enum { TCP_HS_OFF, TCP_HS_SLOW_START, TCP_HS_CSS };
+#define TCP_INFINITE_SSTHRESH 0x7fffffffu
+
+/* Congestion control state (tcp_cc.c). */
+typedef struct tcp_cc_state {
+    uint8_t algo;              /* WTCP_CC_* */
+    uint32_t acked_ca;         /* NewReno: bytes ACKed towards the next cwnd step */
+    /* CUBIC (RFC 9438): window before the last reduction, the epoch's start and K,
+     * the window it climbs back to, the Reno-friendly estimate, a remainder. */
+    uint32_t w_max, k_ms, origin, w_est;
+    uint64_t epoch_start, acc;
+    /* HyStart++ (RFC 9406). */
+    uint8_t hs_state;
+    uint32_t hs_round_end, hs_last_min, hs_cur_min, hs_samples, hs_css_base, hs_css_rounds;
+    /* PRR (RFC 6937). */
+    uint32_t prr_delivered, prr_out, recover_fs;
+} tcp_cc_state;
+
 typedef struct tcp_conn {
     uint8_t state;
     uint32_t flags;
@@ -96,7 +115,8 @@ typedef struct tcp_conn {
     uint32_t sndbuf_size, rcvbuf_size;
     wtcp_asm ooo;
     /* Congestion control (RFC 5681) and RTO (RFC 6298), times in ms, srtt/rttvar x8/x4. */
-    uint32_t cwnd, ssthresh, bytes_acked_ca;
+    uint32_t cwnd, ssthresh;
+    tcp_cc_state cc;
     uint32_t srtt8, rttvar4, rto;
     uint32_t rtt_seq;
     uint64_t rtt_start;
@@ -109,7 +129,7 @@ typedef struct tcp_conn {
     uint32_t recover;          /* NewReno: snd_max when fast recovery began */
     uint32_t sack_high;        /* highest sequence the peer has SACKed */
     uint32_t dupthresh;        /* duplicate ACKs that mean loss: 3, raised by reordering */
-    uint32_t undo_cwnd, undo_ssthresh; /* before the last reduction, for D-SACK undo */
+    uint32_t undo_cwnd, undo_ssthresh, undo_w_max; /* before the last reduction (D-SACK undo) */
     uint32_t undo_retrans;     /* retransmissions not yet shown spurious by D-SACK */
     wtcp_asm scoreboard;       /* ranges the peer SACKed, as offsets from SND.UNA (RFC 6675) */
     uint32_t high_rxt;         /* highest sequence retransmitted in this recovery */

@@ -41,7 +41,6 @@ uint32_t tcp_select_window(const tcp_conn *c);
 /* tcp_sack.c: sender scoreboard and RFC 6675 recovery */
 void tcp_sack_update(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_advance(tcp_conn *c, uint32_t acked);
-void tcp_undo_arm(tcp_conn *c);
 void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_clear(tcp_conn *c);
 int tcp_sack_head_lost(const tcp_conn *c);
@@ -52,6 +51,24 @@ int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len);
 /* For a resend from seq after a timeout: the first sequence at or above seq the peer has
  * not SACKed, and in *room how far it may go before the next SACKed range. */
 uint32_t tcp_sack_skip(const tcp_conn *c, uint32_t seq, uint32_t *room);
+
+/* tcp_cc.c: congestion control; the only writer of cwnd and ssthresh */
+void tcp_cc_init(tcp_conn *c, uint8_t cc);
+void tcp_cc_select(tcp_conn *c, int cc);
+/* New data acknowledged outside recovery: ack is the new SND.UNA, flight what was in
+ * flight before it, rtt_ms this ACK's RTT sample or UINT32_MAX. */
+void tcp_cc_on_ack(wtcp_stack *st, tcp_conn *c, uint32_t ack, uint32_t acked, uint32_t flight,
+                   uint32_t rtt_ms);
+void tcp_cc_enter_recovery(tcp_conn *c);
+void tcp_cc_prr_ack(tcp_conn *c, uint32_t delivered, uint32_t pipe, int una_advanced);
+void tcp_cc_on_sent(tcp_conn *c, uint32_t len);
+void tcp_cc_newreno_dupack(tcp_conn *c);
+void tcp_cc_newreno_partial_ack(tcp_conn *c, uint32_t acked);
+void tcp_cc_exit_recovery(tcp_conn *c);
+void tcp_cc_on_rto(tcp_conn *c, int first);
+void tcp_cc_after_idle(tcp_conn *c);
+void tcp_cc_undo_arm(tcp_conn *c);
+void tcp_cc_undo(tcp_conn *c);
 
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);

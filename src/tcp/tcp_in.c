@@ -57,14 +57,13 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     tcp_conn *c = tc(st, idx);
     if (tcp_alloc_buffers(st, idx) < 0)
         return -1;
-    c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
     c->snd_sml = c->snd_una; /* no small segment in flight yet (Nagle) */
     c->dupthresh = TCP_DUPTHRESH;
     c->ts_rxt_floor = tcp_ts_now(st, c);
     c->recover = c->snd_una;
     c->high_rxt = c->snd_una; /* nothing resent or SACKed yet (zero would compare */
     c->sack_high = c->snd_una; /* by which half of the sequence space the ISN is in) */
-    c->ssthresh = UINT32_MAX / 2;
+    tcp_cc_init(c, sk(st, idx)->cc_opt);
     c->retries = 0;
     c->backoff = 0;
     if (c->srtt8 == 0)
@@ -250,184 +249,169 @@ static void tcp_reset_received(wtcp_stack *st, uint32_t idx)
     tcp_done(st, idx, err);
 }
 
-static void tcp_ack_advance_cc(tcp_conn *c, uint32_t acked, uint32_t flight)
+/* ---- ACK processing, one job per function ---- */
+
+/* The send window (RFC 9293 3.10.7.4 fifth): taken from a segment newer than the last
+ * update (SND.WL1/WL2). Returns 1 when the window changed. */
+static int tcp_ack_window(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
 {
-    if (c->in_recovery)
-        return;
-    /* Grow only while the window is what limits sending (RFC 7661 idea, as Linux's
-     * tcp_is_cwnd_limited): an application-limited sender keeps its cwnd. */
-    if (c->cwnd < c->ssthresh ? 2 * flight < c->cwnd : flight + c->snd_mss < c->cwnd)
-        return;
-    if (c->cwnd < c->ssthresh) {
-        /* Slow start with appropriate byte counting, L = 2 * SMSS (RFC 3465). */
-        c->cwnd += acked < 2 * c->snd_mss ? acked : 2 * c->snd_mss;
-    } else {
-        c->bytes_acked_ca += acked;
-        if (c->bytes_acked_ca >= c->cwnd) {
-            c->bytes_acked_ca -= c->cwnd;
-            c->cwnd += c->snd_mss;
-        }
+    tcp_conn *c = tc(st, idx);
+    uint32_t ack = seg->ack;
+    if (!seq_leq(c->snd_una, ack) ||
+        !(seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))))
+        return 0;
+    uint32_t win = (uint32_t)seg->win << c->snd_wscale;
+    int changed = win != c->snd_wnd;
+    c->snd_wnd = win;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = ack;
+    if (win > c->max_snd_wnd)
+        c->max_snd_wnd = win;
+    if (win > 0 && c->timer[TCP_T_PERSIST]) {
+        tcp_disarm(st, idx, TCP_T_PERSIST);
+        c->backoff = 0;
     }
-    if (c->cwnd > (1u << 30))
-        c->cwnd = 1u << 30;
+    return changed;
 }
 
-/* ACK processing in the synchronized states. Returns 0 to go on with the segment,
- * -1 when it was dropped. */
-static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
+/* An RTT sample from an ACK of new data: timestamps when negotiated, otherwise the timed
+ * segment (Karn's rule). Only a valid sample undoes the backoff (RFC 6298 5.7, as
+ * Linux). Returns the sample in ms, or UINT32_MAX when there is none. */
+static uint32_t tcp_ack_rtt(wtcp_stack *st, tcp_conn *c, const wire_tcp *seg)
 {
-    sock_slot *s = sk(st, idx);
-    tcp_conn *c = &s->u.tcp;
-    uint32_t ack = seg->ack;
-    if (seq_gt(ack, c->snd_max)) {
-        /* Acknowledges something never sent: ACK and drop (RFC 9293, RFC 5961 5.2). */
-        tcp_send_ack(st, idx);
-        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
-        return -1;
+    uint32_t rtt = UINT32_MAX;
+    if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr &&
+        seq_geq(seg->opt.ts_ecr, c->ts_rxt_floor)) {
+        /* An echo of a segment sent before our last retransmission may have waited for
+         * that repair at the receiver (RFC 7323 4.3): no sample from it. */
+        uint32_t r = tcp_ts_now(st, c) - seg->opt.ts_ecr;
+        if (r < TCP_RTO_MAX_MS)
+            rtt = r;
+    } else if ((c->flags & TF_RTT_TIMING) && seq_gt(seg->ack, c->rtt_seq)) {
+        rtt = (uint32_t)(st->now - c->rtt_start);
+        c->flags &= ~(uint32_t)TF_RTT_TIMING;
     }
-    if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
-        tcp_send_challenge_ack(st, idx);
-        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
-        return -1;
+    if (rtt != UINT32_MAX) {
+        tcp_rtt_sample(c, rtt);
+        c->backoff = 0;
     }
-    uint32_t win = (uint32_t)seg->win << c->snd_wscale;
-    int window_changed = 0;
-    if (seq_leq(c->snd_una, ack)) {
-        if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))) {
-            window_changed = win != c->snd_wnd;
-            c->snd_wnd = win;
-            c->snd_wl1 = seg->seq;
-            c->snd_wl2 = ack;
-            if (win > c->max_snd_wnd)
-                c->max_snd_wnd = win;
-            if (win > 0 && c->timer[TCP_T_PERSIST]) {
-                tcp_disarm(st, idx, TCP_T_PERSIST);
-                c->backoff = 0;
-            }
-        }
-    }
-    /* RFC 6675's DupAck: a SACK block that covers data not SACKed before counts as a
-     * duplicate ACK even when the segment carries data (full-duplex transfers). */
+    return rtt;
+}
+
+/* The highest sequence SACKed so far. Returns 1 when this segment SACKs data above it:
+ * RFC 6675's DupAck, which counts even when the segment carries data (full duplex). */
+static int tcp_ack_sack_high(tcp_conn *c, const wire_tcp *seg)
+{
     int sack_new = 0;
+    if (!(c->flags & TF_SACK_OK) || !seg->opt.sack_count)
+        return 0;
+    if (seq_lt(c->sack_high, c->snd_una))
+        c->sack_high = c->snd_una;
+    for (uint32_t k = 0; k < seg->opt.sack_count; k++) {
+        uint32_t right = seg->opt.sack[k][1];
+        if (seq_gt(right, c->sack_high) && seq_leq(right, c->snd_max)) {
+            c->sack_high = right;
+            sack_new = 1;
+        }
+    }
+    return sack_new;
+}
+
+/* A hole below SACKed data filled without a retransmission: the network reorders by this
+ * many segments; wait for that many duplicates (as Linux's tp->reordering), up to
+ * TCP_MAX_DUPTHRESH. (A real loss above the hole can inflate this past the window;
+ * tcp_dupthresh() then uses half the flight.) */
+static void tcp_ack_reordering(tcp_conn *c)
+{
+    if (!(c->flags & TF_SACK_OK) || c->in_recovery || !c->scoreboard.count ||
+        !seq_geq(c->snd_una, c->high_rxt) || !seq_gt(c->sack_high, c->snd_una))
+        return;
+    uint32_t degree = (c->sack_high - c->snd_una) / c->snd_mss + 1;
+    if (degree > TCP_MAX_DUPTHRESH)
+        degree = TCP_MAX_DUPTHRESH;
+    if (degree > c->dupthresh)
+        c->dupthresh = degree;
+}
+
+/* SND.UNA advances to ack: the send buffer releases what was delivered, marks move up
+ * with it. Returns the data bytes acknowledged; *fin_acked when it covers our FIN. */
+static uint32_t tcp_ack_advance(wtcp_stack *st, uint32_t idx, uint32_t ack, int *fin_acked)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t acked = ack - c->snd_una;
+    uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
+    if (data_acked && ring_free(&c->sndbuf) == 0)
+        c->flags |= TF_SND_BLOCKED; /* it was full: report the room this ACK makes */
+    ring_consume(&c->sndbuf, data_acked);
+    c->bytes_acked += data_acked;
+    *fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
+    if (*fin_acked)
+        c->flags |= TF_FIN_ACKED;
+    tcp_ack_reordering(c);
+    c->snd_una = ack;
+    if (seq_lt(c->snd_nxt, c->snd_una))
+        c->snd_nxt = c->snd_una;
+    /* Marks below SND.UNA move up with it, so that they never fall 2^31 behind and
+     * compare the wrong way round. */
+    if (seq_lt(c->sack_high, c->snd_una))
+        c->sack_high = c->snd_una;
+    if (seq_lt(c->high_rxt, c->snd_una))
+        c->high_rxt = c->snd_una;
+    tcp_sack_advance(c, acked);
+    c->retries = 0;
+    c->soft_error = 0; /* the path works again (Linux clears sk_err_soft too) */
+    c->una_since = st->now;
+    c->dupacks = 0;
+    if (c->snd_una == c->snd_max)
+        tcp_disarm(st, idx, TCP_T_REXMIT);
+    else
+        tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+    if ((c->flags & TF_SND_BLOCKED) && ring_free(&c->sndbuf) > 0 && !(c->flags & TF_FIN_QUEUED)) {
+        c->flags &= ~(uint32_t)TF_SND_BLOCKED;
+        sock_event(st, idx, WTCP_EV_WRITABLE);
+    }
+    return data_acked;
+}
+
+/* Our FIN is acknowledged (RFC 9293 3.10.7.4 fifth, per state). Returns -1 when the
+ * connection is gone. */
+static int tcp_ack_fin(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    switch (c->state) {
+    case WTCP_FIN_WAIT_1:
+        tcp_set_state(st, idx, WTCP_FIN_WAIT_2);
+        if (!sk(st, idx)->user_owned)
+            tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
+        return 0;
+    case WTCP_CLOSING:
+        tcp_enter_time_wait(st, idx);
+        return 0;
+    case WTCP_LAST_ACK:
+        tcp_done(st, idx, 0);
+        return -1;
+    default:
+        return 0;
+    }
+}
+
+/* Loss recovery driven by this ACK (RFC 6675 with PRR, or RFC 6582 without SACK): leave
+ * it on a full acknowledgment, enter it when loss is seen, and pace what recovery sends.
+ * acked: how far SND.UNA moved; delivered: that plus the change in SACKed bytes. */
+static void tcp_ack_recovery(wtcp_stack *st, uint32_t idx, uint32_t acked, uint32_t delivered)
+{
+    tcp_conn *c = tc(st, idx);
     int sack = (c->flags & TF_SACK_OK) != 0;
-    if (sack && seg->opt.sack_count) {
-        if (seq_lt(c->sack_high, c->snd_una))
-            c->sack_high = c->snd_una;
-        for (uint32_t k = 0; k < seg->opt.sack_count; k++) {
-            uint32_t right = seg->opt.sack[k][1];
-            if (seq_gt(right, c->sack_high) && seq_leq(right, c->snd_max)) {
-                c->sack_high = right;
-                sack_new = 1;
-            }
-        }
+    if (c->in_recovery && acked && seq_geq(c->snd_una, c->recover)) {
+        /* Full acknowledgment: recovery is over (RFC 6582 3.2 step 3, RFC 6937). */
+        c->in_recovery = 0;
+        tcp_cc_exit_recovery(c);
+        return;
     }
-    if (seq_gt(ack, c->snd_una)) {
-        uint32_t acked = ack - c->snd_una;
-        uint32_t flight = c->snd_max - c->snd_una;
-        /* RTT: timestamps when negotiated, otherwise the timed segment (Karn's rule).
-         * Only a valid sample undoes the backoff (RFC 6298 5.7, as Linux). */
-        if ((c->flags & TF_TS_OK) && seg->opt.has_ts && seg->opt.ts_ecr &&
-            seq_geq(seg->opt.ts_ecr, c->ts_rxt_floor)) {
-            /* An echo of a segment sent before our last retransmission may have waited
-             * for that repair at the receiver (RFC 7323 4.3): no sample from it. */
-            uint32_t rtt = tcp_ts_now(st, c) - seg->opt.ts_ecr;
-            if (rtt < TCP_RTO_MAX_MS) {
-                tcp_rtt_sample(c, rtt);
-                c->backoff = 0;
-            }
-        } else if ((c->flags & TF_RTT_TIMING) && seq_gt(ack, c->rtt_seq)) {
-            tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
-            c->flags &= ~(uint32_t)TF_RTT_TIMING;
-            c->backoff = 0;
-        }
-        uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
-        if (data_acked && ring_free(&c->sndbuf) == 0)
-            c->flags |= TF_SND_BLOCKED; /* it was full: report the room this ACK makes */
-        ring_consume(&c->sndbuf, data_acked);
-        c->bytes_acked += data_acked;
-        int fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
-        if (fin_acked)
-            c->flags |= TF_FIN_ACKED;
-        if (sack && !c->in_recovery && c->scoreboard.count && seq_geq(c->snd_una, c->high_rxt) &&
-            seq_gt(c->sack_high, c->snd_una)) {
-            /* A hole below SACKed data filled without a retransmission: the network
-             * reorders by this many segments; wait for that many duplicates (as Linux's
-             * tp->reordering), up to TCP_MAX_DUPTHRESH. (A real loss above the hole can
-             * inflate this past the window; tcp_dupthresh() then uses half the flight.) */
-            uint32_t degree = (c->sack_high - c->snd_una) / c->snd_mss + 1;
-            if (degree > TCP_MAX_DUPTHRESH)
-                degree = TCP_MAX_DUPTHRESH;
-            if (degree > c->dupthresh)
-                c->dupthresh = degree;
-        }
-        c->snd_una = ack;
-        if (seq_lt(c->snd_nxt, c->snd_una))
-            c->snd_nxt = c->snd_una;
-        /* Marks below SND.UNA move up with it, so that they never fall 2^31 behind and
-         * compare the wrong way round. */
-        if (seq_lt(c->sack_high, c->snd_una))
-            c->sack_high = c->snd_una;
-        if (seq_lt(c->high_rxt, c->snd_una))
-            c->high_rxt = c->snd_una;
-        tcp_sack_advance(c, acked);
-        c->retries = 0;
-        c->soft_error = 0; /* the path works again (Linux clears sk_err_soft too) */
-        c->una_since = st->now;
-        if (c->in_recovery) {
-            if (seq_geq(ack, c->recover)) {
-                /* Full acknowledgment: leave fast recovery (RFC 6582 3.2 step 3). */
-                c->in_recovery = 0;
-                uint32_t flight = c->snd_max - c->snd_una;
-                if (flight < c->snd_mss)
-                    flight = c->snd_mss;
-                c->cwnd = c->ssthresh < flight + c->snd_mss ? c->ssthresh : flight + c->snd_mss;
-            } else if (!sack) {
-                /* Partial acknowledgment: resend the next hole, deflate (step 4). */
-                tcp_retransmit_head(st, idx);
-                c->cwnd = c->cwnd > acked ? c->cwnd - acked : c->snd_mss;
-                c->cwnd += c->snd_mss;
-            }
-            /* With SACK, output resends the holes the scoreboard shows (RFC 6675). */
-        } else {
-            tcp_ack_advance_cc(c, data_acked ? data_acked : acked, flight);
-        }
-        c->dupacks = 0;
-        if (c->snd_una == c->snd_max)
-            tcp_disarm(st, idx, TCP_T_REXMIT);
-        else
-            tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
-        if ((c->flags & TF_SND_BLOCKED) && ring_free(&c->sndbuf) > 0 && !(c->flags & TF_FIN_QUEUED)) {
-            c->flags &= ~(uint32_t)TF_SND_BLOCKED;
-            sock_event(st, idx, WTCP_EV_WRITABLE);
-        }
-        if (fin_acked) {
-            switch (c->state) {
-            case WTCP_FIN_WAIT_1:
-                tcp_set_state(st, idx, WTCP_FIN_WAIT_2);
-                if (!s->user_owned)
-                    tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
-                break;
-            case WTCP_CLOSING:
-                tcp_enter_time_wait(st, idx);
-                break;
-            case WTCP_LAST_ACK:
-                tcp_done(st, idx, 0);
-                return -1;
-            default:
-                break;
-            }
-        }
-    } else if (ack == c->snd_una && c->snd_max != c->snd_una &&
-               (sack_new || (seg->payload_len == 0 && !window_changed &&
-                             !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))))) {
-        /* Duplicate ACK (RFC 5681 section 2). */
-        c->dupacks++;
-        if (c->in_recovery && !sack)
-            c->cwnd += c->snd_mss; /* NewReno: inflate for each segment that left the network */
-    }
-    if (sack && seg->opt.sack_count) {
-        tcp_sack_dsack(c, seg);
-        tcp_sack_update(c, seg);
+    if (c->in_recovery && acked && !sack) {
+        /* Partial acknowledgment: resend the next hole, deflate (RFC 6582 step 4). */
+        tcp_retransmit_head(st, idx);
+        tcp_cc_newreno_partial_ack(c, acked);
     }
     /* A lost retransmission (Linux's tcp_mark_lost_retrans, before RACK): SND.UNA was
      * resent in this recovery, and dupthresh segments' worth of data sent after that
@@ -442,27 +426,67 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
      * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
     if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
         (c->dupacks >= tcp_dupthresh(c) || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
-        /* FlightSize without the limited-transmit segments (RFC 5681 3.2 step 2). */
-        uint32_t flight = c->snd_max - c->snd_una;
-        if (flight > c->cwnd)
-            flight = c->cwnd;
-        uint32_t half = flight / 2;
-        tcp_undo_arm(c);
-        c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
+        tcp_cc_enter_recovery(c);
         c->recover = c->snd_max;
         c->in_recovery = 1;
-        if (sack) {
-            /* RFC 6675 5 step 4: resend the first lost segment at once, then output sends
-             * while the pipe leaves room in cwnd. */
-            c->cwnd = c->ssthresh;
+        if (sack)
             c->high_rxt = c->snd_una;
-            tcp_retransmit_head(st, idx);
-        } else {
-            tcp_retransmit_head(st, idx);
-            c->cwnd = c->ssthresh + 3 * c->snd_mss;
-        }
+        /* RFC 6675 5 step 4 / RFC 6582 step 2: resend the first lost segment at once. */
+        tcp_retransmit_head(st, idx);
         tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
     }
+    if (c->in_recovery && sack)
+        tcp_cc_prr_ack(c, delivered, tcp_sack_pipe(c), acked > 0);
+}
+
+/* ACK processing in the synchronized states. Returns 0 to go on with the segment,
+ * -1 when it was dropped or the connection is gone. */
+static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t ack = seg->ack;
+    if (seq_gt(ack, c->snd_max)) {
+        /* Acknowledges something never sent: ACK and drop (RFC 9293, RFC 5961 5.2). */
+        tcp_send_ack(st, idx);
+        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+        return -1;
+    }
+    if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
+        tcp_send_challenge_ack(st, idx);
+        stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
+        return -1;
+    }
+    int window_changed = tcp_ack_window(st, idx, seg);
+    int sack_new = tcp_ack_sack_high(c, seg);
+    uint32_t sacked_before = asm_bytes(&c->scoreboard);
+    uint32_t acked = 0, data_acked = 0;
+    int fin_acked = 0;
+    if (seq_gt(ack, c->snd_una)) {
+        acked = ack - c->snd_una;
+        uint32_t flight = c->snd_max - c->snd_una;
+        uint32_t rtt = tcp_ack_rtt(st, c, seg);
+        data_acked = tcp_ack_advance(st, idx, ack, &fin_acked);
+        if (!c->in_recovery)
+            tcp_cc_on_ack(st, c, ack, data_acked ? data_acked : acked, flight, rtt);
+    } else if (ack == c->snd_una && c->snd_max != c->snd_una &&
+               (sack_new || (seg->payload_len == 0 && !window_changed &&
+                             !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_FIN))))) {
+        /* Duplicate ACK (RFC 5681 section 2). */
+        c->dupacks++;
+        if (c->in_recovery && !(c->flags & TF_SACK_OK))
+            tcp_cc_newreno_dupack(c); /* a segment left the network */
+    }
+    if ((c->flags & TF_SACK_OK) && seg->opt.sack_count) {
+        tcp_sack_dsack(c, seg);
+        tcp_sack_update(c, seg);
+    }
+    uint32_t sacked_after = asm_bytes(&c->scoreboard);
+    uint32_t delivered = acked + sacked_after - sacked_before; /* RFC 6937 DeliveredData */
+    if ((int32_t)delivered < 0)
+        delivered = 0;
+    tcp_ack_recovery(st, idx, acked, delivered);
+    if (fin_acked && tcp_ack_fin(st, idx) < 0)
+        return -1;
     return 0;
 }
 

@@ -146,6 +146,7 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
     }
     c->segs_out++;
     c->bytes_sent += len;
+    tcp_cc_on_sent(c, len);
     st->stats.tcp_out++;
     if (flags & WIRE_TCP_RST)
         st->stats.tcp_rst_out++;
@@ -326,9 +327,8 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
     }
     /* Restart after idle (RFC 5681 4.1): a connection silent for an RTO starts again
      * from the initial window. */
-    if (c->snd_max == c->snd_una && c->last_send && st->now - c->last_send >= c->rto &&
-        c->cwnd > TCP_INIT_CWND_SEGS * c->snd_mss)
-        c->cwnd = TCP_INIT_CWND_SEGS * c->snd_mss;
+    if (c->snd_max == c->snd_una && c->last_send && st->now - c->last_send >= c->rto)
+        tcp_cc_after_idle(c);
     for (;;) {
         uint32_t end = tcp_data_end(c);
         uint32_t room = UINT32_MAX;

@@ -17,13 +17,6 @@ void tcp_sack_update(tcp_conn *c, const wire_tcp *seg)
     }
 }
 
-void tcp_undo_arm(tcp_conn *c)
-{
-    c->undo_cwnd = c->cwnd;
-    c->undo_ssthresh = c->ssthresh;
-    c->undo_retrans = 0;
-}
-
 /* A D-SACK (RFC 2883: the first block lies below the ACK, or inside the second block)
  * says a segment arrived twice. Once every retransmission of the episode is reported
  * so, none was needed: restore the window (RFC 3708) and expect more reordering. */
@@ -38,12 +31,8 @@ void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg)
         return;
     if (--c->undo_retrans > 0)
         return;
-    if (c->cwnd < c->undo_cwnd)
-        c->cwnd = c->undo_cwnd;
-    if (c->ssthresh < c->undo_ssthresh)
-        c->ssthresh = c->undo_ssthresh;
+    tcp_cc_undo(c);
     c->in_recovery = 0;
-    c->undo_cwnd = 0;
 }
 
 void tcp_sack_advance(tcp_conn *c, uint32_t acked) { asm_advance(&c->scoreboard, acked); }

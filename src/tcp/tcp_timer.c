@@ -78,14 +78,8 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         st->stats.tcp_retransmits++;
     } else {
         /* RFC 5681 section 3.1, (4): after a timeout, one segment and slow start. */
-        if (!c->in_recovery)
-            tcp_undo_arm(c);
         c->dupthresh = TCP_DUPTHRESH; /* waiting for more duplicates cost a timeout (Linux) */
-        uint32_t flight = c->snd_max - c->snd_una;
-        uint32_t half = flight / 2;
-        c->ssthresh = half > 2 * c->snd_mss ? half : 2 * c->snd_mss;
-        c->cwnd = c->snd_mss;
-        c->bytes_acked_ca = 0;
+        tcp_cc_on_rto(c, c->retries == 1);
         c->dupacks = 0;
         /* No fast retransmit for what the timeout resends: RFC 6582 4.1 for NewReno; with
          * SACK only when the timeout cut a recovery short (RFC 6675 5.1). */

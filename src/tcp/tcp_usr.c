@@ -691,6 +691,8 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
         if (!wtcp_congestion_name(value))
             return WTCP_EINVAL;
         s->cc_opt = (uint8_t)value;
+        if (tcp_have_established(c->state))
+            tcp_cc_select(c, s->cc_opt);
         return 0;
     case WTCP_SO_ERROR:
         return WTCP_ENOPROTOOPT;

@@ -833,6 +833,47 @@ TEST(full_receive_buffer_drops_nothing_the_window_offered)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+/* WTCP_TCP_CONGESTION: CUBIC by default, NewReno on request, per socket and per stack; bad
+ * values are EINVAL and change nothing; info reports the controller in use. */
+TEST(congestion_control_is_chosen_per_socket)
+{
+    net *n = net_new();
+    int ca, cb, lb, v = 0;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    CHECK_EQ_I(wtcp_getsockopt(n->a, ca, WTCP_TCP_CONGESTION, &v), 0);
+    CHECK_EQ_I(v, WTCP_CC_CUBIC);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_CONGESTION, 99), WTCP_EINVAL);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_CONGESTION, 0), WTCP_EINVAL);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, ca, WTCP_TCP_CONGESTION, WTCP_CC_NEWRENO), 0);
+    CHECK_EQ_I(wtcp_getsockopt(n->a, ca, WTCP_TCP_CONGESTION, &v), 0);
+    CHECK_EQ_I(v, WTCP_CC_NEWRENO);
+    wtcp_info in;
+    CHECK_EQ_I(wtcp_info_get(n->a, ca, &in), 0);
+    CHECK_EQ_U(in.congestion, WTCP_CC_NEWRENO);
+    CHECK_EQ_U(in.cwnd, 10 * in.snd_mss);
+    int u = wtcp_socket(n->a, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_setsockopt(n->a, u, WTCP_TCP_CONGESTION, WTCP_CC_CUBIC), WTCP_ENOPROTOOPT);
+    CHECK(!strcmp(wtcp_congestion_name(WTCP_CC_CUBIC), "cubic"));
+    CHECK(!strcmp(wtcp_congestion_name(WTCP_CC_NEWRENO), "newreno"));
+    CHECK(wtcp_congestion_name(7) == NULL);
+    CHECK_EQ_U(net_free(n), 0);
+
+    /* A stack-wide default; a bad one is refused by wtcp_stack_new. */
+    wtcp_config c;
+    wtcp_config_init(&c);
+    CHECK_EQ_U(c.congestion, WTCP_CC_CUBIC);
+    c.output = out_a;
+    c.congestion = 9;
+    wtcp_stack *st = NULL;
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), WTCP_EINVAL);
+    c.congestion = WTCP_CC_NEWRENO;
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), 0);
+    int s = wtcp_socket(st, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_getsockopt(st, s, WTCP_TCP_CONGESTION, &v), 0);
+    CHECK_EQ_I(v, WTCP_CC_NEWRENO);
+    wtcp_stack_free(st);
+}
+
 UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(address_text),
           RUN(bad_arguments_return_codes), RUN(off_link_without_gateway_is_ENETUNREACH), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
@@ -843,4 +884,5 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
           RUN(send_buffer_full_is_a_short_write_and_writable_follows),
-          RUN(full_receive_buffer_drops_nothing_the_window_offered))
+          RUN(full_receive_buffer_drops_nothing_the_window_offered),
+          RUN(congestion_control_is_chosen_per_socket))

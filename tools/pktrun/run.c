@@ -1316,6 +1316,7 @@ static int map_sockopt(runner *r, int64_t level, int64_t name, const char **labe
         { 6, 2, WTCP_TCP_MAXSEG, "TCP_MAXSEG" },     { 1, 13, WTCP_SO_LINGER0, "SO_LINGER" },
         { 6, 4, WTCP_TCP_KEEPIDLE, "TCP_KEEPIDLE" }, { 6, 5, WTCP_TCP_KEEPINTVL, "TCP_KEEPINTVL" },
         { 6, 6, WTCP_TCP_KEEPCNT, "TCP_KEEPCNT" },   { 6, 18, WTCP_TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
+        { 6, 13, WTCP_TCP_CONGESTION, "TCP_CONGESTION" },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (level_is(level, map[i].level) && name == map[i].name) {
@@ -1370,6 +1371,16 @@ static void sys_setsockopt(runner *r, const event *e, int fd)
         if (onoff && linger)
             FAIL("SO_LINGER with a nonzero linger time is not supported by wtcp (only {onoff=1, linger=0})");
         value = onoff ? 1 : 0;
+    } else if (opt == WTCP_TCP_CONGESTION) {
+        /* Linux names the algorithm: "reno" is NewReno there. */
+        if (v->kind != EX_STRING)
+            FAIL("TCP_CONGESTION needs a name such as \"cubic\" or \"reno\"");
+        if (!strcmp(v->s, "cubic"))
+            value = WTCP_CC_CUBIC;
+        else if (!strcmp(v->s, "reno") || !strcmp(v->s, "newreno"))
+            value = WTCP_CC_NEWRENO;
+        else
+            FAIL("TCP_CONGESTION \"%s\" is not in wtcp (cubic, reno)", v->s);
     } else {
         value = (int)eval_int(r, v, label);
     }
