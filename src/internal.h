@@ -42,6 +42,7 @@ enum tcp_timer {
     TCP_T_DELACK,    /* delayed ACK */
     TCP_T_LINGER,    /* TIME-WAIT 2MSL, orphaned FIN-WAIT-2 */
     TCP_T_KEEPALIVE, /* idle probe (RFC 1122 4.2.3.6) */
+    TCP_T_BUFIDLE,   /* release buffers that stayed empty (tcp_buf.c) */
     TCP_T_COUNT
 };
 
@@ -67,6 +68,7 @@ enum {
     TF_SYN_REXMIT = 1u << 17,  /* SYN or SYN-ACK was retransmitted (no RTT sample) */
     TF_FIN_ACKED = 1u << 18,   /* our FIN is acknowledged: nothing more to send */
     TF_DSACK = 1u << 19,       /* dsack_start/end hold a duplicate to report */
+    TF_SNDBUF_LOCK = 1u << 20, /* SO_SNDBUF was set: no growth with cwnd (Linux's lock) */
 };
 
 /* HyStart++ phases (RFC 9406). */
@@ -110,9 +112,11 @@ typedef struct tcp_conn {
     uint32_t ts_rxt_floor;     /* our TS value at the last retransmission (RTT sample filter) */
     uint64_t ts_recent_stamp;
     /* Buffers: sndbuf holds bytes from SND.UNA (past the SYN) on; rcvbuf holds
-     * in-order unread bytes followed by out-of-order data at their offsets. */
+     * in-order unread bytes followed by out-of-order data at their offsets. Both are
+     * allocated as data comes and grow up to sndbuf_size / rcvbuf_size (tcp_buf.c). */
     wtcp_ring sndbuf, rcvbuf;
     uint32_t sndbuf_size, rcvbuf_size;
+    uint32_t snd_auto;         /* send buffer grown with cwnd so far (never shrinks) */
     wtcp_asm ooo;
     /* Congestion control (RFC 5681) and RTO (RFC 6298), times in ms, srtt/rttvar x8/x4. */
     uint32_t cwnd, ssthresh;

@@ -53,9 +53,22 @@ void ring_peek(const wtcp_ring *r, uint32_t off, void *dst, uint32_t n)
 
 void ring_consume(wtcp_ring *r, uint32_t n)
 {
+    if (r->cap == 0)
+        return;
     /* head moves even when the ring empties: out-of-order data may sit beyond len. */
     r->len -= n;
     r->head = wrap(r, (uint64_t)r->head + n);
+}
+
+uint8_t *ring_move(wtcp_ring *r, uint8_t *newbuf, uint32_t newcap, uint32_t keep)
+{
+    uint8_t *old = r->buf;
+    if (keep)
+        ring_peek(r, 0, newbuf, keep);
+    r->buf = newbuf;
+    r->cap = newcap;
+    r->head = 0;
+    return old;
 }
 
 uint32_t ring_read(wtcp_ring *r, void *dst, uint32_t n)

@@ -26,5 +26,9 @@ void ring_peek(const wtcp_ring *r, uint32_t off, void *dst, uint32_t n);
 void ring_consume(wtcp_ring *r, uint32_t n);
 /* Copies up to n bytes from the front into dst and consumes them; returns count. */
 uint32_t ring_read(wtcp_ring *r, void *dst, uint32_t n);
+/* Moves the first `keep` bytes of the ring's space (filled bytes and whatever was
+ * written beyond them) to the start of newbuf, of newcap bytes (keep <= both caps).
+ * Returns the old buffer, for the caller to free. */
+uint8_t *ring_move(wtcp_ring *r, uint8_t *newbuf, uint32_t newcap, uint32_t keep);
 
 #endif

@@ -33,7 +33,6 @@ void tcp_send_rst(wtcp_stack *st, uint32_t idx);
 /* Resend the segment at SND.UNA now (fast retransmit, probe). */
 void tcp_retransmit_head(wtcp_stack *st, uint32_t idx);
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx);
-uint32_t tcp_rcv_space(const tcp_conn *c);
 uint32_t tcp_mss_now(const tcp_conn *c);
 /* The receive window to advertise now (bytes); has no side effects. */
 uint32_t tcp_select_window(const tcp_conn *c);
@@ -70,6 +69,18 @@ void tcp_cc_after_idle(tcp_conn *c);
 void tcp_cc_undo_arm(tcp_conn *c);
 void tcp_cc_undo(tcp_conn *c);
 
+/* tcp_buf.c: buffers that grow with need */
+/* Room for `need` bytes in the receive buffer's space (0, or -1: no memory). */
+int tcp_rcvbuf_reserve(wtcp_stack *st, tcp_conn *c, uint32_t need);
+/* Free receive buffer space for the window: SO_RCVBUF less the unread bytes. */
+uint32_t tcp_rcv_space(const tcp_conn *c);
+/* What a send may add now. */
+uint32_t tcp_snd_room(tcp_conn *c);
+/* Appends up to len bytes to the send buffer; *nomem when nothing fit for want of memory. */
+uint32_t tcp_sndbuf_write(wtcp_stack *st, tcp_conn *c, const void *buf, uint32_t len, int *nomem);
+void tcp_buf_emptied(wtcp_stack *st, uint32_t idx);
+void tcp_buf_idle(wtcp_stack *st, uint32_t idx);
+
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);
 void tcp_disarm(wtcp_stack *st, uint32_t idx, int timer);
@@ -82,7 +93,6 @@ void tcp_set_state(wtcp_stack *st, uint32_t idx, int state);
  * is reported to the user, or the slot is freed when nobody holds a handle. */
 void tcp_done(wtcp_stack *st, uint32_t idx, int err);
 void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx);
-int tcp_alloc_buffers(wtcp_stack *st, uint32_t idx);
 void tcp_update_mss(wtcp_stack *st, uint32_t idx);
 uint32_t tcp_isn(const wtcp_stack *st, const sock_slot *s);
 uint32_t tcp_ts_offset(const wtcp_stack *st, const sock_slot *s);

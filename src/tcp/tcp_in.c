@@ -51,12 +51,11 @@ static void tcp_queue_to_listener(wtcp_stack *st, uint32_t idx)
     sock_event(st, p, WTCP_EV_ACCEPTABLE);
 }
 
-/* A connection reached ESTABLISHED (from SYN-SENT or SYN-RECEIVED). */
-static int tcp_established(wtcp_stack *st, uint32_t idx)
+/* A connection reached ESTABLISHED (from SYN-SENT or SYN-RECEIVED). Its buffers come
+ * when data does (tcp_buf.c). */
+static void tcp_established(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
-    if (tcp_alloc_buffers(st, idx) < 0)
-        return -1;
     c->snd_sml = c->snd_una; /* no small segment in flight yet (Nagle) */
     c->dupthresh = TCP_DUPTHRESH;
     c->ts_rxt_floor = tcp_ts_now(st, c);
@@ -78,7 +77,6 @@ static int tcp_established(wtcp_stack *st, uint32_t idx)
     } else {
         sock_event(st, idx, WTCP_EV_CONNECTED | WTCP_EV_WRITABLE);
     }
-    return 0;
 }
 
 static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
@@ -122,7 +120,7 @@ static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip,
     s->user_timeout_ms = ls->user_timeout_ms;
     s->cc_opt = ls->cc_opt;
     s->opt_flags = ls->opt_flags;
-    c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0);
+    c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0 | TF_SNDBUF_LOCK);
     c->parent = lidx;
     c->rcvbuf_size = s->rcvbuf_opt;
     c->sndbuf_size = s->sndbuf_opt;
@@ -193,11 +191,7 @@ static void tcp_syn_sent_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip
                 tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
         }
         tcp_disarm(st, idx, TCP_T_REXMIT);
-        if (tcp_established(st, idx) < 0) {
-            tcp_send_rst(st, idx);
-            tcp_done(st, idx, WTCP_ENOMEM);
-            return;
-        }
+        tcp_established(st, idx);
         c->flags |= TF_ACK_NOW;
         tcp_output(st, idx);
         return;
@@ -340,9 +334,11 @@ static uint32_t tcp_ack_advance(wtcp_stack *st, uint32_t idx, uint32_t ack, int 
     tcp_conn *c = tc(st, idx);
     uint32_t acked = ack - c->snd_una;
     uint32_t data_acked = acked < c->sndbuf.len ? acked : c->sndbuf.len;
-    if (data_acked && ring_free(&c->sndbuf) == 0)
+    if (data_acked && tcp_snd_room(c) == 0)
         c->flags |= TF_SND_BLOCKED; /* it was full: report the room this ACK makes */
     ring_consume(&c->sndbuf, data_acked);
+    if (data_acked && c->sndbuf.len == 0)
+        tcp_buf_emptied(st, idx);
     c->bytes_acked += data_acked;
     *fin_acked = (c->flags & TF_FIN_SENT) && acked > data_acked;
     if (*fin_acked)
@@ -366,7 +362,7 @@ static uint32_t tcp_ack_advance(wtcp_stack *st, uint32_t idx, uint32_t ack, int 
         tcp_disarm(st, idx, TCP_T_REXMIT);
     else
         tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
-    if ((c->flags & TF_SND_BLOCKED) && ring_free(&c->sndbuf) > 0 && !(c->flags & TF_FIN_QUEUED)) {
+    if ((c->flags & TF_SND_BLOCKED) && tcp_snd_room(c) > 0 && !(c->flags & TF_FIN_QUEUED)) {
         c->flags &= ~(uint32_t)TF_SND_BLOCKED;
         sock_event(st, idx, WTCP_EV_WRITABLE);
     }
@@ -511,11 +507,9 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
         len -= skip;
     }
     uint32_t off = seq - c->rcv_nxt;
-    /* Keep what fits in both the buffer and the window we advertised. */
-    uint32_t room = c->rcvbuf.cap - c->rcvbuf.len;
-    uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    if (wnd < room)
-        room = wnd;
+    /* Keep what the window we advertised offered: tcp_select_window never offers more
+     * than SO_RCVBUF holds, and the buffer grows to take it. */
+    uint32_t room = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     if (off >= room) {
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
         c->flags |= TF_ACK_NOW;
@@ -523,6 +517,11 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     }
     if (len > room - off)
         len = room - off;
+    if (tcp_rcvbuf_reserve(st, c, c->rcvbuf.len + off + len) < 0) {
+        stack_drop(st, WTCP_DROP_TCP_NO_MEMORY); /* the peer resends it */
+        c->flags |= TF_ACK_NOW;
+        return;
+    }
     if (len > c->rcv_mss && len <= c->snd_mss + 64)
         c->rcv_mss = len;
     if (c->rcv_mss < len && len <= 65535)
@@ -721,11 +720,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
         tcp_disarm(st, idx, TCP_T_REXMIT);
-        if (tcp_established(st, idx) < 0) {
-            tcp_send_rst(st, idx);
-            tcp_done(st, idx, WTCP_ENOMEM);
-            return;
-        }
+        tcp_established(st, idx);
         if (c->flags & TF_FIN_SENT) {
             /* FIN-WAIT-1 since a close() in SYN-RECEIVED: this ACK may cover our FIN too. */
             if (seq_gt(c->snd_una, c->iss + 1)) {

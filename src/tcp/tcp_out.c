@@ -7,13 +7,6 @@
 
 uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c) { return (uint32_t)st->now + c->ts_offset; }
 
-uint32_t tcp_rcv_space(const tcp_conn *c)
-{
-    if (c->rcvbuf.buf)
-        return c->rcvbuf.cap - c->rcvbuf.len;
-    return c->rcvbuf_size;
-}
-
 /* The window to advertise (bytes, a multiple of the scale unit). Two rules, in this order:
  * the right edge never lies beyond the buffer's end, so every byte the window offers has
  * room; and the right edge already advertised is kept (RFC 9293 3.8.6.2.2), except that

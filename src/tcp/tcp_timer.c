@@ -182,6 +182,9 @@ void tcp_timers_run(wtcp_stack *st, uint32_t idx)
         case TCP_T_KEEPALIVE:
             tcp_timeout_keepalive(st, idx);
             break;
+        case TCP_T_BUFIDLE:
+            tcp_buf_idle(st, idx);
+            break;
         case TCP_T_LINGER:
             /* TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer. */
             tcp_done(st, idx, 0);

@@ -70,33 +70,6 @@ void tcp_update_mss(wtcp_stack *st, uint32_t idx)
     c->snd_mss = mss;
 }
 
-int tcp_alloc_buffers(wtcp_stack *st, uint32_t idx)
-{
-    tcp_conn *c = tc(st, idx);
-    if (!c->rcvbuf.buf) {
-        c->rcvbuf.buf = wtcp_mem_alloc(st, c->rcvbuf_size);
-        if (!c->rcvbuf.buf)
-            return -1;
-        c->rcvbuf.cap = c->rcvbuf_size;
-    }
-    if (!c->sndbuf.buf) {
-        c->sndbuf.buf = wtcp_mem_alloc(st, c->sndbuf_size);
-        if (!c->sndbuf.buf)
-            return -1;
-        c->sndbuf.cap = c->sndbuf_size;
-    }
-    return 0;
-}
-
-void tcp_free_buffers(wtcp_stack *st, sock_slot *s)
-{
-    tcp_conn *c = &s->u.tcp;
-    wtcp_mem_free(st, c->sndbuf.buf);
-    wtcp_mem_free(st, c->rcvbuf.buf);
-    memset(&c->sndbuf, 0, sizeof c->sndbuf);
-    memset(&c->rcvbuf, 0, sizeof c->rcvbuf);
-}
-
 static void tcp_unlink_child(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
@@ -389,7 +362,7 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     s->laddr = st->cfg.addr;
     memset(c, 0, sizeof *c);
     c->parent = c->accept_next = c->accept_head = c->accept_tail = WTCP_NONE;
-    c->flags = TF_ACTIVE | (s->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0));
+    c->flags = TF_ACTIVE | (s->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0 | TF_SNDBUF_LOCK));
     c->rcvbuf_size = s->rcvbuf_opt;
     c->sndbuf_size = s->sndbuf_opt;
     c->rcv_wscale = tcp_choose_wscale(st, s);
@@ -438,11 +411,12 @@ int wtcp_send(wtcp_stack *st, wtcp_sock h, const void *buf, size_t len)
         return WTCP_EPIPE;
     if (len > 0x7fffffff)
         len = 0x7fffffff;
-    uint32_t n = ring_write(&c->sndbuf, buf, (uint32_t)len);
+    int nomem;
+    uint32_t n = tcp_sndbuf_write(st, c, buf, (uint32_t)len, &nomem);
     if (n < len)
         c->flags |= TF_SND_BLOCKED;
     if (n == 0)
-        return len ? WTCP_EAGAIN : 0;
+        return len ? (nomem ? WTCP_ENOMEM : WTCP_EAGAIN) : 0;
     sock_want_output(st, idx);
     return (int)n;
 }
@@ -459,6 +433,8 @@ int wtcp_recv(wtcp_stack *st, wtcp_sock h, void *buf, size_t len)
             len = 0x7fffffff;
         uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
         uint32_t n = ring_read(&c->rcvbuf, buf, (uint32_t)len);
+        if (c->rcvbuf.len == 0 && c->ooo.count == 0)
+            tcp_buf_emptied(st, idx);
         /* Window update when the read at least doubled the window we can advertise
          * (Linux tcp_cleanup_rbuf); never when it cannot grow (the clamp). */
         if (tcp_have_established(c->state) && c->state != WTCP_TIME_WAIT && !(c->flags & TF_RCVD_FIN)) {
@@ -504,9 +480,9 @@ int wtcp_writable(wtcp_stack *st, wtcp_sock h)
 {
     LOOKUP(WTCP_SOCK_STREAM);
     tcp_conn *c = tc(st, idx);
-    if (!c->sndbuf.buf)
+    if (!tcp_have_established(c->state) || (c->flags & TF_FIN_QUEUED))
         return 0;
-    return (int)ring_free(&c->sndbuf);
+    return (int)tcp_snd_room(c);
 }
 
 static void tcp_start_fin(wtcp_stack *st, uint32_t idx)
@@ -637,13 +613,18 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
             v = 2048;
         if (v > st->cfg.rcvbuf_max)
             v = st->cfg.rcvbuf_max;
-        /* Buffers are sized when the connection is established; later changes apply to
-         * connections made from a listener afterwards. */
-        if (opt == WTCP_SO_RCVBUF)
+        /* Takes effect at once, on an established connection too: the buffers grow to
+         * the new size as data needs them (a smaller receive buffer still takes what the
+         * window already offered), and connections a listener makes inherit it. */
+        if (opt == WTCP_SO_RCVBUF) {
             s->rcvbuf_opt = v;
-        else
+        } else {
             s->sndbuf_opt = v;
-        if (tcp && !c->rcvbuf.buf) {
+            s->opt_flags |= TF_SNDBUF_LOCK;
+            if (tcp)
+                c->flags |= TF_SNDBUF_LOCK;
+        }
+        if (tcp) {
             c->rcvbuf_size = s->rcvbuf_opt;
             c->sndbuf_size = s->sndbuf_opt;
         }
@@ -840,6 +821,15 @@ int wtcp_info_get(wtcp_stack *st, wtcp_sock h, wtcp_info *info)
     info->segs_in = c->segs_in;
     info->segs_out = c->segs_out;
     info->congestion = s->cc_opt;
+    /* Linux's ca_state: recovery, loss (after a timeout, until what was outstanding then is
+     * acknowledged), disorder (duplicate ACKs or SACKed data), open. */
+    if (c->in_recovery)
+        info->ca_state = 2;
+    else if (c->backoff && c->snd_una != c->snd_max)
+        info->ca_state = 3;
+    else if (c->dupacks || c->scoreboard.count)
+        info->ca_state = 1;
+    info->reordering = c->dupthresh;
     return 0;
 }
 
