@@ -1051,7 +1051,7 @@ static int lookup(ectx *x, const char *name, val *out, char *why, size_t n)
     var *v = var_get(x->env, name, 0);
     if (v && v->poisoned) {
         x->skip = 1;
-        snprintf(why, n, "uses '%s', which a skipped code block sets", name);
+        snprintf(why, n, "uses '%s', which a skipped block or statement sets", name);
         return -1;
     }
     if (v) {

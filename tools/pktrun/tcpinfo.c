@@ -112,7 +112,10 @@ int tcpinfo_field(const wtcp_info *in, const char *name, int64_t *v)
     } else if (!strcmp(f, "rcv_wscale")) {
         *v = in->rcv_wscale;
     } else if (!strcmp(f, "rto")) {
-        *v = (int64_t)in->rto_ms * 1000;
+        /* Linux's icsk_rto is the backed-off timeout, at most TCP_RTO_MAX (120 s);
+         * wtcp_info keeps the base and the exponent apart. */
+        uint64_t rto = (uint64_t)in->rto_ms << (in->backoff < 20 ? in->backoff : 20);
+        *v = (int64_t)(rto > 120000 ? 120000 : rto) * 1000;
     } else if (!strcmp(f, "snd_mss")) {
         *v = in->snd_mss;
     } else if (!strcmp(f, "rcv_mss")) {
