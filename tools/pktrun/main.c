@@ -29,6 +29,8 @@ static void usage(FILE *f)
             "                         segments may add up to it, as packetdrill's GSO joining)\n"
             "  --no-payload-check     do not check outbound payload bytes\n"
             "  --no-ecr-check         do not check outbound TS ecr\n"
+            "  --strict-code          a %%{ }%% block or assert that cannot be evaluated fails\n"
+            "                         the script (default: skipped with a notice)\n"
             "  -D NAME=VALUE          define a symbol, as packetdrill's -D\n"
             "  -h, --help             this text\n");
 }
@@ -86,6 +88,8 @@ int main(int argc, char **argv)
             o.no_payload_check = 1;
         } else if (!strcmp(a, "--strict-segments")) {
             o.strict_segments = 1;
+        } else if (!strcmp(a, "--strict-code")) {
+            o.strict_code = 1;
         } else if (!strcmp(a, "--no-ecr-check")) {
             o.no_ecr_check = 1;
         } else if ((v = opt_value(a, "--tolerance-ms"))) {
@@ -171,7 +175,10 @@ int main(int argc, char **argv)
         }
         run_result res;
         run_script(&sc, &o, &res);
-        if (res.ok) {
+        if (res.ok && res.expected_failure) {
+            printf("ok   %s (failed as expected: %s)\n", files[i], res.msg);
+            passed++;
+        } else if (res.ok) {
             printf("ok   %s\n", files[i]);
             passed++;
         } else {

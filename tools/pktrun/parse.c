@@ -690,6 +690,32 @@ static expr *parse_primary(parser *p)
             next(p);
         return e;
     case TK_WORD:
+        if (!strcmp(t->text, "sizeof") && is_punct(peek(p), '(')) {
+            /* sizeof(struct tcp_info): kept as text, e.g. for getsockopt's length */
+            token *open = next(p);
+            strbuf sb = {0};
+            int depth = 1;
+            for (;;) {
+                token *w = next(p);
+                if (w->kind == TK_EOF) {
+                    sb_free(&sb);
+                    perr(p, open, "unterminated sizeof(...)");
+                }
+                if (is_punct(w, '('))
+                    depth++;
+                if (is_punct(w, ')') && --depth == 0)
+                    break;
+                sb_printf(&sb, "%s%s", sb.len ? " " : "", w->text ? w->text : "");
+            }
+            e = new_expr(p, EX_CALL);
+            e->s = t->text;
+            e->n = 1;
+            e->items = arena_alloc(p->a, sizeof *e->items);
+            e->items[0] = new_expr(p, EX_WORD);
+            e->items[0]->s = arena_strdup(p->a, sb.buf ? sb.buf : "");
+            sb_free(&sb);
+            return e;
+        }
         if (is_punct(peek(p), '(')) {
             next(p);
             e = new_expr(p, EX_CALL);
@@ -815,7 +841,8 @@ static void parse_events(parser *p)
             break;
         if (t->kind == TK_BACKQ || t->kind == TK_CODE) {
             next(p);
-            note(p, t->line, "skipped %s", t->kind == TK_BACKQ ? "shell command" : "code block");
+            note(p, t->line, "skipped %s", t->kind == TK_BACKQ ? "shell command"
+                 : "code block without a time (write it as `+0 %{ ... }%`)");
             continue;
         }
         if (t->kind == TK_OPTION)
@@ -859,11 +886,22 @@ static void parse_events(parser *p)
                     perr(p, a, "blocking call ends before it starts");
             }
             parse_syscall(p, e->sc);
-        } else if (a->kind == TK_BACKQ || a->kind == TK_CODE) {
+        } else if (a->kind == TK_BACKQ) {
             next(p);
-            e->type = a->kind == TK_BACKQ ? EV_COMMAND : EV_CODE;
+            e->type = EV_COMMAND;
             e->text = a->text;
-            note(p, a->line, "skipped %s", a->kind == TK_BACKQ ? "shell command" : "code block");
+            note(p, a->line, "skipped shell command");
+        } else if (a->kind == TK_CODE) {
+            next(p);
+            e->type = EV_CODE;
+            e->text = a->text;
+            char why[300];
+            e->code = code_compile(p->a, a->text, a->line, why, sizeof why);
+            if (!e->code) {
+                e->code_why = arena_strdup(p->a, why);
+                note(p, a->line, "skipped code block (%s)%s", why,
+                     strstr(a->text, "assert") ? ": its assertions are not checked" : "");
+            }
         } else {
             perr(p, a, "expected a packet (< or >) or a system call but found %s", tokdesc(a));
         }

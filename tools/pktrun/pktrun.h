@@ -5,6 +5,8 @@
  * print.c   packetdrill notation for script packets, live packets, times, syscalls
  * packet.c  checksums, building injected packets, decoding emitted packets
  * run.c     one script against a fresh wtcp stack on virtual time
+ * pycode.c  %{ }% code: the subset of Python that packetdrill scripts use for asserts
+ * tcpinfo.c Linux's tcp_info fields (tcpi_*) computed from wtcp_info
  * main.c    command line
  */
 #ifndef PKTRUN_H
@@ -14,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "wtcp.h"
 
 /* ---- arena: everything a parsed script owns, freed at once ---- */
 typedef struct arena_blk arena_blk;
@@ -145,6 +149,8 @@ typedef struct syscall_spec {
 } syscall_spec;
 
 enum ev_type { EV_PACKET, EV_SYSCALL, EV_COMMAND, EV_CODE };
+typedef struct code_prog code_prog;
+
 typedef struct event {
     int line;
     ev_time t;
@@ -152,6 +158,8 @@ typedef struct event {
     pkt_spec *pkt;
     syscall_spec *sc;
     char *text;             /* command / code */
+    code_prog *code;        /* EV_CODE in the supported subset, else NULL */
+    char *code_why;         /* EV_CODE: why it is skipped (code == NULL) */
 } event;
 
 typedef struct script_opt {
@@ -241,6 +249,36 @@ int icmp_code_parse(int type, const char *name, int *code);
 int sym_lookup(const char *name, int64_t *value);
 const char *errno_canon(const char *name); /* EWOULDBLOCK -> EAGAIN */
 
+/* ---- TCP_INFO (tcpinfo.c) ---- */
+enum { TCPINFO_NOT_A_FIELD = -1, TCPINFO_UNAVAILABLE = -2, TCPINFO_BAD_VALUE = -3 };
+/* tcpi_<name> (Linux's units) or wtcpi_<field> (raw wtcp_info). 0, or a TCPINFO_* code. */
+int tcpinfo_field(const wtcp_info *in, const char *name, int64_t *v);
+/* TCP_ESTABLISHED..., TCP_CA_Open..., TCPI_OPT_*, WTCP_CC_*. 0 or -1. */
+int tcpinfo_const(const char *name, int64_t *v);
+const char *tcpinfo_error(const char *name, int rc, char *buf, size_t n);
+
+/* ---- %{ }% code (pycode.c) ---- */
+/* Compiles a block's text (it starts on script line `line`). NULL, with the reason in
+ * why, when the block is not in the supported subset. */
+code_prog *code_compile(arena *a, const char *text, int line, char *why, size_t whysz);
+int code_nasserts(const code_prog *p);
+
+typedef struct code_env code_env;   /* variables that live across the blocks of a script */
+code_env *code_env_new(void);
+void code_env_free(code_env *env);
+/* A skipped block: names it assigns become unknown; asserts using them are skipped. */
+void code_poison(code_env *env, const char *text);
+
+typedef struct code_io {
+    const wtcp_info *info;          /* the socket under test, or NULL */
+    const char *noinfo;             /* why info is NULL */
+    void (*note)(void *user, int line, const char *msg);   /* a skipped statement */
+    void (*print)(void *user, int line, const char *text); /* print(...) */
+    void *user;
+} code_io;
+/* Runs a block. 0, or -1 with *line and msg (a failed assert or a runtime error). */
+int code_run(const code_prog *p, code_env *env, const code_io *io, int *line, char *msg, size_t msgsz);
+
 /* ---- running ---- */
 typedef struct run_opts {
     int64_t tolerance_us;   /* --tolerance-ms (a script's --tolerance_usecs overrides) */
@@ -253,12 +291,14 @@ typedef struct run_opts {
     int no_payload_check;
     int no_ecr_check;
     int strict_segments;    /* never join segments (packetdrill's --strict_segments) */
+    int strict_code;        /* a %{ }% block or assert that cannot be evaluated fails */
 } run_opts;
 
 typedef struct run_result {
     int ok;
     char msg[2048];
     uint32_t states;        /* bit per enum wtcp_state entered */
+    int expected_failure;   /* ok because it failed as --expect_failure said (msg: how) */
 } run_result;
 
 void run_script(const script *sc, const run_opts *o, run_result *res);

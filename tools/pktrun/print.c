@@ -304,7 +304,11 @@ void print_event(strbuf *sb, const event *e)
         sb_printf(sb, " `%s`", e->text);
         break;
     case EV_CODE:
-        sb_printf(sb, " %%{ ... }%%");
+        if (e->code)
+            sb_printf(sb, " %%{ ... }%% (%d assert%s)", code_nasserts(e->code),
+                      code_nasserts(e->code) == 1 ? "" : "s");
+        else
+            sb_printf(sb, " %%{ ... }%% (skipped: %s)", e->code_why ? e->code_why : "");
         break;
     }
 }

@@ -99,6 +99,10 @@ typedef struct runner {
     size_t bufcap;
     outpkt *agg;            /* segments being joined (freed on failure) */
     int nagg;
+    int sut;                /* the socket under test: fd of the last socket() or accept() */
+    code_env *env;          /* %{ }% variables */
+    int code_strict_hit;    /* --strict-code: an assert was skipped */
+    const char *expect_failure; /* --expect_failure="text": the script must fail with it */
 } runner;
 
 static void failf(runner *r, int line, const char *fmt, ...)
@@ -1154,6 +1158,7 @@ static int try_call(runner *r, call *c, int64_t *ret, const char **err)
         n->h = h;
         n->type = WTCP_SOCK_STREAM;
         n->flow = flow_find(r, fd->flow >= 0 ? r->flows[fd->flow].lport : LOCAL_PORT, port, 1);
+        r->sut = nfd;
         *ret = nfd;
         return 1;
     }
@@ -1391,6 +1396,73 @@ static void sys_setsockopt(runner *r, const event *e, int fd)
     check_result(r, e, rc < 0 ? -1 : rc, rc < 0 ? wtcp_errname(rc) : NULL);
 }
 
+/* A value in getsockopt(TCP_INFO, {...}): numbers, Linux symbols, TCP_* constants. */
+static int64_t info_value(runner *r, const expr *e, const char *what)
+{
+    int64_t v;
+    if (e->kind == EX_WORD && tcpinfo_const(e->s, &v) == 0)
+        return v;
+    if (e->kind == EX_OR) {
+        v = 0;
+        for (int i = 0; i < e->n; i++)
+            v |= info_value(r, e->items[i], what);
+        return v;
+    }
+    return eval_int(r, e, what);
+}
+
+/* getsockopt(fd, SOL_TCP, TCP_INFO, {tcpi_snd_cwnd=10, ...}, len): every field written is
+ * compared (`...` as a member or a value: not compared), the length is not checked. */
+static void sys_getsockopt_tcp_info(runner *r, const event *e, int fd)
+{
+    const expr *v = arg(r, e, 3, "a value");
+    if (v->kind == EX_ARRAY && v->n == 1)
+        v = v->items[0];
+    if (v->kind != EX_ELLIPSIS && v->kind != EX_STRUCT)
+        FAIL("getsockopt(TCP_INFO) needs {tcpi_name=value, ...} or ... as its value, not %s", opt_text(v));
+    for (int i = 0; v->kind == EX_STRUCT && i < v->n; i++) {
+        const expr *m = v->items[i];
+        if (m->kind == EX_ELLIPSIS)
+            continue;
+        if (m->kind != EX_ASSIGN || m->n != 1)
+            FAIL("getsockopt(TCP_INFO): expected tcpi_name=value but found %s", opt_text(m));
+    }
+    wtcp_info info;
+    int rc = fd < 0 ? WTCP_EBADF : r->fds[fd].type != WTCP_SOCK_STREAM ? WTCP_EOPNOTSUPP
+             : wtcp_info_get(r->st, r->fds[fd].h, &info);
+    do_poll(r);
+    vlog(r, "    getsockopt(TCP_INFO) returned %d%s%s", rc < 0 ? -1 : 0, rc < 0 ? " " : "",
+         rc < 0 ? wtcp_errname(rc) : "");
+    check_result(r, e, rc < 0 ? -1 : 0, rc < 0 ? wtcp_errname(rc) : NULL);
+    if (rc < 0 || v->kind == EX_ELLIPSIS)
+        return;
+    char diff[1200];
+    size_t dl = 0;
+    int bad = 0;
+    diff[0] = 0;
+    for (int i = 0; i < v->n; i++) {
+        const expr *m = v->items[i];
+        if (m->kind == EX_ELLIPSIS || m->items[0]->kind == EX_ELLIPSIS)
+            continue;
+        int64_t got;
+        int frc = tcpinfo_field(&info, m->s, &got);
+        if (frc < 0) {
+            char b[160];
+            FAIL("getsockopt(TCP_INFO): %s", tcpinfo_error(m->s, frc, b, sizeof b));
+        }
+        int64_t want = info_value(r, m->items[0], m->s);
+        vlog(r, "    %s = %lld", m->s, (long long)got);
+        if (got != want && dl < sizeof diff) {
+            int w = snprintf(diff + dl, sizeof diff - dl, "%s%s is %lld, the script expects %lld",
+                             bad ? "; " : "", m->s, (long long)got, (long long)want);
+            dl += w > 0 ? (size_t)w : 0;
+            bad++;
+        }
+    }
+    if (bad)
+        FAIL("getsockopt(TCP_INFO): %s", diff);
+}
+
 static void sys_getsockopt(runner *r, const event *e, int fd)
 {
     int64_t level = eval_int(r, arg(r, e, 1, "a level"), "level");
@@ -1398,6 +1470,10 @@ static void sys_getsockopt(runner *r, const event *e, int fd)
     int64_t name = -1;
     if (ne->kind != EX_WORD || sym_lookup(ne->s, &name) == 0)
         name = eval_int(r, ne, "option name");
+    if (level == 6 && name == 11) { /* SOL_TCP, TCP_INFO */
+        sys_getsockopt_tcp_info(r, e, fd);
+        return;
+    }
     const expr *v = arg(r, e, 3, "a value");
     const char *label = "";
     int opt = name < 0 ? -1 : map_sockopt(r, level, name, &label);
@@ -1486,6 +1562,7 @@ static void run_syscall(runner *r, const event *e, int64_t end_us)
         f->type = base == 1 ? WTCP_SOCK_STREAM : WTCP_SOCK_DGRAM;
         f->nonblock = (type & L_O_NONBLOCK) != 0;
         f->flow = -1;
+        r->sut = fd;
         vlog(r, "    returned %d (handle %d)", fd, rc);
         check_result(r, e, fd, NULL);
         return;
@@ -1706,6 +1783,59 @@ static void run_syscall(runner *r, const event *e, int64_t end_us)
     check_result(r, e, ret, err);
 }
 
+/* ---- %{ }% code ---- */
+static void code_note(void *user, int line, const char *msg)
+{
+    runner *r = user;
+    if (r->o->strict_code)
+        r->code_strict_hit = line;
+    if (!r->o->quiet)
+        fprintf(stderr, "note: %s:%d: %s\n", r->sc->path, line, msg);
+}
+
+static void code_print(void *user, int line, const char *text)
+{
+    runner *r = user;
+    vlog(r, "%d: print: %s", line, text);
+}
+
+/* Runs a block against the TCP_INFO of the socket under test, taken now (packetdrill
+ * takes it when the block's time has come, then runs all blocks after the script). */
+static void run_code(runner *r, const event *e)
+{
+    if (!e->code) {
+        if (r->o->strict_code)
+            FAIL("code block not evaluated (--strict-code): %s", e->code_why ? e->code_why : "?");
+        code_poison(r->env, e->text);
+        vlog(r, "%d: skipped code block (%s)", e->line, e->code_why ? e->code_why : "");
+        return;
+    }
+    wtcp_info info;
+    const wtcp_info *ip = NULL;
+    char why[160] = "";
+    int rc;
+    if (r->sut < 0)
+        snprintf(why, sizeof why, "no socket under test (no socket() or accept() yet)");
+    else if (!r->fds[r->sut].used)
+        snprintf(why, sizeof why, "the socket under test (fd %d) is closed", r->sut);
+    else if (r->fds[r->sut].type != WTCP_SOCK_STREAM)
+        snprintf(why, sizeof why, "the socket under test (fd %d) is not a TCP socket", r->sut);
+    else if ((rc = wtcp_info_get(r->st, r->fds[r->sut].h, &info)) < 0)
+        snprintf(why, sizeof why, "TCP_INFO of fd %d: %s", r->sut, wtcp_errname(rc));
+    else
+        ip = &info;
+    code_io io = { ip, why, code_note, code_print, r };
+    int line = e->line;
+    char msg[1500];
+    r->code_strict_hit = 0;
+    if (code_run(e->code, r->env, &io, &line, msg, sizeof msg) < 0)
+        failf(r, line, "%s", msg);
+    if (r->code_strict_hit)
+        failf(r, r->code_strict_hit, "assert not evaluated (--strict-code)");
+    vlog(r, "%d: code block: %d assert%s passed (fd %d)", e->line, code_nasserts(e->code),
+         code_nasserts(e->code) == 1 ? "" : "s", r->sut);
+}
+
 /* ---- the script ---- */
 static int is_inbound(const event *e) { return e->type == EV_PACKET && e->pkt->dir == '<'; }
 static int is_abs(const ev_time *t) { return t->kind == TM_ABS || t->kind == TM_ABS_RANGE; }
@@ -1728,6 +1858,10 @@ static void apply_options(runner *r)
             r->tick_us = n;
         } else if (!strcmp(o->name, "strict_segments")) {
             r->strict_segments = 1;
+        } else if (!strcmp(o->name, "expect_failure")) {
+            if (!v || !*v)
+                failf(r, o->line, "--expect_failure needs the text of the expected failure");
+            r->expect_failure = v;
         } else if (!strcmp(o->name, "ip_version")) {
             if (!v || strcmp(v, "ipv4"))
                 failf(r, o->line, "--ip_version=%s: only ipv4 is supported", v ? v : "");
@@ -1789,8 +1923,10 @@ static void run_events(runner *r)
                 if (e->sc->has_end)
                     end_us = (e->t.kind == TM_REL || e->sc->end_rel) ? off + e->sc->end_us : e->sc->end_us;
                 run_syscall(r, e, end_us);
+            } else if (e->type == EV_CODE) {
+                run_code(r, e);
             } else {
-                vlog(r, "%d: skipped %s", e->line, e->type == EV_COMMAND ? "shell command" : "code");
+                vlog(r, "%d: skipped shell command", e->line);
             }
         }
         r->last_ev_us = lo;
@@ -1819,6 +1955,8 @@ void run_script(const script *sc, const run_opts *o, run_result *res)
     r->tol_us = o->tolerance_us;
     r->tick_us = o->ts_tick_us;
     r->strict_segments = o->strict_segments;
+    r->sut = -1;
+    r->env = code_env_new();
     if (setjmp(r->jb) == 0) {
         apply_options(r);
         wtcp_config cfg;
@@ -1841,6 +1979,23 @@ void run_script(const script *sc, const run_opts *o, run_result *res)
         run_events(r);
         res->ok = 1;
     }
+    if (r->expect_failure) {
+        /* A self-test: the script must fail, with a message that contains the text. */
+        if (res->ok) {
+            res->ok = 0;
+            snprintf(res->msg, sizeof res->msg, "%s: passed, but --expect_failure wants it to fail with "
+                     "\"%s\"", sc->path, r->expect_failure);
+        } else if (strstr(res->msg, r->expect_failure)) {
+            res->ok = 1;
+            res->expected_failure = 1;
+        } else {
+            char got[sizeof res->msg];
+            snprintf(got, sizeof got, "%s", res->msg);
+            snprintf(res->msg, sizeof res->msg, "%s: failed, but not with the expected \"%.200s\": %.1700s",
+                     sc->path, r->expect_failure, got);
+        }
+    }
+    code_env_free(r->env);
     if (r->st)
         wtcp_stack_free(r->st);
     for (int i = 0; i < r->qlen; i++)
