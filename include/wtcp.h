@@ -110,7 +110,8 @@ typedef struct wtcp_config {
     wtcp_alloc_fn alloc;    /* NULL: libc realloc/free */
     void *alloc_user;
     uint8_t isn_key[16];    /* RFC 6528 secret; set it from a real random source */
-    uint32_t max_sockets;   /* all sockets incl. TIME-WAIT, default 1024, max 65535 */
+    uint32_t max_sockets;   /* all sockets incl. TIME-WAIT, default 16384, max 65535; the
+                             * table grows to it as sockets are made (736 bytes a slot) */
     uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
     uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
     uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (6 MiB: scale 7, as Linux) */

@@ -33,6 +33,7 @@ enum {
     TCP_CHALLENGE_ACK_LIMIT = 1000, /* per second, per stack (RFC 5961 section 7) */
     TCP_MAX_WSCALE = 14,
     UDP_DEFAULT_QUEUE = 65536,
+    SOCK_TABLE_START = 64,     /* socket slots allocated at first (grows to max_sockets) */
 };
 
 /* Timers of one connection (FreeBSD-style: one deadline each, the earliest armed). */

@@ -126,7 +126,7 @@ void wtcp_config_init(wtcp_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->mtu = 1500;
-    cfg->max_sockets = 1024;
+    cfg->max_sockets = 16384;
     cfg->sndbuf = 256 * 1024;
     cfg->rcvbuf = 256 * 1024;
     cfg->rcvbuf_max = 6 * 1024 * 1024;
@@ -165,9 +165,11 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
     if (!st)
         return WTCP_ENOMEM;
     *st = tmp;
-    uint32_t n = cfg->max_sockets;
+    /* The socket table starts small and doubles up to max_sockets (sock_alloc); the hash
+     * is sized for the maximum from the start (4 bytes per bucket). */
+    uint32_t n = cfg->max_sockets < SOCK_TABLE_START ? cfg->max_sockets : SOCK_TABLE_START;
     uint32_t buckets = 16;
-    while (buckets < 2 * n)
+    while (buckets < 2 * cfg->max_sockets)
         buckets <<= 1;
     st->nsocks = n;
     st->hash_mask = buckets - 1;
@@ -241,11 +243,43 @@ wtcp_sock sock_handle(const wtcp_stack *st, uint32_t idx)
     return (wtcp_sock)(((uint32_t)(st->socks[idx].gen & 0x7fff) << 16) | (idx + 1));
 }
 
+/* Doubles the socket table (and the timer heap's array) up to max_sockets. Slots keep
+ * their indices, so handles stay valid; pointers into the table do not. */
+static int sock_table_grow(wtcp_stack *st)
+{
+    uint32_t old = st->nsocks;
+    if (old >= st->cfg.max_sockets)
+        return -1;
+    uint32_t n = old * 2 < st->cfg.max_sockets ? old * 2 : st->cfg.max_sockets;
+    sock_slot *socks = wtcp_mem_alloc(st, sizeof(sock_slot) * n);
+    uint32_t *heap = wtcp_mem_alloc(st, sizeof(uint32_t) * n);
+    if (!socks || !heap) {
+        wtcp_mem_free(st, socks);
+        wtcp_mem_free(st, heap);
+        return -1;
+    }
+    memcpy(socks, st->socks, sizeof(sock_slot) * old);
+    memset(socks + old, 0, sizeof(sock_slot) * (n - old));
+    memcpy(heap, st->heap, sizeof(uint32_t) * st->heap_len);
+    for (uint32_t i = old; i < n; i++) {
+        socks[i].free_next = i + 1 < n ? i + 1 : WTCP_NONE;
+        socks[i].heap_pos = WTCP_NONE;
+        socks[i].gen = 1;
+    }
+    wtcp_mem_free(st, st->socks);
+    wtcp_mem_free(st, st->heap);
+    st->socks = socks;
+    st->heap = heap;
+    st->nsocks = n;
+    st->free_head = old;
+    return 0;
+}
+
 uint32_t sock_alloc(wtcp_stack *st, int type)
 {
-    uint32_t idx = st->free_head;
-    if (idx == WTCP_NONE)
+    if (st->free_head == WTCP_NONE && sock_table_grow(st) < 0)
         return WTCP_NONE;
+    uint32_t idx = st->free_head;
     sock_slot *s = &st->socks[idx];
     st->free_head = s->free_next;
     uint16_t gen = s->gen;

@@ -951,6 +951,85 @@ TEST(idle_connection_releases_its_buffers)
     CHECK_EQ_U(net_free(n), 0);
 }
 
+/* An allocator that counts live bytes (a size header in front of each block). */
+static size_t live_bytes;
+static void *byte_alloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    size_t *h = ptr ? (size_t *)ptr - 1 : NULL;
+    if (h)
+        live_bytes -= *h;
+    if (size == 0) {
+        free(h);
+        return NULL;
+    }
+    size_t *nh = realloc(h, size + sizeof *nh);
+    if (!nh)
+        return NULL;
+    *nh = size;
+    live_bytes += size;
+    return nh + 1;
+}
+
+/* Ten thousand established, idle connections fit with the default configuration, and
+ * each costs at most 4 KiB: buffers come only with data, the socket table grows. */
+TEST(ten_thousand_idle_connections_with_defaults)
+{
+    net *n = calloc(1, sizeof *n);
+    wtcp_config c;
+    wtcp_config_init(&c);
+    c.addr = A_ADDR;
+    c.output = out_a;
+    c.output_user = n;
+    c.alloc = byte_alloc;
+    c.max_backlog = 4096;
+    live_bytes = 0;
+    CHECK_EQ_I(wtcp_stack_new(&c, &n->a), 0);
+    c.addr = B_ADDR;
+    c.output = out_b;
+    CHECK_EQ_I(wtcp_stack_new(&c, &n->b), 0);
+    size_t base = live_bytes;
+    enum { N = 10000 };
+    static int ca[N], cb[N];
+    int l = wtcp_socket(n->b, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_bind(n->b, l, 0, 80), 0);
+    CHECK_EQ_I(wtcp_listen(n->b, l, N), 0);
+    int accepted = 0;
+    for (int i = 0; i < N; i++) {
+        ca[i] = wtcp_socket(n->a, WTCP_SOCK_STREAM);
+        CHECK(ca[i] > 0);
+        CHECK_EQ_I(wtcp_connect(n->a, ca[i], B_ADDR, 80), WTCP_EINPROGRESS);
+        if (i % 100 == 99 || i == N - 1) {
+            net_run(n, 5);
+            while (accepted < N && (cb[accepted] = wtcp_accept(n->b, l, NULL, NULL)) > 0)
+                accepted++;
+        }
+    }
+    CHECK_EQ_I(accepted, N);
+    /* Each side says one thing, then all stay idle past the buffer release. */
+    uint8_t b[16];
+    for (int i = 0; i < N; i += 97)
+        CHECK_EQ_I(wtcp_send(n->a, ca[i], "ping", 4), 4);
+    net_run(n, 50);
+    int pings = 0, r;
+    for (int i = 0; i < N; i++) /* accept order need not be connect order */
+        if ((r = wtcp_recv(n->b, cb[i], b, sizeof b)) > 0)
+            pings += r;
+    CHECK_EQ_I(pings, 4 * ((N + 96) / 97));
+    net_run(n, 2000);
+    size_t per_conn = (live_bytes - base) / N; /* both ends of each connection */
+    printf("    %d idle connections: %zu bytes each (both ends), %zu in all\n", N, per_conn,
+           live_bytes);
+    CHECK(per_conn <= 4096);
+    wtcp_info ia;
+    CHECK_EQ_I(wtcp_info_get(n->a, ca[N - 1], &ia), 0);
+    CHECK_EQ_I(ia.state, WTCP_ESTABLISHED);
+    wtcp_stack_free(n->a);
+    wtcp_stack_free(n->b);
+    free(n);
+    CHECK_EQ_U(live_bytes, 0);
+}
+
 UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(address_text),
           RUN(bad_arguments_return_codes), RUN(off_link_without_gateway_is_ENETUNREACH), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
@@ -963,4 +1042,5 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(send_buffer_full_is_a_short_write_and_writable_follows),
           RUN(full_receive_buffer_drops_nothing_the_window_offered),
           RUN(congestion_control_is_chosen_per_socket),
-          RUN(buffer_sizes_apply_to_an_established_connection), RUN(idle_connection_releases_its_buffers))
+          RUN(buffer_sizes_apply_to_an_established_connection), RUN(idle_connection_releases_its_buffers),
+          RUN(ten_thousand_idle_connections_with_defaults))
