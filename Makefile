@@ -19,6 +19,10 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SAN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests-san/%)
 HDRS      := include/wtcp.h $(wildcard src/*.h src/*/*.h)
+# The shared test harness (stacks, fault link, virtual clock, event log): linked into the
+# unit tests, simnet, demo-pair, the benchmark and the fuzzer.
+HARNESS_SRC := tests/harness/harness.c
+HARNESS_DEP := $(HARNESS_SRC) tests/harness/harness.h
 
 # WASI compile check against Debian's wasi-libc through a private sysroot.
 WASI_SDK_PATH ?=
@@ -61,13 +65,13 @@ $(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit $< $(BUILD)/libwtcp-san.a -o $@
 
-$(BUILD)/tests/simnet: tests/sim/simnet.c $(BUILD)/libwtcp.a
+$(BUILD)/tests/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests-san/simnet: tests/sim/simnet.c $(BUILD)/libwtcp-san.a
+$(BUILD)/tests-san/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) $< $(BUILD)/libwtcp-san.a -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp-san.a -o $@
 
 # ---- the other parts: each folder adds its targets, packages and test prerequisites ----
 # (APT_PKGS += ..., TEST_PREREQS += ...; their tests run from PART/test.sh)
