@@ -57,13 +57,13 @@ $(BUILD)/wtcp-pktrun-san: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/li
 $(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(BUILD)/libwtcp.a
 	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp-san.a
+$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit $< $(BUILD)/libwtcp-san.a -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp-san.a -o $@
 
 $(BUILD)/tests/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
