@@ -54,8 +54,8 @@ $(BUILD)/wtcp-pktrun: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtc
 $(BUILD)/wtcp-pktrun-san: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtcp-san.a
 	$(CC) $(CFLAGS) -O1 $(SAN) $(PKTRUN_SRC) $(BUILD)/libwtcp-san.a -o $@
 
-$(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(BUILD)/libwtcp.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+$(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
