@@ -108,9 +108,9 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- benchmarks (print tables; not part of make test) ----
-$(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libwtcp.a
+$(BUILD)/bench/throughput: bench/throughput.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
 bench: $(BUILD)/bench/throughput
 	$(BUILD)/bench/throughput

@@ -1,4 +1,8 @@
-/* harness.c: the shared test harness: stacks on a virtual clock, the seeded fault link (loss, duplication, reordering, corruption, delay, jitter, MTU, vanish), the run loop and the event log. */
+/* harness.c: the shared test harness: stacks, the seeded fault link, the run loop, the event log.
+ *
+ * The link's fault model (loss, duplication, reordering, corruption, delay, jitter, MTU,
+ * vanish) and its packet checks came from simnet, which set the figures its cells are
+ * judged by: the order of the PRNG draws per packet is part of that contract. */
 #include "harness.h"
 
 #include <inttypes.h>
@@ -364,7 +368,8 @@ typedef struct hpkt {
     uint64_t t, order;
     uint8_t from, to, corrupted;
     uint32_t flip_bit; /* which bit was flipped, when corrupted */
-    size_t len;
+    size_t len, cap;
+    struct hpkt *next_free;
     uint8_t data[];
 } hpkt;
 
@@ -379,7 +384,39 @@ struct harness_link {
     uint64_t order;
     hpkt **peek; /* harness_peek: packets in the order sent */
     size_t peek_cap;
+    /* Delivered packets' blocks are reused, so a packet costs no malloc: every block
+     * holds the largest MTU of the stacks, and the spare ones at most 8 MiB in all. */
+    hpkt *free_list;
+    size_t free_bytes, block_cap;
 };
+
+#define FREE_LIST_BYTES ((size_t)8 << 20)
+
+static hpkt *pkt_alloc(struct harness_link *l, size_t len)
+{
+    hpkt *p = l->free_list;
+    if (p && p->cap >= len) {
+        l->free_list = p->next_free;
+        l->free_bytes -= p->cap;
+        return p;
+    }
+    size_t cap = len < l->block_cap ? l->block_cap : len;
+    p = malloc(sizeof *p + cap);
+    if (p)
+        p->cap = cap;
+    return p;
+}
+
+static void pkt_free(struct harness_link *l, hpkt *p)
+{
+    if (p->cap < l->block_cap || l->free_bytes + p->cap > FREE_LIST_BYTES) {
+        free(p);
+        return;
+    }
+    l->free_bytes += p->cap;
+    p->next_free = l->free_list;
+    l->free_list = p;
+}
 
 typedef struct harness_evbits {
     wtcp_sock sock;
@@ -445,6 +482,8 @@ int harness_add_stack(harness *h, const wtcp_config *cfg)
     int r = wtcp_stack_new(&c, &nd->st);
     if (r < 0)
         return r;
+    if (cfg->mtu > h->link->block_cap)
+        h->link->block_cap = cfg->mtu;
     h->n++;
     return i;
 }
@@ -474,6 +513,10 @@ uint64_t harness_free(harness *h)
     hpkt *p;
     while ((p = link_pop_min(h)))
         free(p);
+    while ((p = h->link->free_list)) {
+        h->link->free_list = p->next_free;
+        free(p);
+    }
     for (int f = 0; f < HARNESS_MAX_STACKS; f++)
         for (int t = 0; t < HARNESS_MAX_STACKS; t++)
             free(h->link->q[f][t].a);
@@ -639,7 +682,7 @@ void harness_drop_in_flight(harness *h)
     hpkt *p;
     while ((p = link_pop_min(h))) {
         h->dir[p->from][p->to].lost++;
-        free(p);
+        pkt_free(h->link, p);
     }
 }
 
@@ -763,7 +806,7 @@ static void link_output(void *user, const uint8_t *packet, size_t len)
     for (int k = 0; k < copies; k++) {
         hpkt *p = NULL;
         if (l->pkts >= h->max_inflight_pkts || l->bytes + len > h->max_inflight_bytes ||
-            !(p = malloc(sizeof *p + len))) {
+            !(p = pkt_alloc(l, len))) {
             d->overflow++;
             log_packet(h, LOG_LINK_DROP, from, to, packet, len, 0, DROP_OVERFLOW, 0);
             continue;
@@ -789,7 +832,7 @@ static void link_output(void *user, const uint8_t *packet, size_t len)
         }
         p->order = l->order++;
         if (heap_push(&l->q[from][to], p) < 0) {
-            free(p);
+            pkt_free(l, p);
             d->overflow++;
             continue;
         }
@@ -819,7 +862,7 @@ static void deliver(harness *h, pkt_heap *q)
     if (p->corrupted)
         d->corrupt_delivered++;
     if (!to->st) { /* freed already */
-        free(p);
+        pkt_free(h->link, p);
         return;
     }
     int watch = h->strict || h->log;
@@ -860,7 +903,7 @@ static void deliver(harness *h, pkt_heap *q)
                              harness_name(p->to), p->len, h->now, wtcp_drop_name(damage_k));
         }
     }
-    free(p);
+    pkt_free(h->link, p);
 }
 
 int harness_deliver_one(harness *h)

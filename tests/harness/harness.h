@@ -1,4 +1,4 @@
-/* harness.h: the shared test harness: N wtcp stacks on one virtual clock, a seeded fault-injecting link between them, a run loop and a bounded event log.
+/* harness.h: the shared test harness (stacks on a virtual clock, fault link, run loop, event log).
  *
  * Used by the unit tests, simnet, demo-pair, the throughput benchmark and the fuzzer.
  *
@@ -11,6 +11,7 @@
  *   int b = harness_add_stack(h, &c);
  *   harness_faults f = {.delay_ms = 1, .loss = 5, .seed = 42};
  *   harness_set_faults_all(h, &f);               // every direction, seeds derived from 42
+ *   wtcp_sock ca, cb, lb;
  *   harness_connect_pair(h, a, b, 80, &ca, &cb, &lb);
  *   harness_run(h, 100);                         // deliver, poll, advance (virtual time)
  *   if (harness_free(h) != 0) ...                // blocks the stacks leaked
@@ -31,7 +32,7 @@
 
 #include "wtcp.h"
 
-#define HARNESS_MAX_STACKS 8
+#define HARNESS_MAX_STACKS 4
 
 /* ------------------------------------------------------------------ PRNG */
 
