@@ -373,9 +373,14 @@ typedef struct hpkt {
     uint8_t data[];
 } hpkt;
 
+/* One direction's packets, earliest (t, order) first. While they are pushed in that order
+ * (no jitter, reordering or trailing copies) the queue is a FIFO with O(1) pop; the first
+ * push out of order turns it into a binary heap (a sorted array already is one) until
+ * it empties. */
 typedef struct pkt_heap {
     hpkt **a;
-    size_t len, cap;
+    size_t head, len, cap; /* packets a[head .. head + len); head is 0 as a heap */
+    int heap;
 } pkt_heap;
 
 struct harness_link {
@@ -568,18 +573,31 @@ static int pkt_before(const hpkt *a, const hpkt *b)
     return a->t < b->t || (a->t == b->t && a->order < b->order);
 }
 
+static hpkt *q_top(const pkt_heap *q) { return q->a[q->head]; }
+
 static int heap_push(pkt_heap *q, hpkt *p)
 {
-    if (q->len == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        hpkt **n = realloc(q->a, cap * sizeof *n);
-        if (!n)
-            return -1;
-        q->a = n;
-        q->cap = cap;
+    if (!q->heap && q->len && pkt_before(p, q->a[q->head + q->len - 1])) {
+        memmove(q->a, q->a + q->head, q->len * sizeof *q->a);
+        q->head = 0;
+        q->heap = 1;
     }
-    size_t i = q->len++;
-    while (i > 0) {
+    if (q->head + q->len == q->cap) {
+        if (q->head) { /* FIFO: reclaim the popped front first */
+            memmove(q->a, q->a + q->head, q->len * sizeof *q->a);
+            q->head = 0;
+        }
+        if (q->len == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 256;
+            hpkt **n = realloc(q->a, cap * sizeof *n);
+            if (!n)
+                return -1;
+            q->a = n;
+            q->cap = cap;
+        }
+    }
+    size_t i = q->head + q->len++;
+    while (q->heap && i > 0) {
         size_t parent = (i - 1) / 2;
         if (!pkt_before(p, q->a[parent]))
             break;
@@ -594,6 +612,12 @@ static hpkt *heap_pop(pkt_heap *q)
 {
     if (!q->len)
         return NULL;
+    if (!q->heap) {
+        hpkt *top = q->a[q->head];
+        q->len--;
+        q->head = q->len ? q->head + 1 : 0;
+        return top;
+    }
     hpkt *top = q->a[0];
     hpkt *last = q->a[--q->len];
     size_t i = 0, n = q->len;
@@ -613,6 +637,8 @@ static hpkt *heap_pop(pkt_heap *q)
     }
     if (n)
         q->a[i] = last;
+    else
+        q->heap = 0; /* empty: a FIFO again */
     return top;
 }
 
@@ -623,7 +649,7 @@ static pkt_heap *link_min(const harness *h)
     for (int f = 0; f < h->n; f++)
         for (int t = 0; t < h->n; t++) {
             pkt_heap *q = &h->link->q[f][t];
-            if (q->len && (!best || pkt_before(q->a[0], best->a[0])))
+            if (q->len && (!best || pkt_before(q_top(q), q_top(best))))
                 best = q;
         }
     return best;
@@ -645,7 +671,7 @@ size_t harness_in_flight(const harness *h) { return h->link->pkts; }
 uint64_t harness_next_due(const harness *h)
 {
     const pkt_heap *q = link_min(h);
-    return q ? q->a[0]->t : WTCP_NEVER;
+    return q ? q_top(q)->t : WTCP_NEVER;
 }
 
 static int by_order(const void *a, const void *b)
@@ -670,7 +696,7 @@ const uint8_t *harness_peek(harness *h, size_t k, size_t *len)
     for (int f = 0; f < h->n; f++)
         for (int t = 0; t < h->n; t++)
             for (size_t i = 0; i < l->q[f][t].len; i++)
-                l->peek[m++] = l->q[f][t].a[i];
+                l->peek[m++] = l->q[f][t].a[l->q[f][t].head + i];
     qsort(l->peek, m, sizeof *l->peek, by_order);
     if (len)
         *len = l->peek[k]->len;
@@ -913,7 +939,7 @@ int harness_deliver_one(harness *h)
         h->ms_pkts = 0;
     }
     pkt_heap *q = link_min(h);
-    if (!q || q->a[0]->t > h->now || h->failed)
+    if (!q || q_top(q)->t > h->now || h->failed)
         return 0;
     /* At a delay of 0, packets that answer packets arrive at this same millisecond:
      * two stacks that keep answering each other would never let delivery end. */
