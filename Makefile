@@ -19,6 +19,10 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_SAN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests-san/%)
 HDRS      := include/wtcp.h $(wildcard src/*.h src/*/*.h)
+# The shared test harness (stacks, fault link, virtual clock, event log): linked into the
+# unit tests, simnet, demo-pair, the benchmark and the fuzzer.
+HARNESS_SRC := tests/harness/harness.c
+HARNESS_DEP := $(HARNESS_SRC) tests/harness/harness.h
 
 # WASI compile check against Debian's wasi-libc through a private sysroot.
 WASI_SDK_PATH ?=
@@ -50,24 +54,24 @@ $(BUILD)/wtcp-pktrun: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtc
 $(BUILD)/wtcp-pktrun-san: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/libwtcp-san.a
 	$(CC) $(CFLAGS) -O1 $(SAN) $(PKTRUN_SRC) $(BUILD)/libwtcp-san.a -o $@
 
-$(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(BUILD)/libwtcp.a
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+$(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libwtcp-san.a
+$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit $< $(BUILD)/libwtcp-san.a -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp-san.a -o $@
 
-$(BUILD)/tests/simnet: tests/sim/simnet.c $(BUILD)/libwtcp.a
+$(BUILD)/tests/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests-san/simnet: tests/sim/simnet.c $(BUILD)/libwtcp-san.a
+$(BUILD)/tests-san/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) $< $(BUILD)/libwtcp-san.a -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp-san.a -o $@
 
 # ---- the other parts: each folder adds its targets, packages and test prerequisites ----
 # (APT_PKGS += ..., TEST_PREREQS += ...; their tests run from PART/test.sh)
@@ -104,9 +108,9 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- benchmarks (print tables; not part of make test) ----
-$(BUILD)/bench/throughput: bench/throughput.c $(BUILD)/libwtcp.a
+$(BUILD)/bench/throughput: bench/throughput.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
 bench: $(BUILD)/bench/throughput
 	$(BUILD)/bench/throughput
@@ -118,10 +122,17 @@ bench-relay: relay wasm js-deps wasi
 	bench/relay-throughput.sh $(BUILD)
 
 # ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
+comma := ,
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
-$(BUILD)/fuzz/fuzz_input: tests/fuzz/fuzz_input.c $(CORE_SRC) $(HDRS)
+# The harness is built without coverage instrumentation: the fuzzer steers by the core's
+# branches, not the test harness's.
+$(BUILD)/fuzz/harness.o: $(HARNESS_DEP) include/wtcp.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) tests/fuzz/fuzz_input.c $(CORE_SRC) -o $@
+	$(CLANG) $(subst fuzzer$(comma),,$(FUZZ_FLAGS)) -c $(HARNESS_SRC) -o $@
+
+$(BUILD)/fuzz/fuzz_input: tests/fuzz/fuzz_input.c $(BUILD)/fuzz/harness.o $(CORE_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -Itests/harness tests/fuzz/fuzz_input.c $(BUILD)/fuzz/harness.o $(CORE_SRC) -o $@
 
 fuzz: $(BUILD)/fuzz/fuzz_input
 	@mkdir -p $(BUILD)/fuzz/corpus

@@ -12,8 +12,10 @@
  *
  * The link, per direction: loss %, reordering % (a packet held back 1..3 ms so later ones
  * overtake it), duplication %, corruption % (one random bit flipped anywhere: the stack
- * must drop and count it), a fixed one-way delay plus optional jitter. Packets in flight
- * wait in a binary heap ordered by delivery time, bounded in count and bytes.
+ * must drop and count it), a fixed one-way delay plus optional jitter. The stacks, the
+ * link, the virtual clock and the event log are the shared test harness's
+ * (tests/harness/): this file holds the applications, the cells and their checks. A
+ * failing cell prints the last entries of the harness's log.
  *
  * Table: vtime = virtual seconds until both sides read EOF; pkts = packets each stack
  * emitted; lost = dropped by the link (incl. queue overflow); corr, dup, reord = packets
@@ -43,6 +45,8 @@
 #endif
 
 #include <wtcp.h>
+
+#include "harness.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -80,68 +84,9 @@ static int use_fork = SIMNET_FORK;
 static uint64_t trace_from = UINT64_MAX; /* --trace MS: print packets from this time */
 static double wall_limit_s = DEFAULT_WALL_LIMIT_S;
 
-/* ------------------------------------------------------------------ PRNG */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static void rng_seed(rng *r, uint64_t seed)
-{
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-/* xoshiro256** */
-static uint64_t rng_next(rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, n). */
-static uint32_t rng_below(rng *r, uint32_t n)
-{
-    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
-}
-
-/* 1 with probability pct / 100. */
-static int rng_chance(rng *r, double pct)
-{
-    if (pct <= 0.0)
-        return 0;
-    return (double)(rng_next(r) >> 11) * 0x1p-53 < pct / 100.0;
-}
-
 /* ------------------------------------------------------------------ data pattern */
 
-/* Byte i of a stream is byte (i % 8) of mix64(key + (i / 8) * golden): no short period,
+/* Byte i of a stream is byte (i % 8) of harness_mix64(key + (i / 8) * golden): no short period,
  * so a segment placed at a wrong offset never verifies by accident. */
 static void pat_fill(uint64_t key, uint64_t off, uint8_t *buf, size_t n)
 {
@@ -150,7 +95,7 @@ static void pat_fill(uint64_t key, uint64_t off, uint8_t *buf, size_t n)
         uint64_t i = off + k;
         if ((i >> 3) != blk) {
             blk = i >> 3;
-            w = mix64(key + blk * 0x9e3779b97f4a7c15ull);
+            w = harness_mix64(key + blk * 0x9e3779b97f4a7c15ull);
         }
         buf[k] = (uint8_t)(w >> ((i & 7) * 8));
     }
@@ -164,43 +109,6 @@ static double wall_now(void)
     if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
         return 0.0;
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ------------------------------------------------------------------ counting allocator */
-
-typedef union alloc_hdr {
-    max_align_t align;
-    size_t size;
-} alloc_hdr;
-
-typedef struct alloc_stats {
-    uint64_t live_blocks, live_bytes, peak_bytes, calls;
-} alloc_stats;
-
-static void *count_alloc(void *user, void *ptr, size_t size)
-{
-    alloc_stats *as = user;
-    as->calls++;
-    alloc_hdr *h = ptr ? (alloc_hdr *)ptr - 1 : NULL;
-    if (size == 0) {
-        if (h) {
-            as->live_blocks--;
-            as->live_bytes -= h->size;
-            free(h);
-        }
-        return NULL;
-    }
-    size_t old = h ? h->size : 0;
-    alloc_hdr *n = realloc(h, sizeof(alloc_hdr) + size);
-    if (!n)
-        return NULL;
-    if (!h)
-        as->live_blocks++;
-    as->live_bytes = as->live_bytes - old + size;
-    if (as->live_bytes > as->peak_bytes)
-        as->peak_bytes = as->live_bytes;
-    n->size = size;
-    return n + 1;
 }
 
 /* ------------------------------------------------------------------ cells */
@@ -366,22 +274,6 @@ typedef struct cell_ref {
 
 /* ------------------------------------------------------------------ link */
 
-typedef struct pkt {
-    uint64_t t, order;
-    int to;          /* receiving stack: 0 A, 1 B */
-    int corrupted;
-    uint32_t flip_bit; /* which bit was flipped, when corrupted */
-    size_t len;
-    uint8_t data[];
-} pkt;
-
-typedef struct dir_stats {
-    uint64_t sent, bytes, lost, duped, reordered, corrupted, overflow;
-    uint64_t delivered, corrupt_delivered, rejected;
-    uint64_t syn_seen;
-    uint32_t syn_seq;
-} dir_stats;
-
 typedef struct sim sim;
 
 typedef struct app {
@@ -392,7 +284,7 @@ typedef struct app {
     uint64_t total, sent, recvd;
     uint64_t tx_key, rx_key;
     int connected, shut_wr, eof, closed_ev;
-    rng rng;
+    harness_rng rng;
     uint32_t slow_bytes, slow_ms, budget;
     uint64_t next_tick;
     uint64_t reads, writes, short_writes, events;
@@ -401,242 +293,24 @@ typedef struct app {
     uint64_t err_at;      /* ... and when (0: not failed) */
 } app;
 
-typedef struct out_ctx {
-    sim *sim;
-    int from;
-} out_ctx;
-
 struct sim {
     const cell *c;
-    uint64_t now;
+    harness *h; /* the stacks (A index 0, B index 1), the link, the clock */
     uint16_t mtu;
-    rng link_rng[2];
-    dir_stats d[2]; /* 0: A->B, 1: B->A */
-    pkt **heap;
-    size_t heap_len, heap_cap, inflight_bytes;
-    uint64_t order;
-    wtcp_stack *st[2];
-    alloc_stats mem[2];
-    out_ctx out[2];
     app app[2];
     uint64_t last_progress;
     uint64_t state_changes;
-    int failed;
-    char why[512];
     int stop_after_synack; /* ISN probe mode */
-    uint64_t ret0_drops;   /* packets dropped (per counters) yet wtcp_input returned 0 */
-    uint64_t retneg_kept;  /* wtcp_input < 0 yet no drop counted */
-    int vanished;          /* the link drops every packet (vanished-peer cells) */
-    uint64_t vanished_at;
-    uint64_t void_pkts[2]; /* packets each stack emitted after the vanish */
-    uint64_t void_rst[2];  /* ... of which RSTs */
-    uint64_t last_rx[2];   /* when each stack last had a packet delivered */
     uint64_t max_gap;      /* longest time without application progress (transfer) */
-    uint64_t ms_at, ms_pkts; /* packets delivered at virtual time ms_at (storm check) */
     uint32_t rto0[2], backoff0[2]; /* each side's RTO and backoff when the link died */
     uint32_t data_retries; /* the stacks' configured data_retries */
     uint8_t scratch_tx[CHUNK_MAX], scratch_rx[CHUNK_MAX], scratch_ex[CHUNK_MAX];
 };
 
-static void fail(sim *s, const char *fmt, ...)
-{
-    if (s->failed)
-        return;
-    s->failed = 1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->why, sizeof s->why, fmt, ap);
-    va_end(ap);
-}
-
-static int pkt_before(const pkt *a, const pkt *b)
-{
-    return a->t < b->t || (a->t == b->t && a->order < b->order);
-}
-
-static int heap_push(sim *s, pkt *p)
-{
-    if (s->heap_len == s->heap_cap) {
-        size_t cap = s->heap_cap ? s->heap_cap * 2 : 1024;
-        pkt **n = realloc(s->heap, cap * sizeof *n);
-        if (!n)
-            return -1;
-        s->heap = n;
-        s->heap_cap = cap;
-    }
-    size_t i = s->heap_len++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pkt_before(p, s->heap[parent]))
-            break;
-        s->heap[i] = s->heap[parent];
-        i = parent;
-    }
-    s->heap[i] = p;
-    s->inflight_bytes += p->len;
-    return 0;
-}
-
-static pkt *heap_pop(sim *s)
-{
-    if (!s->heap_len)
-        return NULL;
-    pkt *top = s->heap[0];
-    pkt *last = s->heap[--s->heap_len];
-    size_t i = 0, n = s->heap_len;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const pkt *best = last;
-        if (l < n && pkt_before(s->heap[l], best)) {
-            m = l;
-            best = s->heap[l];
-        }
-        if (r < n && pkt_before(s->heap[r], best))
-            m = r;
-        if (m == i)
-            break;
-        s->heap[i] = s->heap[m];
-        i = m;
-    }
-    if (n)
-        s->heap[i] = last;
-    s->inflight_bytes -= top->len;
-    return top;
-}
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += rd16(p + i);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
-/* Checks a packet a stack emitted: a well-formed IPv4/TCP packet within the MTU with
- * correct checksums, from its own address to the peer. Returns NULL or what is wrong. */
-static const char *check_output(sim *s, int from, const uint8_t *p, size_t len)
-{
-    uint32_t src = from ? ADDR_B : ADDR_A, dst = from ? ADDR_A : ADDR_B;
-    if (len < 20)
-        return "shorter than an IPv4 header";
-    if (len > s->mtu)
-        return "larger than the MTU";
-    if ((p[0] >> 4) != 4)
-        return "not IPv4";
-    size_t ihl = (size_t)(p[0] & 15) * 4;
-    if (ihl < 20 || ihl > len)
-        return "bad IHL";
-    if (rd16(p + 2) != len)
-        return "IP total length differs from the packet length";
-    if (csum_fold(csum_add(0, p, ihl)) != 0xffff)
-        return "bad IP header checksum";
-    if (rd32(p + 12) != src || rd32(p + 16) != dst)
-        return "wrong IP addresses";
-    if (p[9] != 6)
-        return "not TCP";
-    size_t tl = len - ihl;
-    const uint8_t *t = p + ihl;
-    if (tl < 20 || (size_t)(t[12] >> 4) * 4 < 20 || (size_t)(t[12] >> 4) * 4 > tl)
-        return "bad TCP header length";
-    uint32_t sum = csum_add(0, p + 12, 8);
-    sum += 6 + (uint32_t)tl;
-    sum = csum_add(sum, t, tl);
-    if (csum_fold(sum) != 0xffff)
-        return "bad TCP checksum";
-    return NULL;
-}
-
-static void link_output(void *user, const uint8_t *packet, size_t len)
-{
-    out_ctx *oc = user;
-    sim *s = oc->sim;
-    int from = oc->from;
-    dir_stats *d = &s->d[from];
-    const char *bad = check_output(s, from, packet, len);
-    if (bad) {
-        size_t ihl = len >= 20 ? (size_t)(packet[0] & 15) * 4 : 0;
-        size_t thl = ihl && len >= ihl + 20 ? (size_t)(packet[ihl + 12] >> 4) * 4 : 0;
-        fail(s, "stack %c emitted a bad packet (%zu bytes: IP header %zu, TCP header %zu, "
-                "payload %zu, flags 0x%02x) at t=%" PRIu64 " ms: %s",
-             from ? 'B' : 'A', len, ihl, thl, len >= ihl + thl ? len - ihl - thl : 0,
-             thl ? packet[ihl + 13] : 0, s->now, bad);
-        return;
-    }
-    d->sent++;
-    d->bytes += len;
-    {
-        size_t ihl = (size_t)(packet[0] & 15) * 4;
-        const uint8_t *t = packet + ihl;
-        if ((t[13] & 0x02) && !d->syn_seen++)
-            d->syn_seq = rd32(t + 4);
-    }
-    const cell *c = s->c;
-    if (s->vanished) {
-        d->lost++;
-        s->void_pkts[from]++;
-        if (packet[(size_t)(packet[0] & 15) * 4 + 13] & 0x04)
-            s->void_rst[from]++;
-        return;
-    }
-    rng *r = &s->link_rng[from];
-    if (rng_chance(r, c->loss)) {
-        d->lost++;
-        return;
-    }
-    int copies = 1;
-    if (rng_chance(r, c->dup)) {
-        copies = 2;
-        d->duped++;
-    }
-    for (int k = 0; k < copies; k++) {
-        if (s->heap_len >= MAX_INFLIGHT_PKTS || s->inflight_bytes + len > MAX_INFLIGHT_BYTES) {
-            d->overflow++;
-            continue;
-        }
-        pkt *p = malloc(sizeof *p + len);
-        if (!p) {
-            d->overflow++;
-            continue;
-        }
-        memcpy(p->data, packet, len);
-        p->len = len;
-        p->to = !from;
-        p->corrupted = 0;
-        if (rng_chance(r, c->corrupt)) {
-            uint32_t bit = rng_below(r, (uint32_t)len * 8);
-            p->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-            p->corrupted = 1;
-            p->flip_bit = bit;
-            d->corrupted++;
-        }
-        p->t = s->now + c->delay_ms + (c->jitter_ms ? rng_below(r, c->jitter_ms + 1) : 0);
-        if (k == 1)
-            p->t += rng_below(r, 2); /* the copy may trail a little */
-        if (rng_chance(r, c->reorder)) {
-            p->t += 1 + rng_below(r, 3); /* held back: later packets overtake it */
-            d->reordered++;
-        }
-        p->order = s->order++;
-        if (heap_push(s, p) < 0) {
-            free(p);
-            d->overflow++;
-        }
-    }
-}
+/* The harness keeps the first failure; a cell stops at it. */
+#define fail(s, ...) harness_fail((s)->h, __VA_ARGS__)
+/* Counters of the direction from stack `from` (0 A, 1 B) to the other. */
+#define D(s, from) (&(s)->h->dir[(from)][!(from)])
 
 /* ------------------------------------------------------------------ application */
 
@@ -644,26 +318,26 @@ static const char *side_name(int side) { return side ? "B" : "A"; }
 
 static uint32_t chunk_size(app *a)
 {
-    switch (rng_below(&a->rng, 5)) {
+    switch (harness_rng_below(&a->rng, 5)) {
     case 0:
-        return 1 + rng_below(&a->rng, 100);
+        return 1 + harness_rng_below(&a->rng, 100);
     case 1:
-        return 1 + rng_below(&a->rng, 3000);
+        return 1 + harness_rng_below(&a->rng, 3000);
     case 2:
-        return 1 + rng_below(&a->rng, 20000);
+        return 1 + harness_rng_below(&a->rng, 20000);
     case 3:
-        return 1 + rng_below(&a->rng, CHUNK_MAX);
+        return 1 + harness_rng_below(&a->rng, CHUNK_MAX);
     default:
         return CHUNK_MAX;
     }
 }
 
-static void progress(app *a) { a->sim->last_progress = a->sim->now; }
+static void progress(app *a) { a->sim->last_progress = a->sim->h->now; }
 
 static void app_write(app *a)
 {
     sim *s = a->sim;
-    if (a->sock < 0 || !a->connected || a->shut_wr || a->err_at || s->failed)
+    if (a->sock < 0 || !a->connected || a->shut_wr || a->err_at || s->h->failed)
         return;
     while (a->sent < a->total) {
         uint64_t left = a->total - a->sent;
@@ -708,7 +382,7 @@ static void app_write(app *a)
 static void app_read(app *a)
 {
     sim *s = a->sim;
-    if (a->sock < 0 || a->eof || a->err_at || s->failed)
+    if (a->sock < 0 || a->eof || a->err_at || s->h->failed)
         return;
     for (;;) {
         size_t want = chunk_size(a);
@@ -741,7 +415,7 @@ static void app_read(app *a)
             a->eof = 1;
             progress(a);
             if (verbose)
-                printf("    t=%" PRIu64 " ms: %s read EOF after %" PRIu64 " bytes\n", s->now,
+                printf("    t=%" PRIu64 " ms: %s read EOF after %" PRIu64 " bytes\n", s->h->now,
                        side_name(a->side), a->recvd);
             return;
         }
@@ -783,7 +457,7 @@ static int app_events(app *a)
     sim *s = a->sim;
     wtcp_event ev;
     int handled = 0;
-    while (!s->failed && wtcp_next_event(a->st, &ev)) {
+    while (!s->h->failed && harness_next_event(s->h, a->side, &ev)) {
         handled++;
         a->events++;
         if (ev.sock == a->lsock && a->lsock >= 0) {
@@ -810,7 +484,7 @@ static int app_events(app *a)
                 }
                 a->sock = c;
                 if (verbose)
-                    printf("    t=%" PRIu64 " ms: B accepted from port %u\n", s->now, port);
+                    printf("    t=%" PRIu64 " ms: B accepted from port %u\n", s->h->now, port);
                 app_connected(a);
             }
             continue;
@@ -822,15 +496,15 @@ static int app_events(app *a)
         if (ev.events & WTCP_EV_ERROR) {
             int err = 0;
             wtcp_getsockopt(a->st, a->sock, WTCP_SO_ERROR, &err);
-            if (s->vanished) { /* expected: the cell checks the error and the time */
+            if (s->h->vanished) { /* expected: the cell checks the error and the time */
                 a->err = err;
-                a->err_at = s->now;
+                a->err_at = s->h->now;
                 if (verbose)
-                    printf("    t=%" PRIu64 " ms: %s: connection failed: %s\n", s->now,
+                    printf("    t=%" PRIu64 " ms: %s: connection failed: %s\n", s->h->now,
                            side_name(a->side), err ? wtcp_errname(err) : "(SO_ERROR empty)");
                 continue;
             }
-            fail(s, "%s: connection failed at t=%" PRIu64 " ms: %s", side_name(a->side), s->now,
+            fail(s, "%s: connection failed at t=%" PRIu64 " ms: %s", side_name(a->side), s->h->now,
                  err ? wtcp_errname(err) : "(SO_ERROR empty)");
             return handled;
         }
@@ -873,7 +547,7 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
     sim *s = user;
     s->state_changes++;
     if (verbose && !s->stop_after_synack)
-        printf("    t=%" PRIu64 " ms: sock %" PRId32 " %s -> %s\n", s->now, sock,
+        printf("    t=%" PRIu64 " ms: sock %" PRId32 " %s -> %s\n", s->h->now, sock,
                wtcp_state_name(old_state), wtcp_state_name(new_state));
 }
 
@@ -881,7 +555,7 @@ static void make_key(uint8_t key[16], uint64_t seed, int side, uint64_t k)
 {
     uint64_t x = seed * 0x100000001b3ull ^ ((uint64_t)side << 56) ^ (k * 0x9e3779b97f4a7c15ull);
     for (int i = 0; i < 16; i += 8) {
-        uint64_t v = splitmix64(&x);
+        uint64_t v = harness_splitmix64(&x);
         for (int j = 0; j < 8; j++)
             key[i + j] = (uint8_t)(v >> (8 * j));
     }
@@ -908,7 +582,7 @@ static void dump_state(sim *s, uint64_t dl[2])
 {
     printf("    at t=%" PRIu64 " ms: %zu packets in flight, deadlines A=%s%" PRIu64
            " B=%s%" PRIu64 "\n",
-           s->now, s->heap_len, dl[0] == WTCP_NEVER ? "never/" : "", dl[0],
+           s->h->now, harness_in_flight(s->h), dl[0] == WTCP_NEVER ? "never/" : "", dl[0],
            dl[1] == WTCP_NEVER ? "never/" : "", dl[1]);
     for (int i = 0; i < 2; i++) {
         app *a = &s->app[i];
@@ -917,129 +591,22 @@ static void dump_state(sim *s, uint64_t dl[2])
                side_name(i), a->sent, a->total, a->recvd, a->connected, a->shut_wr, a->eof);
         print_info(side_name(i), a->st, a->sock);
     }
+    harness_log_print(s->h, stdout, 24);
 }
 
-static void free_link(sim *s)
+static int app_events_of(void *user, harness *h, int i)
 {
-    pkt *p;
-    while ((p = heap_pop(s)))
-        free(p);
-    free(s->heap);
-    s->heap = NULL;
-    s->heap_cap = 0;
+    (void)h;
+    return app_events(&((sim *)user)->app[i]);
 }
 
-/* One line per packet: time, direction, flags, relative seq/ack, length, window. */
-static void trace_pkt(const sim *s, const pkt *p, int r, int drop_k)
+static int discard_events(void *user, harness *h, int i)
 {
-    const uint8_t *d = p->data;
-    size_t ihl = (size_t)(d[0] & 15) * 4;
-    if (p->len < ihl + 20) {
-        printf("    %8" PRIu64 " %s short packet (%zu bytes)\n", s->now, p->to ? "A>B" : "B>A",
-               p->len);
-        return;
-    }
-    const uint8_t *t = d + ihl;
-    size_t hl = (size_t)(t[12] >> 4) * 4;
-    char fl[8];
+    (void)user;
+    wtcp_event e;
     int n = 0;
-    static const char names[] = "FSRPAUEC";
-    for (int b = 0; b < 8; b++)
-        if (t[13] & (1u << b))
-            fl[n++] = names[b];
-    fl[n] = 0;
-    const dir_stats *d0 = &s->d[!p->to], *d1 = &s->d[p->to];
-    /* SACK blocks, relative to the receiver's sequence numbers like the ACK field. */
-    char sack[128] = "";
-    size_t sl = 0;
-    for (size_t o = 20; o < hl && p->len >= ihl + hl;) {
-        uint8_t kind = t[o];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            o++;
-            continue;
-        }
-        uint8_t olen = o + 1 < hl ? t[o + 1] : 0;
-        if (olen < 2 || o + olen > hl)
-            break;
-        for (size_t b = 2; kind == 5 && b + 8 <= olen && sl < sizeof sack - 24; b += 8)
-            sl += (size_t)snprintf(sack + sl, sizeof sack - sl, " sack %" PRIu32 ":%" PRIu32,
-                                   rd32(t + o + b) - d1->syn_seq, rd32(t + o + b + 4) - d1->syn_seq);
-        o += olen;
-    }
-    printf("    %8" PRIu64 " %s %-4s seq %10" PRIu32 " ack %10" PRIu32 " len %4zu win %5u%s%s%s"
-           " -> %d%s%s\n",
-           s->now, p->to ? "A>B" : "B>A", fl, rd32(t + 4) - d0->syn_seq,
-           (t[13] & 0x10) ? rd32(t + 8) - d1->syn_seq : 0,
-           p->len >= ihl + hl ? p->len - ihl - hl : 0, rd16(t + 14),
-           hl > 20 ? " opt" : "", sack, p->corrupted ? " CORRUPT" : "", r,
-           drop_k >= 0 ? " dropped: " : "", drop_k >= 0 ? wtcp_drop_name(drop_k) : "");
-}
-
-/* Drops a packet can legitimately cause only when it was damaged on the wire. */
-static int damage_reason(int k)
-{
-    return k <= WTCP_DROP_IP_BAD_SRC || k == WTCP_DROP_TCP_CHECKSUM ||
-           k == WTCP_DROP_TCP_MALFORMED;
-}
-
-static int deliver_due(sim *s)
-{
-    int n = 0;
-    if (s->ms_at != s->now) {
-        s->ms_at = s->now;
-        s->ms_pkts = 0;
-    }
-    while (s->heap_len && s->heap[0]->t <= s->now && !s->failed) {
-        /* At a delay of 0, packets that answer packets arrive at this same millisecond:
-         * two stacks that keep answering each other would never let this loop end. */
-        if (++s->ms_pkts > SAME_MS_PKTS_MAX) {
-            fail(s, "packet storm: more than %u packets delivered at t=%" PRIu64 " ms",
-                 SAME_MS_PKTS_MAX, s->now);
-            break;
-        }
-        pkt *p = heap_pop(s);
-        dir_stats *d = &s->d[!p->to];
-        d->delivered++;
-        s->last_rx[p->to] = s->now;
-        wtcp_stats before, after;
-        wtcp_stats_get(s->st[p->to], &before);
-        int r = wtcp_input(s->st[p->to], s->now, p->data, p->len);
-        wtcp_stats_get(s->st[p->to], &after);
-        int damage_k = -1, drop_k = -1;
-        for (int k = 0; k < WTCP_DROP_COUNT; k++) {
-            if (after.drop[k] != before.drop[k]) {
-                drop_k = k;
-                if (damage_reason(k))
-                    damage_k = k;
-            }
-        }
-        if (s->now >= trace_from)
-            trace_pkt(s, p, r, drop_k);
-        uint64_t dropped = after.drops - before.drops;
-        if (r < 0)
-            d->rejected++;
-        if (dropped && r >= 0)
-            s->ret0_drops++;
-        if (!dropped && r < 0)
-            s->retneg_kept++;
-        if (p->corrupted) {
-            d->corrupt_delivered++;
-            if (damage_k < 0)
-                fail(s, "stack %s took a corrupted packet at t=%" PRIu64 " ms (%zu bytes, "
-                        "bit %u of byte %u flipped; wtcp_input returned %d, %" PRIu64
-                        " drops counted, none as damage)",
-                     side_name(p->to), s->now, p->len, (unsigned)(p->flip_bit % 8),
-                     (unsigned)(p->flip_bit / 8), r, dropped);
-        } else if (damage_k >= 0) {
-            fail(s, "stack %s dropped an undamaged packet (%zu bytes) at t=%" PRIu64
-                    " ms as %s",
-                 side_name(p->to), p->len, s->now, wtcp_drop_name(damage_k));
-        }
-        free(p);
+    while (harness_next_event(h, i, &e))
         n++;
-    }
     return n;
 }
 
@@ -1047,43 +614,18 @@ static int deliver_due(sim *s)
  * what the applications queued has been sent. Fills the next deadlines. */
 static void poll_quiet(sim *s, uint64_t dl[2], int with_apps)
 {
-    for (int round = 0;; round++) {
-        dl[0] = wtcp_poll(s->st[0], s->now);
-        dl[1] = wtcp_poll(s->st[1], s->now);
-        if (s->failed)
-            return;
-        int ev = 0;
-        if (with_apps) {
-            ev += app_events(&s->app[0]);
-            ev += app_events(&s->app[1]);
-        } else {
-            wtcp_event e;
-            for (int i = 0; i < 2; i++)
-                while (wtcp_next_event(s->st[i], &e))
-                    ev++;
-        }
-        if (!ev)
-            return;
-        if (round > 10000) {
-            fail(s, "event storm: events keep coming at t=%" PRIu64 " ms", s->now);
-            return;
-        }
-    }
+    harness_poll_quiet(s->h, with_apps ? app_events_of : discard_events, s);
+    dl[0] = s->h->node[0].deadline;
+    dl[1] = s->h->node[1].deadline;
 }
 
 /* The peer vanishes: from now on the link drops every packet, those in flight too. */
 static void vanish_now(sim *s)
 {
-    s->vanished = 1;
-    s->vanished_at = s->now;
-    pkt *p;
-    while ((p = heap_pop(s))) {
-        s->d[!p->to].lost++;
-        free(p);
-    }
+    harness_vanish(s->h, 1);
     for (int i = 0; i < 2; i++) {
         wtcp_info in;
-        if (s->app[i].sock >= 0 && wtcp_info_get(s->st[i], s->app[i].sock, &in) == 0) {
+        if (s->app[i].sock >= 0 && wtcp_info_get(s->h->node[i].st, s->app[i].sock, &in) == 0) {
             s->rto0[i] = in.rto_ms;
             s->backoff0[i] = in.backoff;
         }
@@ -1091,19 +633,19 @@ static void vanish_now(sim *s)
     if (verbose)
         printf("    t=%" PRIu64 " ms: the link dies (A read %" PRIu64 ", B read %" PRIu64
                " bytes; RTO A %" PRIu32 " ms, B %" PRIu32 " ms)\n",
-               s->now, s->app[0].recvd, s->app[1].recvd, s->rto0[0], s->rto0[1]);
+               s->h->now, s->app[0].recvd, s->app[1].recvd, s->rto0[0], s->rto0[1]);
 }
 
 /* Idle cells: every byte written has been read and acknowledged, both ways. */
 static int all_acked(sim *s, uint64_t total)
 {
-    if (s->heap_len)
+    if (harness_in_flight(s->h))
         return 0;
     for (int i = 0; i < 2; i++) {
         app *a = &s->app[i];
         wtcp_info in;
         if (a->sock < 0 || a->sent != total || a->recvd != total ||
-            wtcp_info_get(s->st[i], a->sock, &in) < 0 || in.unacked || in.snd_buf_used)
+            wtcp_info_get(s->h->node[i].st, a->sock, &in) < 0 || in.unacked || in.snd_buf_used)
             return 0;
     }
     return 1;
@@ -1118,7 +660,7 @@ static void vanish_checks(sim *s, const cell *c, result *res)
 {
     for (int i = 0; i < 2; i++) {
         res->fail_dt_s[i] = -1;
-        res->void_pkts[i] = s->void_pkts[i];
+        res->void_pkts[i] = D(s, i)->vanished;
     }
     if (c->kind == CELL_VANISH_DATA) {
         /* Each side: its retransmission timer was last restarted by an ACK before the
@@ -1146,10 +688,10 @@ static void vanish_checks(sim *s, const cell *c, result *res)
                          s->backoff0[i]);
             if (!a->err_at) {
                 fail(s, "%s: no error %.1f s after the peer vanished", side_name(i),
-                     (double)(s->now - s->vanished_at) / 1000.0);
+                     (double)(s->h->now - s->h->vanished_at) / 1000.0);
                 continue;
             }
-            uint64_t dt = a->err_at - s->vanished_at;
+            uint64_t dt = a->err_at - s->h->vanished_at;
             res->fail_dt_s[i] = (double)dt / 1000.0;
             if (a->err != WTCP_ETIMEDOUT)
                 fail(s, "%s: connection failed with %s, expected ETIMEDOUT", side_name(i),
@@ -1173,9 +715,9 @@ static void vanish_checks(sim *s, const cell *c, result *res)
         app *a = &s->app[0];
         if (!a->err_at) {
             fail(s, "A: no error %.1f s after the peer vanished",
-                 (double)(s->now - s->vanished_at) / 1000.0);
+                 (double)(s->h->now - s->h->vanished_at) / 1000.0);
         } else {
-            uint64_t dt = a->err_at - s->last_rx[0];
+            uint64_t dt = a->err_at - s->h->node[0].last_rx;
             res->fail_dt_s[0] = (double)dt / 1000.0;
             if (a->err != WTCP_ETIMEDOUT)
                 fail(s, "A: connection failed with %s, expected ETIMEDOUT",
@@ -1185,8 +727,8 @@ static void vanish_checks(sim *s, const cell *c, result *res)
                         "(keepalive idle %u s, interval %u s, count %u)",
                      (double)dt / 1000.0, (double)lo / 1000.0, (double)hi / 1000.0,
                      c->ka_idle_s, c->ka_intvl_s, c->ka_cnt);
-            res->probes[0] = s->void_pkts[0] - s->void_rst[0];
-            if (!s->failed && res->probes[0] != c->ka_cnt)
+            res->probes[0] = D(s, 0)->vanished - D(s, 0)->vanished_rst;
+            if (!s->h->failed && res->probes[0] != c->ka_cnt)
                 fail(s, "A: sent %" PRIu64 " probes after the peer vanished, expected the %u "
                         "of TCP_KEEPCNT",
                      res->probes[0], c->ka_cnt);
@@ -1200,14 +742,14 @@ static void vanish_checks(sim *s, const cell *c, result *res)
         wtcp_info in;
         if (!a->err_at || a->sock < 0)
             continue;
-        int r = wtcp_info_get(s->st[i], a->sock, &in);
+        int r = wtcp_info_get(s->h->node[i].st, a->sock, &in);
         if (r == 0) {
             res->retrans[i] = in.retransmits;
             if (in.state != WTCP_CLOSED)
                 fail(s, "%s: state %s after the connection failed", side_name(i),
                      wtcp_state_name(in.state));
         }
-        int n = wtcp_send(s->st[i], a->sock, "x", 1);
+        int n = wtcp_send(s->h->node[i].st, a->sock, "x", 1);
         if (n >= 0 || n == WTCP_EAGAIN)
             fail(s, "%s: send on the failed connection returned %d", side_name(i), n);
     }
@@ -1217,7 +759,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
                     int stop_after_synack, result *res)
 {
     sim *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (!s || !(s->h = harness_new(0)) || harness_log_enable(s->h, 256) < 0) {
         fprintf(stderr, "simnet: out of memory\n");
         exit(2);
     }
@@ -1228,8 +770,18 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
     s->c = c;
     s->mtu = c->mtu ? c->mtu : 1500;
     s->stop_after_synack = stop_after_synack;
-    rng_seed(&s->link_rng[0], seed ^ 0xa0a0a0a0a0a0a0a0ull);
-    rng_seed(&s->link_rng[1], seed ^ 0x0b0b0b0b0b0b0b0bull);
+    {
+        /* Each direction from its own PRNG: seed ^ harness_dir_seed(from, to). */
+        harness_faults f = {.seed = seed, .loss = c->loss, .dup = c->dup, .reorder = c->reorder,
+                            .corrupt = c->corrupt, .delay_ms = c->delay_ms,
+                            .jitter_ms = c->jitter_ms};
+        harness_set_faults_all(s->h, &f);
+    }
+    s->h->strict = 1;
+    s->h->storm_limit = SAME_MS_PKTS_MAX;
+    s->h->max_inflight_pkts = MAX_INFLIGHT_PKTS;
+    s->h->max_inflight_bytes = MAX_INFLIGHT_BYTES;
+    harness_log_echo(s->h, stdout, trace_from);
     memset(res, 0, sizeof *res);
     res->seed = seed;
     res->bytes = bytes;
@@ -1240,12 +792,6 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         cfg.addr = i ? ADDR_B : ADDR_A;
         cfg.prefix_len = 24;
         cfg.mtu = s->mtu;
-        s->out[i].sim = s;
-        s->out[i].from = i;
-        cfg.output = link_output;
-        cfg.output_user = &s->out[i];
-        cfg.alloc = count_alloc;
-        cfg.alloc_user = &s->mem[i];
         memcpy(cfg.isn_key, keys[i], 16);
         if (c->sndbuf)
             cfg.sndbuf = c->sndbuf;
@@ -1257,7 +803,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         cfg.on_state = on_state;
         cfg.state_user = s;
         s->data_retries = cfg.data_retries;
-        int r = wtcp_stack_new(&cfg, &s->st[i]);
+        int r = harness_add_stack(s->h, &cfg);
         if (r < 0) {
             fail(s, "wtcp_stack_new(%s) failed: %s", side_name(i), wtcp_errname(r));
             goto out;
@@ -1265,12 +811,12 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         app *a = &s->app[i];
         a->sim = s;
         a->side = i;
-        a->st = s->st[i];
+        a->st = s->h->node[i].st;
         a->lsock = a->sock = -1;
         a->total = bytes;
         a->hold_open = c->kind == CELL_VANISH_IDLE || c->kind == CELL_KA_IDLE;
-        a->tx_key = mix64(seed + (uint64_t)i * 0x1234567ull + 17);
-        rng_seed(&a->rng, seed * 31 + (uint64_t)i + 5);
+        a->tx_key = harness_mix64(seed + (uint64_t)i * 0x1234567ull + 17);
+        harness_rng_seed(&a->rng, seed * 31 + (uint64_t)i + 5);
     }
     s->app[0].rx_key = s->app[1].tx_key;
     s->app[1].rx_key = s->app[0].tx_key;
@@ -1319,44 +865,44 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
     int idle_cell = c->kind == CELL_VANISH_IDLE || c->kind == CELL_KA_IDLE;
     res->vlimit_s = (double)vlimit / 1000.0;
     for (;;) {
-        int delivered = deliver_due(s);
+        int delivered = harness_deliver_due(s->h);
         app *b = &s->app[1];
-        if (b->slow_ms && s->now >= b->next_tick) {
+        if (b->slow_ms && s->h->now >= b->next_tick) {
             b->budget = b->slow_bytes;
-            while (b->next_tick <= s->now)
+            while (b->next_tick <= s->h->now)
                 b->next_tick += b->slow_ms;
             app_read(b);
         }
         poll_quiet(s, dl, 1);
-        if (s->failed)
+        if (s->h->failed)
             break;
-        if (stop_after_synack && s->d[0].syn_seen && s->d[1].syn_seen)
+        if (stop_after_synack && D(s, 0)->syn_seen && D(s, 1)->syn_seen)
             break;
-        if (c->kind == CELL_VANISH_DATA && !s->vanished && s->app[0].recvd >= c->vanish_after &&
+        if (c->kind == CELL_VANISH_DATA && !s->h->vanished && s->app[0].recvd >= c->vanish_after &&
             s->app[1].recvd >= c->vanish_after)
             vanish_now(s);
         if (idle_cell && !idle_at && all_acked(s, total)) {
             idle = 1;
-            idle_at = s->now;
-            idle_pkts[0] = s->d[0].sent;
-            idle_pkts[1] = s->d[1].sent;
+            idle_at = s->h->now;
+            idle_pkts[0] = D(s, 0)->sent;
+            idle_pkts[1] = D(s, 1)->sent;
             if (verbose)
-                printf("    t=%" PRIu64 " ms: idle, every byte acknowledged both ways\n", s->now);
+                printf("    t=%" PRIu64 " ms: idle, every byte acknowledged both ways\n", s->h->now);
             if (c->kind == CELL_VANISH_IDLE)
                 vanish_now(s);
             else
                 idle_end = idle_at + (uint64_t)c->idle_s * 1000;
         }
-        if (idle && s->now >= idle_end) {
+        if (idle && s->h->now >= idle_end) {
             /* keepalive-idle: an hour with the peer there. A's probes, one per ka_idle,
              * must each have had exactly one answer, and the connection must still work. */
             idle = 0;
             for (int i = 0; i < 2; i++)
-                res->probes[i] = s->d[i].sent - idle_pkts[i];
+                res->probes[i] = D(s, i)->sent - idle_pkts[i];
             uint64_t want_lo = c->idle_s / (c->ka_idle_s + 1), want_hi =
                 (c->idle_s + c->ka_idle_s - 1) / c->ka_idle_s;
             wtcp_info in;
-            int r = wtcp_info_get(s->st[0], s->app[0].sock, &in);
+            int r = wtcp_info_get(s->h->node[0].st, s->app[0].sock, &in);
             if (r < 0 || in.state != WTCP_ESTABLISHED)
                 fail(s, "A: %s after %u s idle with keepalive and the peer there",
                      r < 0 ? wtcp_errname(r) : wtcp_state_name(in.state), c->idle_s);
@@ -1367,12 +913,12 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             else if (res->probes[1] != res->probes[0])
                 fail(s, "B answered A's %" PRIu64 " keepalive probes with %" PRIu64 " packets",
                      res->probes[0], res->probes[1]);
-            if (s->failed)
+            if (s->h->failed)
                 break;
             if (verbose)
                 printf("    t=%" PRIu64 " ms: %u s idle over: %" PRIu64 " probes answered; "
                        "%u more bytes each way, then close\n",
-                       s->now, c->idle_s, res->probes[0], VANISH_KA_EXTRA);
+                       s->h->now, c->idle_s, res->probes[0], VANISH_KA_EXTRA);
             total += VANISH_KA_EXTRA;
             for (int i = 0; i < 2; i++) {
                 s->app[i].total = total;
@@ -1381,59 +927,59 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             }
             progress(&s->app[0]);
             poll_quiet(s, dl, 1);
-            if (s->failed)
+            if (s->h->failed)
                 break;
         }
-        if (s->vanished) {
+        if (s->h->vanished) {
             if (c->kind == CELL_VANISH_DATA ? s->app[0].err_at && s->app[1].err_at
                                             : s->app[0].err_at != 0) {
                 vanish_done = 1;
-                done_at = s->now;
+                done_at = s->h->now;
                 break;
             }
         } else if (!idle && s->app[0].eof && s->app[1].eof && s->app[0].sent == total &&
                    s->app[1].sent == total) {
             done = 1;
-            done_at = s->now;
+            done_at = s->h->now;
             break;
         }
         uint64_t next = dl[0] < dl[1] ? dl[0] : dl[1];
-        if (s->heap_len && s->heap[0]->t < next)
-            next = s->heap[0]->t;
+        if (harness_next_due(s->h) < next)
+            next = harness_next_due(s->h);
         if (b->slow_ms && !b->eof && b->next_tick < next)
             next = b->next_tick;
         if (idle && idle_end < next)
             next = idle_end;
         if (next == WTCP_NEVER) {
-            if (s->vanished)
+            if (s->h->vanished)
                 fail(s, "%.3f s after the peer vanished no timer is armed: the connection "
                         "would never fail",
-                     (double)(s->now - s->vanished_at) / 1000.0);
+                     (double)(s->h->now - s->h->vanished_at) / 1000.0);
             else
                 fail(s, "deadlock at t=%" PRIu64 " ms: no packet in flight and no timer armed",
-                     s->now);
+                     s->h->now);
             break;
         }
-        if (next <= s->now) {
+        if (next <= s->h->now) {
             /* Packets due at the same millisecond are normal (at a delay of 0 whole round
-             * trips are; deliver_due bounds them); a deadline that stays due with nothing
+             * trips are; harness_deliver_due bounds them); a deadline that stays due with nothing
              * delivered is not. */
             if (!delivered && ++same_time > 1000) {
                 fail(s, "time does not advance: poll keeps returning deadline %" PRIu64
                         " <= now %" PRIu64,
-                     next, s->now);
+                     next, s->h->now);
                 break;
             }
         } else {
             same_time = 0;
-            s->now = next;
+            s->h->now = next;
         }
-        if (s->now > vlimit) {
+        if (s->h->now > vlimit) {
             fail(s, "virtual time limit (%" PRIu64 " s) exceeded", vlimit / 1000);
             break;
         }
-        if (!idle && !s->vanished) {
-            uint64_t gap = s->now - s->last_progress;
+        if (!idle && !s->h->vanished) {
+            uint64_t gap = s->h->now - s->last_progress;
             if (gap > s->max_gap)
                 s->max_gap = gap;
             if (gap > stall_ms) {
@@ -1445,34 +991,34 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
         }
         if ((++iter & 1023) == 0 && wall_now() - wall0 > wall_limit_s) {
             fail(s, "wall-clock limit (%.0f s) exceeded at virtual t=%" PRIu64 " ms",
-                 wall_limit_s, s->now);
+                 wall_limit_s, s->h->now);
             break;
         }
     }
-    if (s->failed && !stop_after_synack) {
-        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+    if (s->h->failed && !stop_after_synack) {
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
         dump_state(s, dl);
     }
-    res->vtime_s = (double)(done || vanish_done ? done_at : s->now) / 1000.0;
-    res->vanish_s = (double)s->vanished_at / 1000.0;
+    res->vtime_s = (double)(done || vanish_done ? done_at : s->h->now) / 1000.0;
+    res->vanish_s = (double)s->h->vanished_at / 1000.0;
     res->max_gap_s = (double)s->max_gap / 1000.0;
-    res->isn[0] = s->d[0].syn_seq;
-    res->isn[1] = s->d[1].syn_seq;
+    res->isn[0] = D(s, 0)->syn_seq;
+    res->isn[1] = D(s, 1)->syn_seq;
     if (stop_after_synack || (!done && !vanish_done))
         goto out;
 
     if (vanish_done) {
         vanish_checks(s, c, res);
-        if (s->failed) {
-            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+        if (s->h->failed) {
+            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
             dump_state(s, dl);
             goto out;
         }
         /* Release the handles; the stacks are freed without running further. */
-        wtcp_close(s->st[0], s->app[0].sock);
+        wtcp_close(s->h->node[0].st, s->app[0].sock);
         if (s->app[1].sock >= 0)
-            wtcp_close(s->st[1], s->app[1].sock);
-        wtcp_close(s->st[1], s->app[1].lsock);
+            wtcp_close(s->h->node[1].st, s->app[1].sock);
+        wtcp_close(s->h->node[1].st, s->app[1].lsock);
         s->app[0].sock = s->app[1].sock = s->app[1].lsock = -1;
         goto counters;
     }
@@ -1480,7 +1026,7 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
     /* Figures while the connections still have handles. */
     for (int i = 0; i < 2; i++) {
         wtcp_info in;
-        int r = wtcp_info_get(s->st[i], s->app[i].sock, &in);
+        int r = wtcp_info_get(s->h->node[i].st, s->app[i].sock, &in);
         if (r < 0) {
             fail(s, "%s: wtcp_info_get failed: %s", side_name(i), wtcp_errname(r));
             break;
@@ -1499,74 +1045,74 @@ static int run_cell(const cell *c, uint64_t seed, uint64_t bytes, const uint8_t 
             fail(s, "%s: state %s after both sides read EOF", side_name(i),
                  wtcp_state_name(in.state));
     }
-    if (s->failed) {
-        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+    if (s->h->failed) {
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
         goto out;
     }
 
     /* Close everything and let FIN retransmissions and TIME-WAIT run out. */
-    wtcp_close(s->st[0], s->app[0].sock);
-    wtcp_close(s->st[1], s->app[1].sock);
-    wtcp_close(s->st[1], s->app[1].lsock);
+    wtcp_close(s->h->node[0].st, s->app[0].sock);
+    wtcp_close(s->h->node[1].st, s->app[1].sock);
+    wtcp_close(s->h->node[1].st, s->app[1].lsock);
     s->app[0].sock = s->app[1].sock = s->app[1].lsock = -1;
     {
-        uint64_t end = s->now + DRAIN_MS;
+        uint64_t end = s->h->now + DRAIN_MS;
         same_time = 0;
         for (;;) {
-            int delivered = deliver_due(s);
+            int delivered = harness_deliver_due(s->h);
             poll_quiet(s, dl, 0);
-            if (s->failed)
+            if (s->h->failed)
                 break;
             uint64_t next = dl[0] < dl[1] ? dl[0] : dl[1];
-            if (s->heap_len && s->heap[0]->t < next)
-                next = s->heap[0]->t;
+            if (harness_next_due(s->h) < next)
+                next = harness_next_due(s->h);
             if (next == WTCP_NEVER || next > end)
                 break;
-            if (next > s->now) {
-                s->now = next;
+            if (next > s->h->now) {
+                s->h->now = next;
                 same_time = 0;
             } else if (!delivered && ++same_time > 1000) {
-                fail(s, "time does not advance after close at t=%" PRIu64 " ms", s->now);
+                fail(s, "time does not advance after close at t=%" PRIu64 " ms", s->h->now);
                 break;
             }
         }
-        if (s->failed) {
-            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+        if (s->h->failed) {
+            printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
             goto out;
         }
-        if (s->heap_len || dl[0] != WTCP_NEVER || dl[1] != WTCP_NEVER)
+        if (harness_in_flight(s->h) || dl[0] != WTCP_NEVER || dl[1] != WTCP_NEVER)
             snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
                      "%s still busy %u s after close (packets in flight %zu, deadlines %s/%s); ",
-                     c->name, DRAIN_MS / 1000, s->heap_len, dl[0] == WTCP_NEVER ? "never" : "set",
+                     c->name, DRAIN_MS / 1000, harness_in_flight(s->h), dl[0] == WTCP_NEVER ? "never" : "set",
                      dl[1] == WTCP_NEVER ? "never" : "set");
     }
 
 counters:
     for (int i = 0; i < 2; i++) {
         wtcp_stats st;
-        wtcp_stats_get(s->st[i], &st);
+        wtcp_stats_get(s->h->node[i].st, &st);
         res->stack_drops[i] = st.drops;
         res->rst_out += st.tcp_rst_out;
         uint64_t sum = 0, csum_class = 0;
         for (int k = 0; k < WTCP_DROP_COUNT; k++) {
             sum += st.drop[k];
-            if (damage_reason(k))
+            if (harness_damage_reason(k))
                 csum_class += st.drop[k];
         }
         if (sum != st.drops)
             fail(s, "%s: stats.drops %" PRIu64 " != sum of drop[] %" PRIu64, side_name(i),
                  st.drops, sum);
-        uint64_t bad = s->d[!i].corrupt_delivered;
+        uint64_t bad = D(s, !i)->corrupt_delivered;
         if (csum_class != bad)
             fail(s, "%s: %" PRIu64 " corrupted packets delivered but %" PRIu64
                     " dropped as IP/TCP malformed or bad checksum",
                  side_name(i), bad, csum_class);
-        if (st.ip_in != s->d[!i].delivered)
+        if (st.ip_in != D(s, !i)->delivered)
             fail(s, "%s: stats.ip_in %" PRIu64 " != %" PRIu64 " packets delivered", side_name(i),
-                 st.ip_in, s->d[!i].delivered);
-        if (st.ip_out != s->d[i].sent)
+                 st.ip_in, D(s, !i)->delivered);
+        if (st.ip_out != D(s, i)->sent)
             fail(s, "%s: stats.ip_out %" PRIu64 " != %" PRIu64 " packets emitted", side_name(i),
-                 st.ip_out, s->d[i].sent);
+                 st.ip_out, D(s, i)->sent);
         if (verbose) {
             printf("    stack %s: ip_in %" PRIu64 " ip_out %" PRIu64 " retrans %" PRIu64
                    " rst_out %" PRIu64 " challenge_acks %" PRIu64 " drops %" PRIu64 ":",
@@ -1576,50 +1122,48 @@ counters:
                 if (st.drop[k])
                     printf(" %s=%" PRIu64, wtcp_drop_name(k), st.drop[k]);
             printf("\n    stack %s memory: peak %" PRIu64 " bytes, %" PRIu64 " alloc calls\n",
-                   side_name(i), s->mem[i].peak_bytes, s->mem[i].calls);
+                   side_name(i), s->h->node[i].mem.peak_bytes, s->h->node[i].mem.calls);
         }
     }
     /* wtcp.h: "Returns 0 when the packet was accepted, or a negative code naming why
      * not". Shown with -v: whether a TCP-level drop should make it negative is open. */
-    if (s->ret0_drops && verbose)
+    if (s->h->ret0_drops && verbose)
         snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
                  "%s: wtcp_input returned 0 for %" PRIu64 " packets the stack counted as "
                  "dropped; ",
-                 c->name, s->ret0_drops);
-    if (s->retneg_kept && verbose)
+                 c->name, s->h->ret0_drops);
+    if (s->h->retneg_kept && verbose)
         snprintf(res->warn + strlen(res->warn), sizeof res->warn - strlen(res->warn),
                  "%s: wtcp_input returned an error for %" PRIu64 " packets with no drop "
                  "counted; ",
-                 c->name, s->retneg_kept);
-    if (s->failed)
-        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+                 c->name, s->h->retneg_kept);
+    if (s->h->failed)
+        printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
 
 out:
     for (int i = 0; i < 2; i++) {
-        if (s->st[i]) {
-            wtcp_stack_free(s->st[i]);
-            s->st[i] = NULL;
-            if (s->mem[i].live_blocks && !s->failed) {
+        if (s->h->node[i].st) {
+            if (harness_free_stack(s->h, i) && !s->h->failed) {
                 fail(s, "%s: %" PRIu64 " blocks (%" PRIu64 " bytes) still allocated after "
                         "wtcp_stack_free",
-                     side_name(i), s->mem[i].live_blocks, s->mem[i].live_bytes);
-                printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->why);
+                     side_name(i), s->h->node[i].mem.live_blocks, s->h->node[i].mem.live_bytes);
+                printf("  FAIL %s (seed %" PRIu64 "): %s\n", c->name, seed, s->h->why);
             }
         }
     }
-    res->pkts[0] = s->d[0].sent;
-    res->pkts[1] = s->d[1].sent;
+    res->pkts[0] = D(s, 0)->sent;
+    res->pkts[1] = D(s, 1)->sent;
     for (int i = 0; i < 2; i++) {
-        res->lost += s->d[i].lost;
-        res->corrupted += s->d[i].corrupted;
-        res->duped += s->d[i].duped;
-        res->reordered += s->d[i].reordered;
-        res->overflow += s->d[i].overflow;
+        res->lost += D(s, i)->lost;
+        res->corrupted += D(s, i)->corrupted;
+        res->duped += D(s, i)->duped;
+        res->reordered += D(s, i)->reordered;
+        res->overflow += D(s, i)->overflow;
     }
-    free_link(s);
-    int ok = !s->failed && (done || vanish_done || stop_after_synack);
-    if (!ok && !s->failed)
+    int ok = !s->h->failed && (done || vanish_done || stop_after_synack);
+    if (!ok && !s->h->failed)
         printf("  FAIL %s (seed %" PRIu64 ")\n", c->name, seed);
+    harness_free(s->h);
     free(s);
     res->wall_s = wall_now() - wall0;
     return ok;
@@ -1890,7 +1434,7 @@ static void usage(FILE *f)
             "  --bytes N     bytes each way (default 16M; not for the vanished-peer cells)\n"
             "  --wall S      wall-clock limit per cell in seconds (default 120)\n"
             "  --no-sack, --no-ts, --no-wscale  configure both stacks without that option\n"
-            "  --trace MS    print every delivered packet from virtual time MS on\n"
+            "  --trace MS    print the harness log (packets, link drops, events) from MS on\n"
             "  --no-fork     run cells in this process (for a debugger)\n"
             "  --list        list the cells\n"
             "  -v            trace state changes and print stack counters\n");

@@ -9,8 +9,12 @@
  * the client reads it all and closes, the server closes. Printed: every state change
  * as it happens, a TCP_INFO-like table per connection at the end of the transfer, and
  * the stacks' counters. Exit status 0 on success, 1 with a message on failure.
+ *
+ * The stacks, the link and the clock are the shared test harness's (tests/harness/).
  */
 #include <wtcp.h>
+
+#include "harness.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -32,27 +36,6 @@ static const char request[] = "GET /big.bin HTTP/1.1\r\n"
                               "Connection: close\r\n"
                               "\r\n";
 
-/* ------------------------------------------------------------------ the link */
-
-typedef struct packet {
-    struct packet *next;
-    uint64_t due;
-    int to; /* 0: client stack, 1: server stack */
-    size_t len;
-    uint8_t data[];
-} packet;
-
-typedef struct link {
-    packet *head, *tail; /* a FIFO: the delay is constant, so order is arrival order */
-    uint64_t now;
-    size_t queued;
-} link;
-
-typedef struct port {
-    link *link;
-    int to;
-} port;
-
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -62,25 +45,6 @@ static void die(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     exit(1);
-}
-
-static void link_output(void *user, const uint8_t *data, size_t len)
-{
-    port *p = user;
-    packet *pk = malloc(sizeof *pk + len);
-    if (!pk)
-        die("out of memory");
-    memcpy(pk->data, data, len);
-    pk->len = len;
-    pk->to = p->to;
-    pk->due = p->link->now + ONE_WAY_MS;
-    pk->next = NULL;
-    if (p->link->tail)
-        p->link->tail->next = pk;
-    else
-        p->link->head = pk;
-    p->link->tail = pk;
-    p->link->queued++;
 }
 
 /* ------------------------------------------------------------------ state trace */
@@ -102,9 +66,8 @@ typedef struct endpoint {
 } endpoint;
 
 typedef struct demo {
-    link link;
+    harness *h; /* stack 0 the client, 1 the server; 10 ms each way */
     wtcp_stack *st[2];
-    port ports[2];
     state_rec recs[64];
     int nrecs;
     endpoint eps[16];
@@ -123,7 +86,7 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
     hook_ctx *h = user;
     demo *d = h->d;
     if (d->nrecs < (int)(sizeof d->recs / sizeof d->recs[0]))
-        d->recs[d->nrecs++] = (state_rec){d->link.now, h->side, sock, old_state, new_state};
+        d->recs[d->nrecs++] = (state_rec){d->h->now, h->side, sock, old_state, new_state};
 }
 
 static endpoint *find_ep(demo *d, int side, int32_t sock)
@@ -240,7 +203,7 @@ static void client_io(demo *d, client *c)
     if (c->req_off == sizeof request - 1 && !c->sent_request) {
         c->sent_request = 1;
         printf("  t=%6" PRIu64 " ms  client  sent request (%zu bytes): GET /big.bin\n",
-               d->link.now, sizeof request - 1);
+               d->h->now, sizeof request - 1);
     }
     uint8_t buf[16384];
     for (;;) {
@@ -254,17 +217,17 @@ static void client_io(demo *d, client *c)
             if (c->body_got != c->content_length)
                 die("client: body ended after %" PRIu64 " of %" PRIu64 " bytes", c->body_got,
                     c->content_length);
-            c->t_done = d->link.now;
+            c->t_done = d->h->now;
             printf("  t=%6" PRIu64 " ms  client  end of stream: %" PRIu64
                    " body bytes, all verified; closing\n",
-                   d->link.now, c->body_got);
+                   d->h->now, c->body_got);
             check(wtcp_info_get(st, c->sock, &c->info), "client info");
             check(wtcp_close(st, c->sock), "client close");
             c->done = 1;
             return;
         }
         if (!c->t_first_byte)
-            c->t_first_byte = d->link.now;
+            c->t_first_byte = d->h->now;
         size_t i = 0;
         while (!c->head_done && i < (size_t)n) {
             if (c->head_len + 1 >= sizeof c->head)
@@ -281,7 +244,7 @@ static void client_io(demo *d, client *c)
                 c->content_length = strtoull(cl + 16, NULL, 10);
                 printf("  t=%6" PRIu64 " ms  client  response: HTTP/1.1 200 OK, Content-Length %" PRIu64
                        "\n",
-                       d->link.now, c->content_length);
+                       d->h->now, c->content_length);
             }
         }
         for (; i < (size_t)n; i++, c->body_got++) {
@@ -308,7 +271,7 @@ static void server_io(demo *d, server *s)
             if (!s->shut)
                 die("server: client closed before the response was sent");
             printf("  t=%6" PRIu64 " ms  server  client closed its side; closing\n",
-                   d->link.now);
+                   d->h->now);
             check(wtcp_info_get(st, s->sock, &s->info), "server info");
             check(wtcp_close(st, s->sock), "server close");
             s->done = 1;
@@ -327,7 +290,7 @@ static void server_io(demo *d, server *s)
             size_t k = strcspn(s->req, "\r");
             snprintf(line, sizeof line, "%.*s", (int)(k < 60 ? k : 60), s->req);
             printf("  t=%6" PRIu64 " ms  server  request: %s; answering with %u bytes\n",
-                   d->link.now, line, BODY_LEN);
+                   d->h->now, line, BODY_LEN);
             s->head_len = (size_t)snprintf(s->head, sizeof s->head,
                                            "HTTP/1.1 200 OK\r\n"
                                            "Content-Type: application/octet-stream\r\n"
@@ -362,16 +325,16 @@ static void server_io(demo *d, server *s)
             return;
     }
     printf("  t=%6" PRIu64 " ms  server  whole response queued; shutdown(SHUT_WR)\n",
-           d->link.now);
+           d->h->now);
     check(wtcp_shutdown(st, s->sock, WTCP_SHUT_WR), "server shutdown");
     s->shut = 1;
 }
 
-static int handle_events(demo *d, client *c, server *s)
+static int client_events(demo *d, client *c)
 {
     wtcp_event ev;
     int n = 0;
-    while (wtcp_next_event(d->st[0], &ev)) {
+    while (harness_next_event(d->h, 0, &ev)) {
         n++;
         if (ev.sock != c->sock || c->done)
             continue;
@@ -382,12 +345,19 @@ static int handle_events(demo *d, client *c, server *s)
         }
         if ((ev.events & WTCP_EV_CONNECTED) && !c->connected) {
             c->connected = 1;
-            c->t_connected = d->link.now;
+            c->t_connected = d->h->now;
             remember(d, 0, c->sock);
         }
         client_io(d, c);
     }
-    while (wtcp_next_event(d->st[1], &ev)) {
+    return n;
+}
+
+static int server_events(demo *d, server *s)
+{
+    wtcp_event ev;
+    int n = 0;
+    while (harness_next_event(d->h, 1, &ev)) {
         n++;
         if (ev.sock == s->lsock && (ev.events & WTCP_EV_ACCEPTABLE)) {
             uint32_t addr;
@@ -398,7 +368,7 @@ static int handle_events(demo *d, client *c, server *s)
             check(k, "accept");
             char peer[24];
             fmt_ep(peer, sizeof peer, addr, port);
-            printf("  t=%6" PRIu64 " ms  server  accepted a connection from %s\n", d->link.now,
+            printf("  t=%6" PRIu64 " ms  server  accepted a connection from %s\n", d->h->now,
                    peer);
             s->sock = k;
             remember(d, 1, k);
@@ -414,6 +384,27 @@ static int handle_events(demo *d, client *c, server *s)
         }
         server_io(d, s);
     }
+    return n;
+}
+
+typedef struct apps {
+    demo *d;
+    client *c;
+    server *s;
+} apps;
+
+/* After both stacks were polled: the client's events, then the server's. State changes
+ * print before the client handles anything, and after the server did. */
+static int app_events(void *user, harness *h, int i)
+{
+    apps *a = user;
+    (void)h;
+    if (i == 0) {
+        flush_states(a->d);
+        return client_events(a->d, a->c);
+    }
+    int n = server_events(a->d, a->s);
+    flush_states(a->d);
     return n;
 }
 
@@ -523,24 +514,25 @@ int main(void)
     static demo d;
     hook_ctx hooks[2] = {{&d, 0}, {&d, 1}};
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!(d.h = harness_new(0)))
+        die("out of memory");
     for (int i = 0; i < 2; i++) {
         wtcp_config cfg;
         wtcp_config_init(&cfg);
         cfg.addr = i ? ADDR_SERVER : ADDR_CLIENT;
         cfg.prefix_len = 24;
         cfg.mtu = 1500;
-        d.ports[i].link = &d.link;
-        d.ports[i].to = !i;
-        cfg.output = link_output;
-        cfg.output_user = &d.ports[i];
         for (int k = 0; k < 16; k++) /* a demo: fixed keys, so every run prints the same */
             cfg.isn_key[k] = (uint8_t)(0x5a ^ (k * 29) ^ (i * 101));
         cfg.on_state = on_state;
         cfg.state_user = &hooks[i];
-        int r = wtcp_stack_new(&cfg, &d.st[i]);
+        int r = harness_add_stack(d.h, &cfg);
         if (r < 0)
             die("wtcp_stack_new: %s", wtcp_strerror(r));
+        d.st[i] = d.h->node[r].st;
     }
+    harness_faults link = {.delay_ms = ONE_WAY_MS};
+    harness_set_faults_all(d.h, &link);
 
     printf("wtcp %d.%d demo: two stacks in memory, %d ms one way, no loss (virtual time)\n",
            WTCP_VERSION_MAJOR, WTCP_VERSION_MINOR, ONE_WAY_MS);
@@ -571,44 +563,26 @@ int main(void)
     remember(&d, 0, c.sock);
     flush_states(&d);
 
-    uint64_t dl[2];
+    apps ctx = {&d, &c, &s};
     int finished = 0;
     for (;;) {
-        while (d.link.head && d.link.head->due <= d.link.now) {
-            packet *p = d.link.head;
-            d.link.head = p->next;
-            if (!d.link.head)
-                d.link.tail = NULL;
-            d.link.queued--;
-            wtcp_input(d.st[p->to], d.link.now, p->data, p->len);
-            free(p);
+        while (harness_deliver_one(d.h))
             flush_states(&d);
-        }
-        for (int round = 0;; round++) {
-            dl[0] = wtcp_poll(d.st[0], d.link.now);
-            dl[1] = wtcp_poll(d.st[1], d.link.now);
-            flush_states(&d);
-            int n = handle_events(&d, &c, &s);
-            flush_states(&d);
-            if (!n)
-                break;
-            if (round > 1000)
-                die("events keep coming at t=%" PRIu64 " ms", d.link.now);
-        }
+        harness_poll_quiet(d.h, app_events, &ctx);
+        flush_states(&d);
+        if (d.h->failed)
+            die("%s", d.h->why);
         if (c.done && s.done && !finished) {
             finished = 1;
             printf("  t=%6" PRIu64 " ms  both applications done; the stacks finish the close "
                    "(TIME-WAIT lasts 60 s)\n",
-                   d.link.now);
+                   d.h->now);
         }
-        uint64_t next = dl[0] < dl[1] ? dl[0] : dl[1];
-        if (d.link.head && d.link.head->due < next)
-            next = d.link.head->due;
+        uint64_t next = harness_next(d.h);
         if (next == WTCP_NEVER)
             break;
-        if (next > d.link.now)
-            d.link.now = next;
-        if (d.link.now > MAX_VIRTUAL_MS)
+        harness_advance(d.h, next);
+        if (d.h->now > MAX_VIRTUAL_MS)
             die("not finished after %u s of virtual time (client %s, server %s)",
                 MAX_VIRTUAL_MS / 1000, c.done ? "done" : "busy", s.done ? "done" : "busy");
     }
@@ -616,7 +590,7 @@ int main(void)
         die("the stacks went idle before the exchange finished (client %s, server %s)",
             c.done ? "done" : "busy", s.done ? "done" : "busy");
     printf("  t=%6" PRIu64 " ms  both stacks idle: nothing in flight, no timers\n",
-           d.link.now);
+           d.h->now);
 
     print_info(&c, &s);
     print_stats(&d);
@@ -630,13 +604,9 @@ int main(void)
                2 * ONE_WAY_MS);
     printf(".\n");
     wtcp_close(d.st[1], s.lsock);
-    wtcp_stack_free(d.st[0]);
-    wtcp_stack_free(d.st[1]);
-    while (d.link.head) {
-        packet *p = d.link.head;
-        d.link.head = p->next;
-        free(p);
-    }
+    uint64_t leaked = harness_free(d.h);
+    if (leaked)
+        die("the stacks leaked %" PRIu64 " blocks", leaked);
     printf("demo: OK\n");
     return 0;
 }
