@@ -44,6 +44,8 @@ enum tcp_timer {
     TCP_T_LINGER,    /* TIME-WAIT 2MSL, orphaned FIN-WAIT-2 */
     TCP_T_KEEPALIVE, /* idle probe (RFC 1122 4.2.3.6) */
     TCP_T_BUFIDLE,   /* release buffers that stayed empty (tcp_buf.c) */
+    TCP_T_RACK,      /* RACK reordering window over: look for losses again (RFC 8985 6.2) */
+    TCP_T_TLP,       /* tail loss probe (RFC 8985 7.2) */
     TCP_T_COUNT
 };
 
@@ -90,6 +92,38 @@ typedef struct tcp_cc_state {
     /* PRR (RFC 6937). */
     uint32_t prr_delivered, prr_out, recover_fs;
 } tcp_cc_state;
+
+/* One segment in flight (tcp_rack.c): its sequence range, when it was last sent. */
+enum { TXR_RETRANS = 1, TXR_SACKED = 2, TXR_LOST = 4 };
+typedef struct tcp_txrec {
+    uint32_t start, end;
+    uint64_t xmit;             /* ms */
+    uint32_t order;            /* transmission number: exact order within a millisecond */
+    uint8_t flags;
+} tcp_txrec;
+
+/* The segments in flight, in sequence order, from SND.UNA to SND.MAX (a ring). */
+typedef struct tcp_txlog {
+    tcp_txrec *rec;
+    uint32_t cap, head, count;
+} tcp_txlog;
+
+/* RACK-TLP state (RFC 8985). */
+typedef struct tcp_rack {
+    uint64_t xmit;             /* send time of the most recently sent delivered segment */
+    uint32_t order, end_seq;   /* ... its transmission number and end */
+    uint32_t tx_count;         /* transmissions numbered so far */
+    uint32_t rtt, min_rtt;     /* its RTT; the smallest seen (ms) */
+    uint32_t fack;             /* highest end delivered (SACKed or ACKed) */
+    uint32_t reo_wnd;          /* reordering window last used (ms) */
+    uint8_t reord;             /* reordering seen on this connection */
+    uint8_t reo_mult, reo_persist;
+    uint64_t dsack_at;         /* when the multiplier last grew */
+    uint32_t lost;             /* records marked lost now */
+    uint32_t tlp_end;          /* SND.MAX after a probe, until it is acknowledged (0: none) */
+    uint8_t tlp_retrans;       /* the probe resent data */
+    uint32_t tlp_probes;
+} tcp_rack;
 
 typedef struct tcp_conn {
     uint8_t state;
@@ -138,8 +172,8 @@ typedef struct tcp_conn {
     uint32_t undo_retrans;     /* retransmissions not yet shown spurious by D-SACK */
     wtcp_asm scoreboard;       /* ranges the peer SACKed, as offsets from SND.UNA (RFC 6675) */
     uint32_t high_rxt;         /* highest sequence retransmitted in this recovery */
-    uint32_t rxt_head_seq, rxt_head_mark; /* the last resend of SND.UNA, and SND.MAX then */
-    uint8_t rxt_head_armed;    /* ... not yet found lost (lost-retransmission detection) */
+    tcp_txlog txlog;           /* segments in flight (RACK) */
+    tcp_rack rack;
     uint32_t dsack_start, dsack_end; /* a duplicate to report in the next ACK (RFC 2883) */
     uint8_t in_recovery;
     /* ACK policy. */

@@ -33,6 +33,10 @@ void tcp_send_rst(wtcp_stack *st, uint32_t idx);
 /* Resend the segment at SND.UNA now (fast retransmit, probe). */
 void tcp_retransmit_head(wtcp_stack *st, uint32_t idx);
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx);
+/* A tail loss probe's two forms: one new segment if the peer's window allows (not
+ * cwnd), or the last segment sent, again. Each returns 1 when it sent. */
+int tcp_output_probe_new(wtcp_stack *st, uint32_t idx);
+int tcp_retransmit_tail(wtcp_stack *st, uint32_t idx);
 uint32_t tcp_mss_now(const tcp_conn *c);
 /* The receive window to advertise now (bytes); has no side effects. */
 uint32_t tcp_select_window(const tcp_conn *c);
@@ -40,13 +44,14 @@ uint32_t tcp_select_window(const tcp_conn *c);
 /* tcp_sack.c: sender scoreboard and RFC 6675 recovery */
 void tcp_sack_update(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_advance(tcp_conn *c, uint32_t acked);
-void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg);
+/* Returns 1 when the segment carries a D-SACK (RFC 2883). */
+int tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg);
 void tcp_sack_clear(tcp_conn *c);
-int tcp_sack_head_lost(const tcp_conn *c);
 uint32_t tcp_dupthresh(const tcp_conn *c);
-uint32_t tcp_sack_pipe(const tcp_conn *c);
-/* The next lost, not yet resent hole at or above HighRxt: 1 and *seq, *len, or 0. */
-int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len);
+/* RFC 6675 IsLost: the offset from SND.UNA below which every hole is lost (0: none). */
+uint32_t tcp_sack_loss_point(const tcp_conn *c);
+/* SACKed bytes inside [from, to) (offsets from SND.UNA). */
+uint32_t tcp_sack_bytes_in(const tcp_conn *c, uint32_t from, uint32_t to);
 /* For a resend from seq after a timeout: the first sequence at or above seq the peer has
  * not SACKed, and in *room how far it may go before the next SACKed range. */
 uint32_t tcp_sack_skip(const tcp_conn *c, uint32_t seq, uint32_t *room);
@@ -68,6 +73,8 @@ void tcp_cc_on_rto(tcp_conn *c, int first);
 void tcp_cc_after_idle(tcp_conn *c);
 void tcp_cc_undo_arm(tcp_conn *c);
 void tcp_cc_undo(tcp_conn *c);
+/* A tail loss probe repaired a loss (RFC 8985 7.4): the reduction a recovery would make. */
+void tcp_cc_loss_repaired(tcp_conn *c);
 
 /* tcp_buf.c: buffers that grow with need */
 /* Room for `need` bytes in the receive buffer's space (0, or -1: no memory). */
@@ -81,6 +88,24 @@ uint32_t tcp_sndbuf_write(wtcp_stack *st, tcp_conn *c, const void *buf, uint32_t
 void tcp_buf_emptied(wtcp_stack *st, uint32_t idx);
 void tcp_buf_idle(wtcp_stack *st, uint32_t idx);
 
+/* tcp_rack.c: RACK-TLP (RFC 8985) */
+int tcp_txlog_room(wtcp_stack *st, tcp_conn *c);
+void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_txlog_free(wtcp_stack *st, tcp_conn *c);
+void tcp_rack_on_ack(wtcp_stack *st, tcp_conn *c, uint32_t old_una, const wire_tcp *seg);
+uint32_t tcp_rack_detect_loss(wtcp_stack *st, uint32_t idx);
+uint32_t tcp_rack_reo_wnd(const tcp_conn *c);
+void tcp_rack_dsack(wtcp_stack *st, tcp_conn *c);
+void tcp_rack_recovery_done(tcp_conn *c);
+void tcp_rack_on_rto(tcp_conn *c);
+void tcp_rack_mark_head_lost(wtcp_stack *st, tcp_conn *c);
+uint32_t tcp_rack_pipe(const tcp_conn *c);
+/* The first lost segment not yet resent (its part the peer has not SACKed): 1, or 0. */
+int tcp_rack_next_lost(const tcp_conn *c, uint32_t *seq, uint32_t *len);
+void tcp_tlp_schedule(wtcp_stack *st, uint32_t idx);
+void tcp_tlp_fire(wtcp_stack *st, uint32_t idx);
+void tcp_tlp_on_ack(tcp_conn *c, int dsack);
+
 /* tcp_timer.c */
 void tcp_arm(wtcp_stack *st, uint32_t idx, int timer, uint64_t when);
 void tcp_disarm(wtcp_stack *st, uint32_t idx, int timer);
@@ -93,6 +118,8 @@ void tcp_set_state(wtcp_stack *st, uint32_t idx, int state);
  * is reported to the user, or the slot is freed when nobody holds a handle. */
 void tcp_done(wtcp_stack *st, uint32_t idx, int err);
 void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx);
+/* tcp_in.c: start SACK or NewReno loss recovery (fast retransmit). */
+void tcp_enter_recovery(wtcp_stack *st, uint32_t idx);
 void tcp_update_mss(wtcp_stack *st, uint32_t idx);
 uint32_t tcp_isn(const wtcp_stack *st, const sock_slot *s);
 uint32_t tcp_ts_offset(const wtcp_stack *st, const sock_slot *s);

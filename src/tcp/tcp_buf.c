@@ -95,7 +95,7 @@ uint32_t tcp_sndbuf_write(wtcp_stack *st, tcp_conn *c, const void *buf, uint32_t
 void tcp_buf_emptied(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
-    if (!c->timer[TCP_T_BUFIDLE] && (c->rcvbuf.cap || c->sndbuf.cap))
+    if (!c->timer[TCP_T_BUFIDLE] && (c->rcvbuf.cap || c->sndbuf.cap || c->txlog.cap))
         tcp_arm(st, idx, TCP_T_BUFIDLE, st->now + TCP_BUF_IDLE_MS);
 }
 
@@ -113,10 +113,13 @@ void tcp_buf_idle(wtcp_stack *st, uint32_t idx)
         ring_release(st, &c->rcvbuf);
     if (c->sndbuf.cap && c->sndbuf.len == 0)
         ring_release(st, &c->sndbuf);
+    if (c->txlog.cap && c->txlog.count == 0)
+        tcp_txlog_free(st, c);
 }
 
 void tcp_free_buffers(wtcp_stack *st, sock_slot *s)
 {
     ring_release(st, &s->u.tcp.sndbuf);
     ring_release(st, &s->u.tcp.rcvbuf);
+    tcp_txlog_free(st, &s->u.tcp);
 }

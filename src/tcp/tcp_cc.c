@@ -321,7 +321,7 @@ void tcp_cc_prr_ack(tcp_conn *c, uint32_t delivered, uint32_t pipe, int una_adva
         uint32_t gap = c->ssthresh - pipe;
         sndcnt = limit < gap ? limit : gap;
     }
-    if (sndcnt == 0 && k->prr_out == 0)
+    if (sndcnt < c->snd_mss && k->prr_out == 0)
         sndcnt = c->snd_mss; /* the fast retransmit itself always goes out */
     cwnd_set(c, (uint64_t)pipe + sndcnt);
 }
@@ -354,6 +354,16 @@ void tcp_cc_exit_recovery(tcp_conn *c)
             flight = c->snd_mss;
         cwnd_set(c, c->ssthresh < flight + c->snd_mss ? c->ssthresh : flight + c->snd_mss);
     }
+    algo(c)->restart(c);
+}
+
+void tcp_cc_loss_repaired(tcp_conn *c)
+{
+    tcp_cc_undo_arm(c);
+    uint32_t flight = c->snd_max - c->snd_una;
+    c->ssthresh = algo(c)->ssthresh(c, flight < c->cwnd ? flight : c->cwnd);
+    c->cc.hs_state = TCP_HS_OFF;
+    cwnd_set(c, c->ssthresh < c->cwnd ? c->ssthresh : c->cwnd);
     algo(c)->restart(c);
 }
 

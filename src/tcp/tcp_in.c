@@ -63,6 +63,10 @@ static void tcp_established(wtcp_stack *st, uint32_t idx)
     c->high_rxt = c->snd_una; /* nothing resent or SACKed yet (zero would compare */
     c->sack_high = c->snd_una; /* by which half of the sequence space the ISN is in) */
     tcp_cc_init(c, sk(st, idx)->cc_opt);
+    memset(&c->rack, 0, sizeof c->rack);
+    c->rack.min_rtt = UINT32_MAX;
+    c->rack.reo_mult = 1;
+    c->rack.fack = c->snd_una;
     c->retries = 0;
     c->backoff = 0;
     if (c->srtt8 == 0)
@@ -362,6 +366,7 @@ static uint32_t tcp_ack_advance(wtcp_stack *st, uint32_t idx, uint32_t ack, int 
         tcp_disarm(st, idx, TCP_T_REXMIT);
     else
         tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+    tcp_tlp_schedule(st, idx);
     if ((c->flags & TF_SND_BLOCKED) && tcp_snd_room(c) > 0 && !(c->flags & TF_FIN_QUEUED)) {
         c->flags &= ~(uint32_t)TF_SND_BLOCKED;
         sock_event(st, idx, WTCP_EV_WRITABLE);
@@ -391,9 +396,28 @@ static int tcp_ack_fin(wtcp_stack *st, uint32_t idx)
     }
 }
 
-/* Loss recovery driven by this ACK (RFC 6675 with PRR, or RFC 6582 without SACK): leave
- * it on a full acknowledgment, enter it when loss is seen, and pace what recovery sends.
- * acked: how far SND.UNA moved; delivered: that plus the change in SACKed bytes. */
+void tcp_enter_recovery(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    tcp_cc_enter_recovery(c);
+    c->recover = c->snd_max;
+    c->in_recovery = 1;
+    tcp_disarm(st, idx, TCP_T_TLP);
+    if (c->flags & TF_SACK_OK) {
+        /* RFC 6675 5 step 4: the first hole goes at once; PRR leaves room for it. */
+        c->high_rxt = c->snd_una;
+        if (c->rack.lost == 0)
+            tcp_rack_mark_head_lost(st, c);
+    } else {
+        tcp_retransmit_head(st, idx); /* RFC 6582 3.2 step 2 */
+    }
+    tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+}
+
+/* Loss recovery driven by this ACK (RFC 6675 with RACK and PRR, or RFC 6582 without SACK):
+ * leave it on a full acknowledgment, mark losses, enter it when there are some, and pace
+ * what recovery sends. acked: how far SND.UNA moved; delivered: that plus the change in
+ * SACKed bytes. */
 static void tcp_ack_recovery(wtcp_stack *st, uint32_t idx, uint32_t acked, uint32_t delivered)
 {
     tcp_conn *c = tc(st, idx);
@@ -402,37 +426,24 @@ static void tcp_ack_recovery(wtcp_stack *st, uint32_t idx, uint32_t acked, uint3
         /* Full acknowledgment: recovery is over (RFC 6582 3.2 step 3, RFC 6937). */
         c->in_recovery = 0;
         tcp_cc_exit_recovery(c);
-        return;
+        tcp_rack_recovery_done(c);
     }
     if (c->in_recovery && acked && !sack) {
         /* Partial acknowledgment: resend the next hole, deflate (RFC 6582 step 4). */
         tcp_retransmit_head(st, idx);
         tcp_cc_newreno_partial_ack(c, acked);
     }
-    /* A lost retransmission (Linux's tcp_mark_lost_retrans, before RACK): SND.UNA was
-     * resent in this recovery, and dupthresh segments' worth of data sent after that
-     * resend is SACKed while SND.UNA is still missing: the resend was lost too. Resend it
-     * now (output sees the hole below HighRxt again), not after a timeout. */
-    if (c->in_recovery && sack && c->rxt_head_armed && c->rxt_head_seq == c->snd_una &&
-        seq_geq(c->sack_high, c->rxt_head_mark + tcp_dupthresh(c) * c->snd_mss)) {
-        c->rxt_head_armed = 0;
-        c->high_rxt = c->snd_una;
-    }
-    /* Enter loss recovery: three duplicate ACKs, or with SACK as soon as the scoreboard
-     * shows the first hole lost (RFC 6675 5, IsLost); once per window (RFC 6582 4.1). */
+    /* RACK (and the dupthresh rule beside it) marks what is lost, lost retransmissions
+     * included (RFC 8985 6.2). */
+    if (sack && c->snd_max != c->snd_una)
+        tcp_rack_detect_loss(st, idx);
+    /* Enter loss recovery once something is lost (or three duplicate ACKs came), once per
+     * window of data (RFC 6582 4.1). */
     if (!c->in_recovery && c->snd_max != c->snd_una && seq_geq(c->snd_una, c->recover) &&
-        (c->dupacks >= tcp_dupthresh(c) || (sack && c->dupacks > 0 && tcp_sack_head_lost(c)))) {
-        tcp_cc_enter_recovery(c);
-        c->recover = c->snd_max;
-        c->in_recovery = 1;
-        if (sack)
-            c->high_rxt = c->snd_una;
-        /* RFC 6675 5 step 4 / RFC 6582 step 2: resend the first lost segment at once. */
-        tcp_retransmit_head(st, idx);
-        tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
-    }
+        ((sack && c->rack.lost > 0) || c->dupacks >= tcp_dupthresh(c)))
+        tcp_enter_recovery(st, idx);
     if (c->in_recovery && sack)
-        tcp_cc_prr_ack(c, delivered, tcp_sack_pipe(c), acked > 0);
+        tcp_cc_prr_ack(c, delivered, tcp_rack_pipe(c), acked > 0);
 }
 
 /* ACK processing in the synchronized states. Returns 0 to go on with the segment,
@@ -452,6 +463,7 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
         return -1;
     }
+    uint32_t old_una = c->snd_una;
     int window_changed = tcp_ack_window(st, idx, seg);
     int sack_new = tcp_ack_sack_high(c, seg);
     uint32_t sacked_before = asm_bytes(&c->scoreboard);
@@ -472,10 +484,15 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
         if (c->in_recovery && !(c->flags & TF_SACK_OK))
             tcp_cc_newreno_dupack(c); /* a segment left the network */
     }
+    int dsack = 0;
     if ((c->flags & TF_SACK_OK) && seg->opt.sack_count) {
-        tcp_sack_dsack(c, seg);
+        dsack = tcp_sack_dsack(c, seg);
+        if (dsack)
+            tcp_rack_dsack(st, c);
         tcp_sack_update(c, seg);
     }
+    tcp_rack_on_ack(st, c, old_una, seg);
+    tcp_tlp_on_ack(c, dsack);
     uint32_t sacked_after = asm_bytes(&c->scoreboard);
     uint32_t delivered = acked + sacked_after - sacked_before; /* RFC 6937 DeliveredData */
     if ((int32_t)delivered < 0)

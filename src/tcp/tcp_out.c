@@ -121,6 +121,8 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
         h.opt.sack_count--;
     if (WIRE_IPV4_HDR + WIRE_TCP_HDR + wire_tcp_opts_len(&h.opt) + len > st->tx_cap)
         len = (uint32_t)(st->tx_cap - WIRE_IPV4_HDR - WIRE_TCP_HDR - wire_tcp_opts_len(&h.opt));
+    if (len)
+        tcp_txlog_sent(st, c, seq, len); /* before SND.MAX moves: new data or a resend */
     uint8_t *seg = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(seg, &h);
     if (len) {
@@ -212,20 +214,14 @@ uint32_t tcp_mss_now(const tcp_conn *c)
 }
 
 /* Bookkeeping for every data retransmission: counters, the D-SACK undo count, the
- * timestamp floor below which echoes give no RTT sample, Karn's rule, and for a resend of
- * SND.UNA the mark that lost-retransmission detection (tcp_in.c) compares SACKs with. */
-static void tcp_count_retransmit(wtcp_stack *st, tcp_conn *c, uint32_t seq)
+ * timestamp floor below which echoes give no RTT sample, Karn's rule. */
+static void tcp_count_retransmit(wtcp_stack *st, tcp_conn *c)
 {
     c->total_retrans++;
     c->undo_retrans++;
     c->ts_rxt_floor = tcp_ts_now(st, c);
     st->stats.tcp_retransmits++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn */
-    if (seq == c->snd_una) {
-        c->rxt_head_seq = seq;
-        c->rxt_head_mark = c->snd_max;
-        c->rxt_head_armed = 1;
-    }
 }
 
 /* Sequence number just past the last byte the user has written (until our FIN is
@@ -255,7 +251,7 @@ void tcp_retransmit_head(wtcp_stack *st, uint32_t idx)
     tcp_send_segment(st, idx, c->snd_una, flags, len);
     if (seq_gt(c->snd_una + len, c->high_rxt))
         c->high_rxt = c->snd_una + len;
-    tcp_count_retransmit(st, c, c->snd_una);
+    tcp_count_retransmit(st, c);
 }
 
 void tcp_send_window_probe(wtcp_stack *st, uint32_t idx)
@@ -265,18 +261,57 @@ void tcp_send_window_probe(wtcp_stack *st, uint32_t idx)
     tcp_send_segment(st, idx, c->snd_una - 1, WIRE_TCP_ACK, 0);
 }
 
-/* SACK-based loss recovery (RFC 6675 5, steps 4-5): while the pipe leaves room in cwnd,
- * resend the next lost hole, else send new data. Returns 1 if it sent anything. */
+/* The last segment sent, again: a tail loss probe with no new data to send. */
+int tcp_retransmit_tail(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t fin_out = (c->flags & (TF_FIN_SENT | TF_FIN_ACKED)) == TF_FIN_SENT;
+    uint32_t data_end = c->snd_max - fin_out;
+    uint32_t out = data_end - c->snd_una;
+    uint32_t mss = tcp_mss_now(c);
+    uint32_t len = out < mss ? out : mss;
+    uint8_t flags = WIRE_TCP_ACK | (fin_out ? WIRE_TCP_FIN : 0) | (len ? WIRE_TCP_PSH : 0);
+    if (len == 0 && !fin_out)
+        return 0;
+    tcp_send_segment(st, idx, data_end - len, flags, len);
+    tcp_count_retransmit(st, c);
+    return 1;
+}
+
+int tcp_output_probe_new(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    uint32_t end = tcp_data_end(c);
+    if (!seq_lt(c->snd_max, end) || seq_lt(c->snd_nxt, c->snd_max) || !tcp_txlog_room(st, c))
+        return 0;
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t room = seq_lt(c->snd_max, wnd_end) ? wnd_end - c->snd_max : 0;
+    uint32_t len = end - c->snd_max;
+    uint32_t mss = tcp_mss_now(c);
+    if (len > mss)
+        len = mss;
+    if (len > room || (c->flags & TF_FIN_SENT))
+        return 0;
+    uint32_t seq = c->snd_max;
+    tcp_send_segment(st, idx, seq, WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0), len);
+    c->snd_max = c->snd_nxt = seq + len;
+    c->last_send = st->now;
+    return 1;
+}
+
+/* SACK-based loss recovery (RFC 6675 5, steps 4-5, with RACK's marks): while the pipe
+ * leaves room in cwnd, resend the next lost segment, else send new data. Returns 1 if it
+ * sent anything. */
 static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     int sent = 0;
     for (uint32_t guard = 0; guard < 1024; guard++) {
         uint32_t mss = tcp_mss_now(c);
-        if (tcp_sack_pipe(c) + mss > c->cwnd)
+        if (tcp_rack_pipe(c) + mss > c->cwnd)
             break;
         uint32_t seq, len;
-        if (tcp_sack_next_hole(c, &seq, &len)) {
+        if (tcp_rack_next_lost(c, &seq, &len)) {
             if (len > mss)
                 len = mss;
             uint32_t end = tcp_data_end(c);
@@ -287,7 +322,7 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
             uint8_t flags = WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0);
             tcp_send_segment(st, idx, seq, flags, len);
             c->high_rxt = seq + len;
-            tcp_count_retransmit(st, c, seq);
+            tcp_count_retransmit(st, c);
             sent = 1;
             continue;
         }
@@ -299,7 +334,7 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
         len = avail < room ? avail : room;
         if (len > mss)
             len = mss;
-        if (len == 0 || (len < mss && len < avail))
+        if (len == 0 || (len < mss && len < avail) || !tcp_txlog_room(st, c))
             break;
         seq = c->snd_max;
         tcp_send_segment(st, idx, seq, WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0), len);
@@ -374,6 +409,8 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
             flags |= WIRE_TCP_FIN;
         uint32_t seq = c->snd_nxt;
         int retrans = seq_lt(seq, c->snd_max);
+        if (!retrans && len && !tcp_txlog_room(st, c))
+            break; /* as many segments in flight as the log holds: wait for ACKs */
         if (!retrans && !(c->flags & (TF_RTT_TIMING | TF_TS_OK)) && len) {
             c->flags |= TF_RTT_TIMING;
             c->rtt_seq = seq;
@@ -383,7 +420,7 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         if (retrans) {
             if (seq_gt(seq + len, c->high_rxt))
                 c->high_rxt = seq + len;
-            tcp_count_retransmit(st, c, seq);
+            tcp_count_retransmit(st, c);
         }
         if (len)
             c->last_send = st->now;
@@ -403,6 +440,8 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
         tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
         tcp_disarm(st, idx, TCP_T_PERSIST);
     }
+    if (sent)
+        tcp_tlp_schedule(st, idx); /* the probe timer counts from the last transmission */
     /* Nothing in flight but data waiting on the window: probe it (persist). */
     if (c->snd_max == c->snd_una && seq_lt(c->snd_nxt, tcp_data_end(c)) && !c->timer[TCP_T_PERSIST] &&
         !c->timer[TCP_T_REXMIT])

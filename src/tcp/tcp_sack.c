@@ -1,5 +1,6 @@
 /* tcp_sack.c: the sender's SACK scoreboard (RFC 2018) and the bookkeeping of SACK-based
- * loss recovery (RFC 6675): which holes count as lost, the pipe, the next hole to resend;
+ * loss recovery (RFC 6675): which holes count as lost by the dupthresh rule (tcp_rack.c
+ * keeps the segments and their marks), the SACKed ranges a resend skips;
  * and undoing a reduction that D-SACKs show was caused by reordering (RFC 3708). */
 #include "tcp/tcp.h"
 
@@ -20,19 +21,20 @@ void tcp_sack_update(tcp_conn *c, const wire_tcp *seg)
 /* A D-SACK (RFC 2883: the first block lies below the ACK, or inside the second block)
  * says a segment arrived twice. Once every retransmission of the episode is reported
  * so, none was needed: restore the window (RFC 3708) and expect more reordering. */
-void tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg)
+int tcp_sack_dsack(tcp_conn *c, const wire_tcp *seg)
 {
     if (seg->opt.sack_count == 0)
-        return;
+        return 0;
     uint32_t l = seg->opt.sack[0][0], r = seg->opt.sack[0][1];
     int dsack = seq_leq(r, seg->ack) ||
                 (seg->opt.sack_count > 1 && seq_geq(l, seg->opt.sack[1][0]) && seq_leq(r, seg->opt.sack[1][1]));
-    if (!dsack || c->undo_retrans == 0 || c->undo_cwnd == 0)
-        return;
-    if (--c->undo_retrans > 0)
-        return;
+    if (!dsack)
+        return 0;
+    if (c->undo_retrans == 0 || c->undo_cwnd == 0 || --c->undo_retrans > 0)
+        return 1;
     tcp_cc_undo(c);
     c->in_recovery = 0;
+    return 1;
 }
 
 void tcp_sack_advance(tcp_conn *c, uint32_t acked) { asm_advance(&c->scoreboard, acked); }
@@ -59,7 +61,7 @@ uint32_t tcp_dupthresh(const tcp_conn *c)
 /* RFC 6675 IsLost: a hole is lost once DupThresh discontiguous ranges, or more than
  * (DupThresh - 1) * SMSS bytes, were SACKed above it. Returns the offset (from SND.UNA)
  * below which every hole is lost; 0 when none is. */
-static uint32_t sack_loss_point(const tcp_conn *c)
+uint32_t tcp_sack_loss_point(const tcp_conn *c)
 {
     const wtcp_asm *sb = &c->scoreboard;
     uint32_t thresh = tcp_dupthresh(c);
@@ -74,7 +76,7 @@ static uint32_t sack_loss_point(const tcp_conn *c)
 }
 
 /* SACKed bytes inside [from, to) (offsets). */
-static uint32_t sack_bytes_in(const tcp_conn *c, uint32_t from, uint32_t to)
+uint32_t tcp_sack_bytes_in(const tcp_conn *c, uint32_t from, uint32_t to)
 {
     const wtcp_asm *sb = &c->scoreboard;
     uint32_t sum = 0;
@@ -85,40 +87,6 @@ static uint32_t sack_bytes_in(const tcp_conn *c, uint32_t from, uint32_t to)
             sum += e - s;
     }
     return sum;
-}
-
-int tcp_sack_head_lost(const tcp_conn *c) { return sack_loss_point(c) > 0; }
-
-uint32_t tcp_sack_pipe(const tcp_conn *c)
-{
-    uint32_t flight = c->snd_max - c->snd_una;
-    uint32_t sacked = asm_bytes(&c->scoreboard);
-    uint32_t lost_end = sack_loss_point(c);
-    uint32_t rxt = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
-    uint32_t lost_waiting = 0; /* lost and not yet resent: not in the network */
-    if (rxt < lost_end)
-        lost_waiting = lost_end - rxt - sack_bytes_in(c, rxt, lost_end);
-    uint32_t out = sacked + lost_waiting;
-    return flight > out ? flight - out : 0;
-}
-
-int tcp_sack_next_hole(const tcp_conn *c, uint32_t *seq, uint32_t *len)
-{
-    const wtcp_asm *sb = &c->scoreboard;
-    uint32_t lost_end = sack_loss_point(c);
-    uint32_t pos = seq_gt(c->high_rxt, c->snd_una) ? c->high_rxt - c->snd_una : 0;
-    for (uint32_t k = 0; k < sb->count && pos < lost_end; k++) {
-        if (pos >= sb->end[k])
-            continue;
-        if (pos < sb->start[k]) {
-            uint32_t end = sb->start[k] < lost_end ? sb->start[k] : lost_end;
-            *seq = c->snd_una + pos;
-            *len = end - pos;
-            return 1;
-        }
-        pos = sb->end[k]; /* inside a SACKed range: skip it */
-    }
-    return 0;
 }
 
 uint32_t tcp_sack_skip(const tcp_conn *c, uint32_t seq, uint32_t *room)

@@ -87,7 +87,9 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
             c->recover = c->snd_max;
         c->in_recovery = 0;
         c->high_rxt = c->snd_una;
-        c->rxt_head_armed = 0;
+        tcp_rack_on_rto(c); /* everything not SACKed is lost (RFC 8985 6.3) */
+        tcp_disarm(st, idx, TCP_T_RACK);
+        tcp_disarm(st, idx, TCP_T_TLP);
         c->snd_nxt = c->snd_una; /* go back N: resend from the first unacknowledged byte */
     }
     tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
@@ -157,6 +159,23 @@ static void tcp_timeout_keepalive(wtcp_stack *st, uint32_t idx)
     tcp_arm(st, idx, TCP_T_KEEPALIVE, st->now + s->ka_intvl_ms);
 }
 
+/* RACK's reordering window ran out for segments that might have been late only: those
+ * still missing are lost; recovery starts (or goes on) and resends them (RFC 8985 6.2,
+ * Linux's tcp_rack_reo_timeout). */
+static void tcp_timeout_rack(wtcp_stack *st, uint32_t idx)
+{
+    tcp_conn *c = tc(st, idx);
+    if (!tcp_have_established(c->state) || !(c->flags & TF_SACK_OK) || c->snd_una == c->snd_max)
+        return;
+    if (tcp_rack_detect_loss(st, idx) == 0)
+        return;
+    if (!c->in_recovery && seq_geq(c->snd_una, c->recover))
+        tcp_enter_recovery(st, idx);
+    if (c->in_recovery)
+        tcp_cc_prr_ack(c, 0, tcp_rack_pipe(c), 0);
+    tcp_output(st, idx);
+}
+
 void tcp_timers_run(wtcp_stack *st, uint32_t idx)
 {
     sock_slot *s = sk(st, idx);
@@ -184,6 +203,13 @@ void tcp_timers_run(wtcp_stack *st, uint32_t idx)
             break;
         case TCP_T_BUFIDLE:
             tcp_buf_idle(st, idx);
+            break;
+        case TCP_T_RACK:
+            tcp_timeout_rack(st, idx);
+            break;
+        case TCP_T_TLP:
+            if (tcp_have_established(c->state))
+                tcp_tlp_fire(st, idx);
             break;
         case TCP_T_LINGER:
             /* TIME-WAIT over, or an orphaned FIN-WAIT-2 gave up on the peer. */

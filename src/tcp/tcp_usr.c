@@ -830,6 +830,9 @@ int wtcp_info_get(wtcp_stack *st, wtcp_sock h, wtcp_info *info)
     else if (c->dupacks || c->scoreboard.count)
         info->ca_state = 1;
     info->reordering = c->dupthresh;
+    info->lost = c->rack.lost;
+    info->rack_reo_wnd_ms = c->rack.reo_wnd;
+    info->tlp_probes = c->rack.tlp_probes;
     return 0;
 }
 
