@@ -250,13 +250,19 @@ static void tcp_reset_received(wtcp_stack *st, uint32_t idx)
 /* ---- ACK processing, one job per function ---- */
 
 /* The send window (RFC 9293 3.10.7.4 fifth): taken from a segment newer than the last
- * update (SND.WL1/WL2). Returns 1 when the window changed. */
+ * update (SND.WL1/WL2), and from every segment that advances SND.UNA (Linux's
+ * tcp_may_update_window): the window counts from the ACK that carried it, and a
+ * retransmitted segment of the peer's (an older SEQ) with a newer ACK would otherwise move
+ * SND.UNA on under the old window, so that we send past the peer's edge, and our
+ * segments beyond it, ACKs included, are then unacceptable to it. Returns 1 when the
+ * window changed. */
 static int tcp_ack_window(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
 {
     tcp_conn *c = tc(st, idx);
     uint32_t ack = seg->ack;
     if (!seq_leq(c->snd_una, ack) ||
-        !(seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))))
+        !(seq_lt(c->snd_una, ack) || seq_lt(c->snd_wl1, seg->seq) ||
+          (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))))
         return 0;
     uint32_t win = (uint32_t)seg->win << c->snd_wscale;
     int changed = win != c->snd_wnd;
