@@ -19,6 +19,17 @@ import { WtcpError } from './errors.js';
 let defaultSource = null;
 let defaultModule = null;
 
+// Received chunks are fresh Uint8Arrays. slice() zero-fills its new buffer before copying
+// into it; where the host can allocate without zeroing (Node: Buffer.allocUnsafeSlow),
+// large chunks skip that pass.
+const UNZEROED_MIN = 4096;
+let allocUnzeroed = null;
+
+/** Set by index.node.js: n bytes of a fresh, exactly sized ArrayBuffer, not zeroed. */
+export function setUnzeroedAllocator(alloc) {
+  allocUnzeroed = alloc;
+}
+
 /** Set by the entry modules (index.node.js, index.browser.js): how to fetch the .wasm. */
 export function setDefaultWasmSource(load) {
   defaultSource = load;
@@ -200,7 +211,10 @@ export class Core {
   #copyOut(n) {
     this.#views();
     const p = this.#u32[this.#io + SCRATCH_PTR];
-    return this.#u8.slice(p, p + n);
+    if (n < UNZEROED_MIN || allocUnzeroed === null) return this.#u8.slice(p, p + n);
+    const out = allocUnzeroed(n);
+    out.set(this.#u8.subarray(p, p + n));
+    return out;
   }
 
   input(now, packet) {
