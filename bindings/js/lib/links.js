@@ -123,8 +123,13 @@ export class FaultInjector {
 
 // ---- two stacks in one process ----
 
-/** Links two stacks in memory. Packets a stack sends reach the other one on a later
- * macrotask (in batches), after the faults, if any.
+const YIELD_MS = 1;
+
+/** Links two stacks in memory. Packets a stack sends reach the other one in batches,
+ * after the faults, if any: on a later macrotask, or on a microtask while the link has
+ * been delivering for less than YIELD_MS since its last macrotask (a busy link then
+ * skips an event-loop turn per batch, ~1 us, and still lets timers and I/O run at
+ * least every YIELD_MS).
  *
  * Without faults a batch never becomes JavaScript objects: each pump of a stack moves
  * its whole output into the other stack's inbox in wasm memory (one copy), and the
@@ -138,6 +143,7 @@ export class PairLink {
   #ends;
   #queues = [[], []]; // per destination: { packet, due }
   #inboxed = [false, false]; // per destination: a batch waits in its inbox
+  #turnStart = -Infinity; // when the last delivery from a macrotask ran
   #scheduled = false;
   #timer = null;
 
@@ -186,10 +192,17 @@ export class PairLink {
     if (next === Infinity && this.faults?.holding()) next = 0; // release held-back packets
     if (next === Infinity) return;
     this.#scheduled = true;
-    const wait = next - clock.now();
-    if (wait <= 0) macrotask(this.#deliver);
-    else this.#timer = setTimeout(this.#deliver, Math.ceil(wait));
+    const now = clock.now();
+    const wait = next - now;
+    if (wait > 0) this.#timer = setTimeout(this.#deliverTurn, Math.ceil(wait));
+    else if (now - this.#turnStart < YIELD_MS) queueMicrotask(this.#deliver);
+    else macrotask(this.#deliverTurn);
   }
+
+  #deliverTurn = () => {
+    this.#turnStart = clock.now();
+    this.#deliver();
+  };
 
   #deliver = () => {
     this.#scheduled = false;

@@ -1,9 +1,10 @@
 // batching.test.js: the fast paths between two stacks of pair(): whole batches of
 // packets moved from one wasm memory into the other's inbox and fed to the core in one
-// call, reads and writes served at once. Each must deliver the same bytes as the
-// packet-by-packet path: with faults switched on and off mid-transfer, with loopback
-// packets mixed into a batch, with onpacket replaced by a sniffer, and for many small
-// messages.
+// call, deliveries on microtasks while the link is busy, reads and writes served at
+// once. Each must deliver the same bytes as the packet-by-packet path: with faults
+// switched on and off mid-transfer, with loopback packets mixed into a batch, with
+// onpacket replaced by a sniffer, and for many small messages; and timers must still
+// run during a transfer.
 
 import { describe, it, expect } from 'vitest';
 import { pair, FaultInjector } from 'wtcp';
@@ -75,6 +76,26 @@ describe('batches between the stacks of pair()', () => {
     expect(seen).toBeGreaterThan(700); // 1 MiB at MSS 1460, plus ACKs
     expect(bytes).toBeGreaterThan(data.length);
     expect(a.stats().ipOut).toBe(seen);
+    a.close();
+    b.close();
+  });
+
+  it('a busy link still yields to the event loop: timers fire during a transfer', async () => {
+    const [a, b] = await pair();
+    echoServer(b, 7);
+    const data = pattern(16 * MiB, 21);
+    let done = false;
+    let ticks = 0;
+    const running = echo(a, '10.0.0.2', data).then((r) => ((done = true), r));
+    const tick = () => {
+      if (done) return;
+      ticks++;
+      setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    const received = await running;
+    expect(sameBytes(received, data)).toBe(true);
+    expect(ticks).toBeGreaterThan(3);
     a.close();
     b.close();
   });
