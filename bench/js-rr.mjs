@@ -87,7 +87,7 @@ async function connections(ms) {
   return n / (spent / 1e3);
 }
 
-await roundTrips(200); // warm-up
+await roundTrips(500); // warm-up (V8 tiers the wasm up while it runs)
 await connections(100);
 const rr = [];
 const cps = [];
