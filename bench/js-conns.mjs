@@ -4,7 +4,8 @@
 // (stack.stats().heapBytes: what the core holds through its allocator, both stacks).
 // A failure on the way (ENOMEM, EMFILE, ...) is reported as a measured row with the
 // number of connections reached, not a crash.
-// Usage: node bench/js-conns.mjs [count=10000] [runs=1] [--json]
+// Usage: node bench/js-conns.mjs [count=10000] [runs=1] [--json] [--max-sockets=N]
+//        (--max-sockets sets both stacks' socket table; the default is the core's 1,024)
 import { pair } from '../bindings/js/lib/index.node.js';
 import { args, median, row, say } from './js-lib.mjs';
 
@@ -14,9 +15,11 @@ const WAVE = 100;
 const group = 'conns-1proc';
 const kase = `pair() ${count} idle connections`;
 const system = 'wtcp wasm (Node)';
+const maxSocketsArg = process.argv.find((a) => a.startsWith('--max-sockets='));
+const options = maxSocketsArg ? { maxSockets: Number(maxSocketsArg.split('=')[1]) } : {};
 
 async function once() {
-  const [a, b] = await pair();
+  const [a, b] = await pair(options);
   const base = a.stats().heapBytes + b.stats().heapBytes;
   const server = b.listen({ port: 80, backlog: WAVE });
   const accepted = [];
@@ -47,7 +50,9 @@ async function once() {
   const ms = (error ? t1 : performance.now()) - t0;
   const heap = a.stats().heapBytes + b.stats().heapBytes - base;
   const memory = a.stats().memoryBytes + b.stats().memoryBytes;
-  const result = { reached: clients.length, accepted: accepted.length, ms, heap, memory, error };
+  // Why the server stopped answering, when it did (a full socket table drops SYNs).
+  const drops = Object.entries(b.stats().dropReasons).map(([k, v]) => `${k}: ${v}`).join(', ');
+  const result = { reached: clients.length, accepted: accepted.length, ms, heap, memory, error, drops };
   a.close();
   b.close();
   await accepting;
@@ -58,7 +63,7 @@ const results = [];
 for (let i = 0; i < runs; i++) {
   const r = await once();
   results.push(r);
-  const err = r.error ? { error: `${r.error.code ?? ''} ${r.error.message}`.trim() } : {};
+  const err = r.error ? { error: `${r.error.code ?? ''} ${r.error.message}`.trim() + (r.drops ? ` (server drops: ${r.drops})` : '') } : {};
   row({ group, case: kase, system, metric: 'connections reached', unit: 'connections', value: r.reached, higher_is_better: true, ...err });
   if (r.reached) {
     row({ group, case: kase, system, metric: 'heap per idle connection', unit: 'B', value: Math.round(r.heap / r.reached), higher_is_better: false });
@@ -66,10 +71,10 @@ for (let i = 0; i < runs; i++) {
   }
 }
 
-say(`wtcp idle connections over pair() in Node 20 (wasm), default options, ${count} wanted, ${runs} run(s)\n`);
+say(`wtcp idle connections over pair() in Node 20 (wasm), ${maxSocketsArg ? `maxSockets ${options.maxSockets}` : 'default options'}, ${count} wanted, ${runs} run(s)\n`);
 for (const r of results) {
   say(`reached ${r.reached} connections (${r.accepted} accepted) in ${r.ms.toFixed(0)} ms: ${(r.reached / (r.ms / 1e3)).toFixed(0)} opened/s`);
   if (r.reached) say(`wasm heap ${(r.heap / 2 ** 20).toFixed(1)} MiB for both ends: ${(r.heap / r.reached).toFixed(0)} B per connection (client + server end); linear memory ${(r.memory / 2 ** 20).toFixed(0)} MiB`);
-  if (r.error) say(`stopped by: ${r.error.code ?? ''} ${r.error.message}`);
+  if (r.error) say(`stopped by: ${r.error.code ?? ''} ${r.error.message}${r.drops ? `; server drops: ${r.drops}` : ''}`);
 }
 if (runs > 1) say(`median heap per connection ${median(results.filter((r) => r.reached).map((r) => r.heap / r.reached)).toFixed(0)} B`);
