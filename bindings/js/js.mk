@@ -7,6 +7,10 @@
 #   make js-clean    removes the built .wasm (also part of make clean)
 #
 # JS_OPT=-Oz trades ~10% of throughput for a .wasm a third smaller (37 KB, 18 KB gzip).
+# JS_FEATURES: wasm SIMD (the checksum loop vectorises) and bulk memory (memcpy becomes
+# memory.copy instead of a loop in wasm): bulk over pair() ~1.45x faster. Both run in
+# Node >= 16.4, Chromium >= 91, Firefox >= 89, Safari >= 16.4; JS_FEATURES= builds a
+# .wasm for older engines.
 #
 # The .wasm is a standalone Emscripten module (no generated JS glue): lib/wasm.js loads it
 # the same way in Node, browsers and bundlers. NODE_PATH lets Debian's emcc 3.1.6 find
@@ -17,11 +21,13 @@ JS_DIR     := bindings/js
 JS_WASM    := $(JS_DIR)/dist/wtcp.wasm
 JS_SHIM    := $(JS_DIR)/src/wtcp_js.c
 JS_OPT     ?= -O2
-JS_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Iinclude -Isrc $(JS_OPT) -flto
+JS_FEATURES ?= -msimd128 -mbulk-memory
+JS_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Iinclude -Isrc $(JS_OPT) $(JS_FEATURES) -flto
 JS_EXPORTS := malloc free \
 	wjs_create wjs_free wjs_stack wjs_tmp wjs_events_ptr wjs_info_ptr wjs_stats_ptr \
-	wjs_out_ptr wjs_out_len wjs_out_clear wjs_heap_bytes wjs_scratch wjs_input wjs_poll \
-	wjs_events wjs_accept wjs_getsockname wjs_getpeername wjs_getsockopt wjs_send wjs_recv \
+	wjs_io_ptr wjs_out_ptr wjs_out_len wjs_out_clear wjs_heap_bytes wjs_scratch wjs_input \
+	wjs_inbox_room wjs_input_batch wjs_poll wjs_pump wjs_events wjs_accept wjs_getsockname \
+	wjs_getpeername wjs_getsockopt wjs_send wjs_recv wjs_recv_avail \
 	wjs_sendto wjs_recvfrom wjs_info wjs_stats \
 	wtcp_socket wtcp_bind wtcp_listen wtcp_connect wtcp_shutdown wtcp_close wtcp_abort \
 	wtcp_setsockopt wtcp_readable wtcp_writable \

@@ -36,6 +36,10 @@ const OPEN = 1;
 const DONE = 2;
 const CLOSED = 3;
 
+// Stands for "EBADF, connection is closed" until someone asks for the error: making an
+// Error (with its stack trace) at each close would cost more than the close itself.
+const CLOSED_LAZILY = Symbol('closed');
+
 export class Connection {
   #stack;
   #core;
@@ -48,7 +52,7 @@ export class Connection {
   #finQueued = false;
   #eof = false;
   #error = null; // the connection's failure
-  #closedError = null; // EBADF once closed
+  #closedError = null; // EBADF once closed (or CLOSED_LAZILY, see #closedErr)
   #lastInfo = null;
   #readable = null;
   #writable = null;
@@ -82,6 +86,11 @@ export class Connection {
     if (Array.isArray(peer)) [this.remoteAddress, this.remotePort] = [formatAddress(peer[0]), peer[1]];
   }
 
+  #closedErr() {
+    if (this.#closedError === CLOSED_LAZILY) this.#closedError = new WtcpError('EBADF', 'connection is closed');
+    return this.#closedError;
+  }
+
   #name() {
     return `${this.localAddress || '?'}:${this.localPort} -> ${this.remoteAddress}:${this.remotePort}`;
   }
@@ -100,7 +109,7 @@ export class Connection {
           this.#release(true);
           this.#settleAll(err, err);
           this.#phase = CLOSED;
-          this.#closedError = new WtcpError('EBADF', 'connection is closed');
+          this.#closedError = CLOSED_LAZILY;
         }, timeout);
       }
     });
@@ -113,9 +122,26 @@ export class Connection {
     if (!Number.isInteger(max) || max < 1) {
       return Promise.reject(new WtcpError('EINVAL', `read(max): max must be a positive integer, got ${describe(max)}`));
     }
-    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#closedError) return Promise.reject(this.#closedErr());
     if (this.#error) return Promise.reject(this.#error);
     if (this.#eof || this.#phase === DONE) return Promise.resolve(null);
+    // Bytes already there need no waiter (nor a pending count).
+    if (this.#reads.length === 0 && this.#phase === OPEN) {
+      const r = this.#core.recvAvailable(this.#h, max);
+      if (typeof r !== 'number') {
+        this.#stack._kick(); // reading may open the window
+        return Promise.resolve(r);
+      }
+      if (r === 0) {
+        this.#eof = true;
+        this.#maybeDone();
+        return Promise.resolve(null);
+      }
+      if (r !== EAGAIN) {
+        this.#fail(errorFromErrno(r, `read on ${this.#name()}`));
+        return Promise.reject(this.#error);
+      }
+    }
     return new Promise((resolve, reject) => {
       this.#reads.push({ max, resolve, reject });
       this.#stack._busy(1);
@@ -127,7 +153,7 @@ export class Connection {
     const core = this.#core;
     while (this.#reads.length && this.#phase === OPEN) {
       const w = this.#reads[0];
-      const r = core.recv(this.#h, Math.min(w.max, Math.max(0, core.readable(this.#h))));
+      const r = core.recvAvailable(this.#h, w.max);
       if (r === EAGAIN) return;
       this.#reads.shift();
       this.#stack._busy(-1);
@@ -164,9 +190,18 @@ export class Connection {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#closedError) return Promise.reject(this.#closedErr());
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ending) return Promise.reject(new WtcpError('EPIPE', 'write after end(): the sending side is shut down'));
+    // What the send buffer takes whole at once needs no waiter (nor a pending count).
+    if (this.#writes.length === 0 && this.#phase === OPEN && bytes.length <= this.#core.writable(this.#h)) {
+      const r = this.#core.send(this.#h, bytes);
+      if (r === bytes.length) {
+        this.#stack._kick();
+        return Promise.resolve();
+      }
+      if (r > 0) bytes = bytes.subarray(r); // (cannot happen: it had the room)
+    }
     return new Promise((resolve, reject) => {
       this.#writes.push({ bytes, off: 0, resolve, reject });
       this.#stack._busy(1);
@@ -215,7 +250,7 @@ export class Connection {
 
   /** Half-close: a FIN follows the data already written. Resolves once it is queued. */
   end() {
-    if (this.#closedError) return Promise.reject(this.#closedError);
+    if (this.#closedError) return Promise.reject(this.#closedErr());
     if (this.#error) return Promise.reject(this.#error);
     if (!this.#ending) {
       let resolve, reject;
@@ -230,7 +265,7 @@ export class Connection {
 
   /** Disables (true) or enables Nagle's algorithm. */
   setNoDelay(noDelay = true) {
-    if (this.#closedError) throw this.#closedError;
+    if (this.#closedError) throw this.#closedErr();
     if (this.#phase <= OPEN) this.#core.setsockopt(this.#h, SO.NODELAY, noDelay ? 1 : 0);
     return this;
   }
@@ -253,7 +288,8 @@ export class Connection {
     if (this.#phase === CLOSED) return;
     this.#release(reset);
     this.#phase = CLOSED;
-    this.#closedError = new WtcpError('EBADF', 'connection is closed');
+    this.#closedError = CLOSED_LAZILY;
+    if (!this.#connect && !this.#reads.length && !this.#writes.length && !(this.#ending && !this.#finQueued)) return;
     const aborted = new WtcpError('ECONNABORTED', `connection ${reset ? 'aborted' : 'closed'} before the data was sent`);
     this.#settleAll(new WtcpError('ECONNABORTED', 'connection closed while connecting'), aborted, true);
   }
@@ -271,7 +307,7 @@ export class Connection {
   #release(reset) {
     if (this.#phase > OPEN) return;
     const v = this.#core.info(this.#h);
-    if (typeof v !== 'number') this.#lastInfo = shapeInfo(v);
+    if (typeof v !== 'number') this.#lastInfo = v; // shaped when asked for
     if (reset) this.#core.abort(this.#h);
     else this.#core.close(this.#h);
     this.#stack._forget(this.#h);
@@ -345,8 +381,8 @@ export class Connection {
 
   /** TCP_INFO-like figures. After the connection finished, the last figures seen. */
   info() {
-    if (this.#closedError) throw this.#closedError;
-    if (this.#phase === DONE) return { ...this.#lastInfo };
+    if (this.#closedError) throw this.#closedErr();
+    if (this.#phase === DONE) return this.#lastInfo ? shapeInfo(this.#lastInfo) : {};
     const v = this.#core.info(this.#h);
     if (typeof v === 'number') throw errorFromErrno(v, 'info');
     return shapeInfo(v);

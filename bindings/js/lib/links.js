@@ -123,22 +123,39 @@ export class FaultInjector {
 
 // ---- two stacks in one process ----
 
-/** Links two stacks in memory. Packets a stack sends reach the other one on a later
- * macrotask (in batches), after the faults, if any. */
+const YIELD_MS = 1;
+
+/** Links two stacks in memory. Packets a stack sends reach the other one in batches,
+ * after the faults, if any: on a later macrotask, or on a microtask while the link has
+ * been delivering for less than YIELD_MS since its last macrotask (a busy link then
+ * skips an event-loop turn per batch, ~1 us, and still lets timers and I/O run at
+ * least every YIELD_MS).
+ *
+ * Without faults a batch never becomes JavaScript objects: each pump of a stack moves
+ * its whole output into the other stack's inbox in wasm memory (one copy), and the
+ * delivery feeds the inbox to the core in one call. With faults (which act on each
+ * packet) or packets to the sender's own address, packets travel one by one as before,
+ * and are still fed to the core as one batch. */
 export class PairLink {
   kind = 'pair';
   /** The fault injector, or null: change it at any time with `faults.set({...})`. */
   faults;
   #ends;
   #queues = [[], []]; // per destination: { packet, due }
+  #inboxed = [false, false]; // per destination: a batch waits in its inbox
+  #turnStart = -Infinity; // when the last delivery from a macrotask ran
   #scheduled = false;
   #timer = null;
 
   constructor(a, b, faults) {
     this.faults = faults ? (faults instanceof FaultInjector ? faults : new FaultInjector(faults)) : null;
     this.#ends = [a, b];
-    a.onpacket = (p) => this.#send(1, p);
-    b.onpacket = (p) => this.#send(0, p);
+    const toB = (p) => this.#send(1, p);
+    const toA = (p) => this.#send(0, p);
+    a.onpacket = toB;
+    b.onpacket = toA;
+    a._setBatchSink(toB, (core, addr) => this.#sendBatch(1, core, addr));
+    b._setBatchSink(toA, (core, addr) => this.#sendBatch(0, core, addr));
     a.link = this;
     b.link = this;
   }
@@ -155,17 +172,37 @@ export class PairLink {
     this.#schedule();
   }
 
+  // A pump's whole output, still in the sender's memory (see Core.moveOutput).
+  #sendBatch(to, core, addr) {
+    const dest = this.#ends[to];
+    if (this.faults || dest.closed) return -1; // one by one, through #send
+    const moved = core.moveOutput(dest._core, addr);
+    if (moved > 0) {
+      this.#inboxed[to] = true;
+      this.#schedule();
+    }
+    return moved;
+  }
+
   #schedule() {
     if (this.#scheduled) return;
     let next = Infinity;
     for (const q of this.#queues) if (q.length) next = Math.min(next, q[0].due);
+    if (this.#inboxed[0] || this.#inboxed[1]) next = 0;
     if (next === Infinity && this.faults?.holding()) next = 0; // release held-back packets
     if (next === Infinity) return;
     this.#scheduled = true;
-    const wait = next - clock.now();
-    if (wait <= 0) macrotask(this.#deliver);
-    else this.#timer = setTimeout(this.#deliver, Math.ceil(wait));
+    const now = clock.now();
+    const wait = next - now;
+    if (wait > 0) this.#timer = setTimeout(this.#deliverTurn, Math.ceil(wait));
+    else if (now - this.#turnStart < YIELD_MS) queueMicrotask(this.#deliver);
+    else macrotask(this.#deliverTurn);
   }
+
+  #deliverTurn = () => {
+    this.#turnStart = clock.now();
+    this.#deliver();
+  };
 
   #deliver = () => {
     this.#scheduled = false;
@@ -176,11 +213,24 @@ export class PairLink {
       const stack = this.#ends[to];
       let i = 0;
       while (i < q.length && q[i].due <= now) i++;
-      const batch = q.splice(0, i);
       const late = this.faults?.release(to);
-      if (late) batch.push({ packet: late });
-      if (stack.closed) continue;
-      for (const { packet } of batch) stack.input(packet);
+      let queued = this.#inboxed[to];
+      this.#inboxed[to] = false;
+      if (stack.closed) {
+        q.splice(0, i);
+        continue;
+      }
+      const core = stack._core;
+      for (let k = 0; k < i; k++) {
+        if (core.queueInput(q[k].packet)) queued = true;
+        else stack._linkDropped();
+      }
+      q.splice(0, i);
+      if (late) {
+        if (core.queueInput(late)) queued = true;
+        else stack._linkDropped();
+      }
+      if (queued) stack._inputQueued(now);
     }
     this.#schedule();
   };
@@ -190,6 +240,7 @@ export class PairLink {
     if (this.#ends.every((s) => s.closed)) {
       clearTimeout(this.#timer);
       this.#queues = [[], []];
+      this.#inboxed = [false, false];
     }
   }
 }

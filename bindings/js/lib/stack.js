@@ -63,6 +63,8 @@ export class Stack {
   #linkDrops = 0;
   #dropNames = null;
   #loopback = []; // packets to our own address, delivered to ourselves
+  #batchFor = null; // the onpacket function of a link that takes whole batches...
+  #batchSink = null; // ...through this one: (core, addr) => what Core.moveOutput returns
 
   /** The stack's IPv4 address, prefix length, gateway (or null) and MTU. */
   address;
@@ -156,6 +158,22 @@ export class Stack {
       this.#onpacket = this.#packets.push;
     }
     return this.#packets;
+  }
+
+  /** @internal A link that can take the output as a batch (PairLink): while onpacket is
+   * still `fn`, pumps hand the core's output to `sink(core, addr)` instead of making a
+   * Uint8Array per packet. */
+  _setBatchSink(fn, sink) {
+    this.#batchFor = fn;
+    this.#batchSink = sink;
+  }
+
+  /** @internal Feeds packets a link queued in the core's inbox (Core.queueInput or
+   * moveOutput), in one call. */
+  _inputQueued(now) {
+    if (this.#closed) return;
+    this.#core.inputQueued(now);
+    this._kick();
   }
 
   /** Feeds one received IPv4 packet (copied once into the stack). */
@@ -347,8 +365,9 @@ export class Stack {
 
   /** @internal A pending promise started (+1) or settled (-1). */
   _busy(delta) {
+    const was = this.#busy > 0;
     this.#busy += delta;
-    this.#refTimer();
+    if (was !== this.#busy > 0) this.#refTimer();
   }
 
   /** @internal Something changed in the core: run the loop soon (once per turn). */
@@ -384,13 +403,23 @@ export class Stack {
   #pump() {
     if (this.#closed || this.#pumping) return;
     this.#pumping = true;
+    const core = this.#core;
     let deadline = -1;
+    let now = 0;
     try {
       for (let round = 0; ; round++) {
         this.#dirty = false;
-        deadline = this.#core.poll(clock.now());
-        const packets = this.#core.takeOutput();
-        this.#core.takeEvents(this.#dispatch);
+        now = clock.now();
+        deadline = core.pump(now);
+        let packets = null;
+        if (this.#batchSink !== null && this.#onpacket === this.#batchFor) {
+          const moved = this.#batchSink(core, this.#addr);
+          if (moved === -1) packets = core.takeOutput();
+          else if (moved === -2) this.#linkDrops++;
+        } else {
+          packets = core.takeOutput();
+        }
+        core.takeEvents(this.#dispatch);
         if (packets) this.#emit(packets);
         if (!this.#dirty || this.#closed) break;
         if (round === MAX_ROUNDS) {
@@ -402,7 +431,7 @@ export class Stack {
     } finally {
       this.#pumping = false;
     }
-    if (!this.#closed) this.#arm(deadline);
+    if (!this.#closed) this.#arm(deadline, now);
   }
 
   #emit(packets) {
@@ -436,16 +465,19 @@ export class Stack {
     this._kick();
   };
 
-  #arm(deadline) {
+  #arm(deadline, now) {
     if (deadline < 0) {
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
       this.#timerAt = -1;
       return;
     }
-    if (this.#timer !== null && this.#timerAt === deadline) return;
+    // A timer due no later than the deadline stays: it pumps, and the pump arms again.
+    // (Moving it at every change of the deadline, as a delayed ACK does at each segment,
+    // would cost a clearTimeout and a setTimeout per round trip.)
+    if (this.#timer !== null && this.#timerAt <= deadline) return;
     if (this.#timer !== null) clearTimeout(this.#timer);
-    const delay = Math.min(Math.max(0, Math.ceil(deadline - clock.now())), MAX_TIMEOUT);
+    const delay = Math.min(Math.max(0, Math.ceil(deadline - now)), MAX_TIMEOUT);
     this.#timerAt = deadline;
     this.#timer = setTimeout(this.#timerTask, delay);
     this.#refTimer();

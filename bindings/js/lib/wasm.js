@@ -1,7 +1,13 @@
 // wasm.js: loading wtcp.wasm, and the boundary with it. Every byte that moves between
 // JavaScript and wasm memory moves here, and only once per direction: a packet or a
 // chunk to send is copied into the wasm scratch buffer (the core then reads it in
-// place), and a packet or a chunk received is copied out with one slice().
+// place), and a packet or a chunk received is copied out with one slice(). Between two
+// instances (pair()) a whole batch of packets moves with one copy from one memory into
+// the other's inbox, and no JavaScript object is made per packet.
+//
+// Calls into wasm cost more than the work of a small packet, so the state of the queues
+// (src/wtcp_js.c, enum wjs_io) is read and written in place through the io block, and
+// the pointers it holds are used without asking again.
 //
 // wtcp.wasm is built with Emscripten as a standalone module (see js.mk): no generated
 // JavaScript glue, so the same loader runs in Node, browsers and bundlers. Each stack
@@ -12,6 +18,17 @@ import { WtcpError } from './errors.js';
 
 let defaultSource = null;
 let defaultModule = null;
+
+// Received chunks are fresh Uint8Arrays. slice() zero-fills its new buffer before copying
+// into it; where the host can allocate without zeroing (Node: Buffer.allocUnsafeSlow),
+// large chunks skip that pass.
+const UNZEROED_MIN = 4096;
+let allocUnzeroed = null;
+
+/** Set by index.node.js: n bytes of a fresh, exactly sized ArrayBuffer, not zeroed. */
+export function setUnzeroedAllocator(alloc) {
+  allocUnzeroed = alloc;
+}
 
 /** Set by the entry modules (index.node.js, index.browser.js): how to fetch the .wasm. */
 export function setDefaultWasmSource(load) {
@@ -104,6 +121,17 @@ export const SHUT_WR = 2;
 export const SO = { REUSEADDR: 1, RCVBUF: 2, SNDBUF: 3, KEEPALIVE: 4, ERROR: 5, NODELAY: 6, MAXSEG: 7, LINGER0: 8 };
 export const EV = { READABLE: 1, WRITABLE: 2, CONNECTED: 4, ACCEPTABLE: 8, CLOSED: 16, ERROR: 32 };
 
+// Slots of the io block (src/wtcp_js.c, enum wjs_io), and its event block's size.
+const OUT_PTR = 0;
+const OUT_LEN = 1;
+const IN_PTR = 3;
+const IN_LEN = 4;
+const IN_CAP = 5;
+const SCRATCH_PTR = 6;
+const SCRATCH_CAP = 7;
+const EVENTS = 8;
+const MAX_EVENTS = 256;
+
 /** One instance of wtcp.wasm holding one stack. Methods return the core's results. */
 export class Core {
   #x;
@@ -114,14 +142,20 @@ export class Core {
   #u32 = null;
   #i32 = null;
   #f64 = null;
+  #io = 0; // u32 index of the io block
+  #ev = 0; // i32 index of the event block
+  #events = new Int32Array(2 * MAX_EVENTS); // events being dispatched (memory may grow meanwhile)
 
   constructor(exports) {
     this.#x = exports;
     exports._initialize?.();
+    this.#views();
   }
 
-  // Views are remade when memory grew (growth replaces the ArrayBuffer).
+  // Views are remade when memory grew: growth detaches the old ArrayBuffer, so a view of
+  // length 0 is the sign (cheaper to test than asking memory.buffer each time).
   #views() {
+    if (this.#u8 !== null && this.#u8.length !== 0) return;
     const buf = this.#x.memory.buffer;
     if (buf !== this.#buf) {
       this.#buf = buf;
@@ -149,6 +183,8 @@ export class Core {
     if (ctx < 0) return ctx;
     this.#ctx = ctx;
     this.#st = x.wjs_stack(ctx);
+    this.#io = x.wjs_io_ptr(ctx) >>> 2;
+    this.#ev = x.wjs_events_ptr(ctx) >>> 2;
     return 0;
   }
 
@@ -159,18 +195,26 @@ export class Core {
 
   /** Copies `bytes` into the scratch buffer (the one copy into wasm); false on no memory. */
   #copyIn(bytes) {
-    const p = this.#x.wjs_scratch(this.#ctx, bytes.length);
-    if (!p && bytes.length) return false;
+    const n = bytes.length;
     this.#views();
+    let p = this.#u32[this.#io + SCRATCH_PTR];
+    if (n > this.#u32[this.#io + SCRATCH_CAP]) {
+      p = this.#x.wjs_scratch(this.#ctx, n);
+      if (!p) return n === 0;
+      this.#views();
+    }
     this.#u8.set(bytes, p);
     return true;
   }
 
-  /** The one copy out of wasm. */
+  /** The one copy out of wasm: n bytes of the scratch. */
   #copyOut(n) {
-    const p = this.#x.wjs_scratch(this.#ctx, 0);
     this.#views();
-    return this.#u8.slice(p, p + n);
+    const p = this.#u32[this.#io + SCRATCH_PTR];
+    if (n < UNZEROED_MIN || allocUnzeroed === null) return this.#u8.slice(p, p + n);
+    const out = allocUnzeroed(n);
+    out.set(this.#u8.subarray(p, p + n));
+    return out;
   }
 
   input(now, packet) {
@@ -182,34 +226,100 @@ export class Core {
     return this.#x.wjs_poll(this.#ctx, now);
   }
 
+  /** wtcp_poll, and the events gathered for takeEvents(); returns the deadline. */
+  pump(now) {
+    return this.#x.wjs_pump(this.#ctx, now);
+  }
+
   /** Takes the packets the core sent since the last call, each copied out once. */
   takeOutput() {
-    const x = this.#x;
-    const len = x.wjs_out_len(this.#ctx);
-    if (len === 0) return null;
-    const base = x.wjs_out_ptr(this.#ctx);
     this.#views();
+    const u32 = this.#u32;
+    const len = u32[this.#io + OUT_LEN];
+    if (len === 0) return null;
+    const base = u32[this.#io + OUT_PTR];
     const packets = [];
     for (let off = 0; off < len; ) {
-      const n = this.#u32[(base + off) >>> 2];
+      const n = u32[(base + off) >>> 2];
       packets.push(this.#u8.slice(base + off + 4, base + off + 4 + n));
       off += 4 + ((n + 3) & ~3);
     }
-    x.wjs_out_clear(this.#ctx);
+    u32[this.#io + OUT_LEN] = 0;
     return packets;
   }
 
-  /** Calls fn(sock, bits) for every pending event. */
-  takeEvents(fn) {
-    const x = this.#x;
-    for (;;) {
-      const n = x.wjs_events(this.#ctx);
-      if (n === 0) return;
-      const base = x.wjs_events_ptr(this.#ctx) >>> 2;
+  /** Moves the packets the core sent into `dest`'s inbox, with one copy and no object
+   * per packet. Returns the bytes moved (0: there were none); -1 when one of them is for
+   * `selfAddr` (nothing moved: loopback needs takeOutput()); -2 when dest had no memory
+   * for them (they are dropped, as by a full link). */
+  moveOutput(dest, selfAddr) {
+    this.#views();
+    const u8 = this.#u8;
+    const u32 = this.#u32;
+    const len = u32[this.#io + OUT_LEN];
+    if (len === 0) return 0;
+    const base = u32[this.#io + OUT_PTR];
+    for (let off = 0; off < len; ) {
+      const at = base + off;
+      const dst = ((u8[at + 20] << 24) | (u8[at + 21] << 16) | (u8[at + 22] << 8) | u8[at + 23]) >>> 0;
+      if (dst === selfAddr) return -1;
+      off += 4 + ((u32[at >>> 2] + 3) & ~3);
+    }
+    const moved = dest._appendRecords(u8.subarray(base, base + len));
+    u32[this.#io + OUT_LEN] = 0;
+    return moved ? len : -2;
+  }
+
+  /** @internal Appends records ([u32 length][packet][padding]) to the inbox. */
+  _appendRecords(records) {
+    const n = records.length;
+    this.#views();
+    if (this.#u32[this.#io + IN_LEN] + n > this.#u32[this.#io + IN_CAP]) {
+      if (!this.#x.wjs_inbox_room(this.#ctx, n)) return false;
       this.#views();
-      const ev = this.#i32.slice(base, base + 2 * n);
+    }
+    const u32 = this.#u32;
+    this.#u8.set(records, u32[this.#io + IN_PTR] + u32[this.#io + IN_LEN]);
+    u32[this.#io + IN_LEN] += n;
+    return true;
+  }
+
+  /** Appends one packet to the inbox; false when there is no memory for it. */
+  queueInput(packet) {
+    const n = packet.length;
+    const need = 4 + ((n + 3) & ~3);
+    this.#views();
+    if (this.#u32[this.#io + IN_LEN] + need > this.#u32[this.#io + IN_CAP]) {
+      if (!this.#x.wjs_inbox_room(this.#ctx, need)) return false;
+      this.#views();
+    }
+    const u32 = this.#u32;
+    const at = u32[this.#io + IN_PTR] + u32[this.#io + IN_LEN];
+    u32[at >>> 2] = n;
+    this.#u8.set(packet, at + 4);
+    u32[this.#io + IN_LEN] += need;
+    return true;
+  }
+
+  /** Feeds the inbox to the core (one call); returns how many packets. */
+  inputQueued(now) {
+    return this.#x.wjs_input_batch(this.#ctx, now);
+  }
+
+  /** Calls fn(sock, bits) for every pending event (those pump() gathered, then more). */
+  takeEvents(fn) {
+    const ev = this.#events;
+    this.#views();
+    let n = this.#u32[this.#io + EVENTS];
+    while (n > 0) {
+      this.#u32[this.#io + EVENTS] = 0;
+      const i32 = this.#i32;
+      const base = this.#ev;
+      for (let i = 0; i < 2 * n; i++) ev[i] = i32[base + i];
       for (let i = 0; i < n; i++) fn(ev[2 * i], ev[2 * i + 1]);
-      if (n < 256) return;
+      if (n < MAX_EVENTS || !this.#ctx) return; // (a handler may have closed the stack)
+      n = this.#x.wjs_events(this.#ctx);
+      this.#views();
     }
   }
 
@@ -271,6 +381,13 @@ export class Core {
   send(s, bytes) {
     if (!this.#copyIn(bytes)) return -4;
     return this.#x.wjs_send(this.#ctx, s, bytes.length);
+  }
+
+  /** What is readable now, at most `max` bytes, as a Uint8Array; 0 at end of stream, or
+   * a negative code (EAGAIN: nothing yet). One call into wasm. */
+  recvAvailable(s, max) {
+    const n = this.#x.wjs_recv_avail(this.#ctx, s, max);
+    return n > 0 ? this.#copyOut(n) : n;
   }
 
   /** A Uint8Array of at most `max` bytes, 0 at end of stream, or a negative code. */

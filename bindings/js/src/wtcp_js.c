@@ -4,10 +4,20 @@
  * fires once per packet in the middle of wtcp_input/wtcp_poll. Crossing into JS there
  * costs a call per packet and lets JS run while the core is mid-call (so JS must never
  * touch the stack from it). Instead the callback appends each packet to one queue in
- * wasm memory; after each call JS walks the queue and copies each packet out once
- * (the only copy from wasm to JS), then clears it. Events, TCP_INFO and counters are
- * gathered the same way into fixed blocks JS reads straight from memory, and times cross
- * as doubles so no 64-bit integer ever crosses the boundary (no BigInt needed).
+ * wasm memory, and JS takes the whole queue after each call. Events, TCP_INFO and
+ * counters are gathered the same way into fixed blocks JS reads straight from memory,
+ * and times cross as doubles so no 64-bit integer ever crosses the boundary (no BigInt).
+ *
+ * Crossing the boundary costs far more than the work of one small packet, so the hot
+ * paths are shaped to cross it rarely:
+ * - The queues' state (output queue, inbox, scratch) lives in one u32 block (io[]) that
+ *   JS reads and writes in place: taking the output is "read OUT_PTR/OUT_LEN, set
+ *   OUT_LEN to 0", with no call.
+ * - An inbox takes packets in the output queue's record format, so two stacks in one
+ *   process (pair()) move a whole batch with one copy from one instance's memory into
+ *   the other's, and wjs_input_batch feeds all of it to the core in one call.
+ * - wjs_pump polls and gathers the events in one call; wjs_recv_avail asks how much is
+ *   readable, sizes the scratch and receives in one call.
  *
  * The core allocates through a counting hook, so JS can see how many bytes each stack
  * holds (tests use it to prove nothing leaks).
@@ -21,6 +31,24 @@
 #define WJS_EXPORT __attribute__((used, visibility("default")))
 
 enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 24 + WTCP_DROP_COUNT };
+
+/* Slots of ctx->io, shared with lib/wasm.js (IO there). Queues hold records of
+ * [u32 length][packet][padding to 4 bytes]. */
+enum wjs_io {
+    WJS_IO_OUT_PTR,     /* output queue: what the core sent */
+    WJS_IO_OUT_LEN,     /* JS sets it to 0 once it took the packets */
+    WJS_IO_OUT_CAP,
+    WJS_IO_IN_PTR,      /* inbox: packets for wjs_input_batch */
+    WJS_IO_IN_LEN,      /* JS appends records while IN_LEN + n <= IN_CAP */
+    WJS_IO_IN_CAP,
+    WJS_IO_SCRATCH_PTR, /* bytes of one input packet, send, or receive */
+    WJS_IO_SCRATCH_CAP,
+    WJS_IO_EVENTS,      /* events wjs_pump left in ctx->events */
+    WJS_IO_COUNT
+};
+
+/* Queues that grew past this in a burst are given back once empty. */
+#define WJS_QUEUE_KEEP (1u << 20)
 
 /* Option slots JS fills in wjs_create's array; WJS_DEFAULT leaves the core's default. */
 enum wjs_opt {
@@ -49,13 +77,8 @@ enum wjs_opt {
 
 typedef struct wjs_ctx {
     wtcp_stack *stack;
-    /* Output queue: records of [u32 length][packet][padding to 4 bytes]. */
-    uint8_t *out;
-    uint32_t out_len, out_cap;
+    uint32_t io[WJS_IO_COUNT];
     uint32_t out_dropped; /* packets lost because the queue could not grow */
-    /* Scratch for the bytes of one input packet, send, or receive. */
-    uint8_t *scratch;
-    uint32_t scratch_cap;
     /* Bytes the core holds through the allocator hook. */
     uint32_t heap_bytes;
     /* Out-parameters of the last call (addresses, ports, option values). */
@@ -89,26 +112,45 @@ static void *wjs_alloc(void *user, void *ptr, size_t size)
     return b + 1;
 }
 
+static uint8_t *wjs_ptr(uint32_t p) { return (uint8_t *)(uintptr_t)p; }
+
+/* Makes room for `need` more bytes in the queue at io[ptr], io[len], io[cap] (a queue
+ * that is empty and grew past WJS_QUEUE_KEEP shrinks back first). */
+static int wjs_queue_room(wjs_ctx *ctx, int ptr, uint32_t need)
+{
+    uint32_t *io = ctx->io;
+    uint32_t len = io[ptr + 1], cap = io[ptr + 2];
+    if (len == 0 && cap > WJS_QUEUE_KEEP) {
+        free(wjs_ptr(io[ptr]));
+        io[ptr] = 0;
+        io[ptr + 2] = cap = 0;
+    }
+    if (len + need <= cap)
+        return 1;
+    uint32_t grown_cap = cap ? cap : 16384;
+    while (grown_cap < len + need)
+        grown_cap *= 2;
+    uint8_t *grown = realloc(wjs_ptr(io[ptr]), grown_cap);
+    if (!grown)
+        return 0;
+    io[ptr] = (uint32_t)(uintptr_t)grown;
+    io[ptr + 2] = grown_cap;
+    return 1;
+}
+
 static void wjs_output(void *user, const uint8_t *packet, size_t len)
 {
     wjs_ctx *ctx = user;
     uint32_t need = 4 + (((uint32_t)len + 3) & ~3u);
-    if (ctx->out_len + need > ctx->out_cap) {
-        uint32_t cap = ctx->out_cap ? ctx->out_cap : 16384;
-        while (cap < ctx->out_len + need)
-            cap *= 2;
-        uint8_t *grown = realloc(ctx->out, cap);
-        if (!grown) {
-            ctx->out_dropped++; /* as a full NIC queue would: TCP recovers */
-            return;
-        }
-        ctx->out = grown;
-        ctx->out_cap = cap;
+    if (!wjs_queue_room(ctx, WJS_IO_OUT_PTR, need)) {
+        ctx->out_dropped++; /* as a full NIC queue would: TCP recovers */
+        return;
     }
+    uint8_t *at = wjs_ptr(ctx->io[WJS_IO_OUT_PTR]) + ctx->io[WJS_IO_OUT_LEN];
     uint32_t n = (uint32_t)len;
-    memcpy(ctx->out + ctx->out_len, &n, 4);
-    memcpy(ctx->out + ctx->out_len + 4, packet, len);
-    ctx->out_len += need;
+    memcpy(at, &n, 4);
+    memcpy(at + 4, packet, len);
+    ctx->io[WJS_IO_OUT_LEN] += need;
 }
 
 static uint64_t wjs_time(double now_ms) { return now_ms <= 0 ? 0 : (uint64_t)now_ms; }
@@ -161,8 +203,9 @@ WJS_EXPORT void wjs_free(wjs_ctx *ctx)
     if (!ctx)
         return;
     wtcp_stack_free(ctx->stack);
-    free(ctx->out);
-    free(ctx->scratch);
+    free(wjs_ptr(ctx->io[WJS_IO_OUT_PTR]));
+    free(wjs_ptr(ctx->io[WJS_IO_IN_PTR]));
+    free(wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]));
     free(ctx);
 }
 
@@ -171,38 +214,55 @@ WJS_EXPORT uint32_t *wjs_tmp(wjs_ctx *ctx) { return ctx->tmp; }
 WJS_EXPORT int32_t *wjs_events_ptr(wjs_ctx *ctx) { return ctx->events; }
 WJS_EXPORT double *wjs_info_ptr(wjs_ctx *ctx) { return ctx->info; }
 WJS_EXPORT double *wjs_stats_ptr(wjs_ctx *ctx) { return ctx->stats; }
-WJS_EXPORT uint8_t *wjs_out_ptr(wjs_ctx *ctx) { return ctx->out; }
-WJS_EXPORT uint32_t wjs_out_len(wjs_ctx *ctx) { return ctx->out_len; }
-/* Empties the queue; a queue that grew past 1 MiB in a burst is given back. */
-WJS_EXPORT void wjs_out_clear(wjs_ctx *ctx)
-{
-    ctx->out_len = 0;
-    if (ctx->out_cap > (1u << 20)) {
-        free(ctx->out);
-        ctx->out = NULL;
-        ctx->out_cap = 0;
-    }
-}
+WJS_EXPORT uint32_t *wjs_io_ptr(wjs_ctx *ctx) { return ctx->io; }
+WJS_EXPORT uint8_t *wjs_out_ptr(wjs_ctx *ctx) { return wjs_ptr(ctx->io[WJS_IO_OUT_PTR]); }
+WJS_EXPORT uint32_t wjs_out_len(wjs_ctx *ctx) { return ctx->io[WJS_IO_OUT_LEN]; }
+/* Empties the queue (JS may instead set io[OUT_LEN] to 0). */
+WJS_EXPORT void wjs_out_clear(wjs_ctx *ctx) { ctx->io[WJS_IO_OUT_LEN] = 0; }
 WJS_EXPORT uint32_t wjs_heap_bytes(wjs_ctx *ctx) { return ctx->heap_bytes; }
 
 /* Scratch of at least n bytes (NULL when memory is exhausted). Keeps its size: the
  * largest packet or chunk seen bounds it. */
 WJS_EXPORT uint8_t *wjs_scratch(wjs_ctx *ctx, uint32_t n)
 {
-    if (n > ctx->scratch_cap) {
-        uint8_t *grown = realloc(ctx->scratch, n);
+    if (n > ctx->io[WJS_IO_SCRATCH_CAP]) {
+        uint8_t *grown = realloc(wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), n);
         if (!grown)
             return NULL;
-        ctx->scratch = grown;
-        ctx->scratch_cap = n;
+        ctx->io[WJS_IO_SCRATCH_PTR] = (uint32_t)(uintptr_t)grown;
+        ctx->io[WJS_IO_SCRATCH_CAP] = n;
     }
-    return ctx->scratch;
+    return wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]);
 }
 
 /* One packet from the scratch (JS copied it there). */
 WJS_EXPORT int wjs_input(wjs_ctx *ctx, double now_ms, uint32_t len)
 {
-    return wtcp_input(ctx->stack, wjs_time(now_ms), ctx->scratch, len);
+    return wtcp_input(ctx->stack, wjs_time(now_ms), wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len);
+}
+
+/* Room for n more bytes of records in the inbox: 1, or 0 when memory is exhausted. JS
+ * then writes them at io[IN_PTR] + io[IN_LEN] and adds n to io[IN_LEN]. */
+WJS_EXPORT int wjs_inbox_room(wjs_ctx *ctx, uint32_t n) { return wjs_queue_room(ctx, WJS_IO_IN_PTR, n); }
+
+/* Feeds every packet of the inbox to the core, in order, and empties it; returns how
+ * many. Refused packets are counted by the core, as with wtcp_input. */
+WJS_EXPORT int wjs_input_batch(wjs_ctx *ctx, double now_ms)
+{
+    uint64_t now = wjs_time(now_ms);
+    const uint8_t *in = wjs_ptr(ctx->io[WJS_IO_IN_PTR]);
+    uint32_t len = ctx->io[WJS_IO_IN_LEN];
+    int count = 0;
+    for (uint32_t off = 0; off + 4 <= len; count++) {
+        uint32_t n;
+        memcpy(&n, in + off, 4);
+        if (n > len - off - 4)
+            break; /* a malformed record (JS wrote it): drop the rest */
+        wtcp_input(ctx->stack, now, in + off + 4, n);
+        off += 4 + ((n + 3) & ~3u);
+    }
+    ctx->io[WJS_IO_IN_LEN] = 0;
+    return count;
 }
 
 /* The next deadline in ms, or -1 for never. */
@@ -222,7 +282,17 @@ WJS_EXPORT int wjs_events(wjs_ctx *ctx)
         ctx->events[2 * n + 1] = (int32_t)ev.events;
         n++;
     }
+    ctx->io[WJS_IO_EVENTS] = (uint32_t)n;
     return n;
+}
+
+/* One turn of the host's loop: wtcp_poll, then the first WJS_MAX_EVENTS events into
+ * ctx->events (io[EVENTS] says how many; wjs_events pops more). Returns the deadline. */
+WJS_EXPORT double wjs_pump(wjs_ctx *ctx, double now_ms)
+{
+    double next = wjs_poll(ctx, now_ms);
+    wjs_events(ctx);
+    return next;
 }
 
 /* Calls that return values through out-parameters put them in ctx->tmp. */
@@ -252,18 +322,37 @@ WJS_EXPORT int wjs_getsockopt(wjs_ctx *ctx, int32_t s, int opt)
     return r;
 }
 
-WJS_EXPORT int wjs_send(wjs_ctx *ctx, int32_t s, uint32_t len) { return wtcp_send(ctx->stack, s, ctx->scratch, len); }
-WJS_EXPORT int wjs_recv(wjs_ctx *ctx, int32_t s, uint32_t len) { return wtcp_recv(ctx->stack, s, ctx->scratch, len); }
+WJS_EXPORT int wjs_send(wjs_ctx *ctx, int32_t s, uint32_t len)
+{
+    return wtcp_send(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len);
+}
+WJS_EXPORT int wjs_recv(wjs_ctx *ctx, int32_t s, uint32_t len)
+{
+    return wtcp_recv(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len);
+}
+
+/* Receives what is readable now, at most max bytes, into the scratch (grown to fit):
+ * bytes received, 0 at end of stream, or a negative code (WTCP_EAGAIN: nothing yet). */
+WJS_EXPORT int wjs_recv_avail(wjs_ctx *ctx, int32_t s, uint32_t max)
+{
+    int avail = wtcp_readable(ctx->stack, s);
+    uint32_t len = avail > 0 ? (uint32_t)avail : 0;
+    if (len > max)
+        len = max;
+    if (len && !wjs_scratch(ctx, len))
+        return WTCP_ENOMEM;
+    return wtcp_recv(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len);
+}
 
 WJS_EXPORT int wjs_sendto(wjs_ctx *ctx, int32_t s, uint32_t len, uint32_t addr, uint32_t port)
 {
-    return wtcp_sendto(ctx->stack, s, ctx->scratch, len, addr, (uint16_t)port);
+    return wtcp_sendto(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len, addr, (uint16_t)port);
 }
 
 WJS_EXPORT int wjs_recvfrom(wjs_ctx *ctx, int32_t s, uint32_t len)
 {
     uint16_t port = 0;
-    int r = wtcp_recvfrom(ctx->stack, s, ctx->scratch, len, &ctx->tmp[0], &port);
+    int r = wtcp_recvfrom(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len, &ctx->tmp[0], &port);
     ctx->tmp[1] = port;
     return r;
 }
