@@ -3,7 +3,7 @@
 # between two network namespaces of its own, MTU 1500, offloads off (TSO, GSO, GRO, LRO,
 # checksum offloads), so every segment is a 1500-byte packet as on the socketpair.
 # Usage: bench/veth.sh [--seconds S] [--runs N] [--case bulk-one|bulk-both|both]   (root)
-# Prints one JSON row per run ({"group":"2proc","case":...,"system":"Linux veth",...}).
+# Prints one JSON row per run ({"group":"bulk-2proc","case":"one direction",...,"system":"Linux veth",...}).
 # The EXIT trap removes both namespaces (and with them the veth pair) and stops iperf3.
 set -u
 seconds=3
@@ -66,7 +66,8 @@ try:
     ok = True
 except Exception:
     bps, ok = 0, False
-print(json.dumps({"group": "2proc", "case": label, "system": "Linux veth", "metric": "goodput",
+case = {"bulk-one": "one direction", "bulk-both": "both directions"}[label]
+print(json.dumps({"group": "bulk-2proc", "case": case, "system": "Linux veth", "metric": "goodput",
                   "unit": "Gbit/s", "value": round(bps / 1e9, 4), "higher_is_better": True, "ok": ok}))
 ' "$label"
 }
