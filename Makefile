@@ -77,6 +77,7 @@ $(BUILD)/tests-san/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp-sa
 # (APT_PKGS += ..., TEST_PREREQS += ...; their tests run from PART/test.sh)
 TEST_PREREQS :=
 -include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
+-include bench/bench.mk
 
 # ---- set-up: safe to run twice ----
 APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32 libclang-rt-14-dev
@@ -106,20 +107,6 @@ demo-pair: deps
 
 clean:
 	rm -rf $(BUILD)
-
-# ---- benchmarks (print tables; not part of make test) ----
-$(BUILD)/bench/throughput: bench/throughput.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
-
-bench: $(BUILD)/bench/throughput
-	$(BUILD)/bench/throughput
-	@if [ -f bindings/js/dist/wtcp.wasm ]; then node bench/js-pair.mjs 64 5; \
-	else echo "(make wasm js-deps for the Node figure)"; fi
-
-# Through wtcp-relay against Linux TCP, next to a veth pair (root: namespaces, TUN).
-bench-relay: relay wasm js-deps wasi
-	bench/relay-throughput.sh $(BUILD)
 
 # ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
 comma := ,
