@@ -302,6 +302,7 @@ typedef struct wtcp_stats {
     uint64_t tcp_in, tcp_out, tcp_retransmits, tcp_rst_out, tcp_challenge_acks;
     uint64_t tcp_active_opens, tcp_passive_opens, tcp_conn_failed;
     uint64_t tcp_tlp_probes, tcp_rack_losses; /* tail loss probes; segments RACK found lost */
+    uint64_t tcp_timeouts, tcp_recoveries;    /* retransmission timeouts; fast recoveries */
     uint64_t udp_in, udp_out, icmp_in, icmp_out;
     uint64_t drops;                   /* sum of drop[] */
     uint64_t drop[WTCP_DROP_COUNT];

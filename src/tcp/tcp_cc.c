@@ -310,14 +310,15 @@ void tcp_cc_prr_ack(tcp_conn *c, uint32_t delivered, uint32_t pipe, int una_adva
         uint64_t want = ((uint64_t)k->prr_delivered * c->ssthresh + k->recover_fs - 1) / k->recover_fs;
         sndcnt = want > k->prr_out ? want - k->prr_out : 0;
     } else {
-        /* The conservative bound, or with an ACK that advanced SND.UNA (a "safe" ACK)
-         * the slow-start bound: one segment more than was delivered. */
+        /* At least what this ACK delivered goes out again (packet conservation, as
+         * Linux's tcp_cwnd_reduction: it keeps the ACK clock going, so that RACK can
+         * see a lost resend), and with an ACK that advanced SND.UNA (a "safe" ACK) one
+         * segment more: the slow-start bound. */
         uint64_t limit = k->prr_delivered > k->prr_out ? k->prr_delivered - k->prr_out : 0;
-        if (una_advanced) {
-            if (limit < delivered)
-                limit = delivered;
+        if (limit < delivered)
+            limit = delivered;
+        if (una_advanced)
             limit += c->snd_mss;
-        }
         uint32_t gap = c->ssthresh - pipe;
         sndcnt = limit < gap ? limit : gap;
     }

@@ -406,6 +406,7 @@ void tcp_enter_recovery(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     tcp_cc_enter_recovery(c);
+    st->stats.tcp_recoveries++;
     c->recover = c->snd_max;
     c->in_recovery = 1;
     tcp_disarm(st, idx, TCP_T_TLP);

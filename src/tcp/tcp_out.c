@@ -308,8 +308,7 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
     int sent = 0;
     for (uint32_t guard = 0; guard < 1024; guard++) {
         uint32_t mss = tcp_mss_now(c);
-        if (tcp_rack_pipe(c) + mss > c->cwnd)
-            break;
+        uint32_t pipe = tcp_rack_pipe(c);
         uint32_t seq, len;
         if (tcp_rack_next_lost(c, &seq, &len)) {
             if (len > mss)
@@ -317,9 +316,15 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
             uint32_t end = tcp_data_end(c);
             if (seq_gt(seq + len, end))
                 len = end - seq; /* a hole that is only our FIN is left to the timer */
-            if (len == 0)
+            /* cwnd counts bytes: a lost sliver goes when it fits, not only a full segment
+             * (else a one-segment cwnd with a segment in flight could never resend it). */
+            if (len == 0 || pipe + len > c->cwnd)
                 break;
-            uint8_t flags = WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0);
+            /* The last data resent carries the FIN again when it was sent (as Linux's
+             * FIN rides on the last segment). */
+            uint32_t fin_out = (c->flags & (TF_FIN_SENT | TF_FIN_ACKED)) == TF_FIN_SENT;
+            uint8_t flags = WIRE_TCP_ACK | (seq + len == end ? WIRE_TCP_PSH : 0) |
+                            (fin_out && seq + len == end ? WIRE_TCP_FIN : 0);
             tcp_send_segment(st, idx, seq, flags, len);
             c->high_rxt = seq + len;
             tcp_count_retransmit(st, c);
@@ -327,6 +332,8 @@ static int tcp_output_recovery(wtcp_stack *st, uint32_t idx)
             continue;
         }
         /* No hole to resend: new data, within the peer's window. */
+        if (pipe + mss > c->cwnd)
+            break;
         uint32_t end = tcp_data_end(c);
         uint32_t avail = seq_lt(c->snd_max, end) ? end - c->snd_max : 0;
         uint32_t wnd_end = c->snd_una + c->snd_wnd;
@@ -348,7 +355,9 @@ static void tcp_output_data(wtcp_stack *st, uint32_t idx)
 {
     tcp_conn *c = tc(st, idx);
     int sent = 0;
-    if (c->in_recovery && (c->flags & TF_SACK_OK)) {
+    /* Recovery, and lost segments outside it (after a timeout, or when a new recovery
+     * must wait for the end of this window, RFC 6582 4.1): the marks say what to resend. */
+    if ((c->flags & TF_SACK_OK) && (c->in_recovery || c->rack.lost)) {
         if (seq_lt(c->snd_nxt, c->snd_max))
             c->snd_nxt = c->snd_max; /* recovery resends holes itself */
         sent = tcp_output_recovery(st, idx);

@@ -46,6 +46,26 @@ void tcp_txlog_free(wtcp_stack *st, tcp_conn *c)
     c->txlog.cap = c->txlog.head = c->txlog.count = 0;
 }
 
+/* Splits record i at `at` (inside it): i keeps [start, at), a new record i + 1 takes
+ * [at, end) with the same time and marks. Returns record i + 1, or NULL when the log cannot
+ * grow (the record then stays whole: its marks are a little less precise). */
+static tcp_txrec *split(wtcp_stack *st, tcp_conn *c, uint32_t i, uint32_t at)
+{
+    tcp_txlog *l = &c->txlog;
+    if (!tcp_txlog_room(st, c))
+        return NULL;
+    for (uint32_t k = l->count; k > i + 1; k--)
+        *rec_at(l, k) = *rec_at(l, k - 1);
+    l->count++;
+    tcp_txrec *a = rec_at(l, i), *b = rec_at(l, i + 1);
+    *b = *a;
+    a->end = at;
+    b->start = at;
+    if (b->flags & TXR_LOST)
+        c->rack.lost++; /* both halves are lost */
+    return b;
+}
+
 /* Data [seq, seq + len) goes out now: a new record at the end, or for a retransmission the
  * records it covers are sent again (no longer lost, timed from now). */
 void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len)
@@ -70,6 +90,14 @@ void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len)
             continue;
         if (seq_geq(r->start, seq + len))
             break;
+        /* A resend that covers only part of a record (the MSS shrank, SACK options took
+         * room): the rest keeps its own time and marks, as a record of its own. (When the
+         * log cannot grow, the whole record counts as resent.) */
+        if (seq_gt(seq, r->start) && split(st, c, i, seq))
+            i++;
+        if (seq_lt(seq + len, rec_at(l, i)->end))
+            (void)split(st, c, i, seq + len);
+        r = rec_at(l, i);
         if (r->flags & TXR_LOST)
             c->rack.lost--;
         r->xmit = st->now;

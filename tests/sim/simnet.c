@@ -1115,8 +1115,11 @@ counters:
                  st.ip_out, D(s, i)->sent);
         if (verbose) {
             printf("    stack %s: ip_in %" PRIu64 " ip_out %" PRIu64 " retrans %" PRIu64
-                   " rst_out %" PRIu64 " challenge_acks %" PRIu64 " drops %" PRIu64 ":",
-                   side_name(i), st.ip_in, st.ip_out, st.tcp_retransmits, st.tcp_rst_out,
+                   " (timeouts %" PRIu64 ", recoveries %" PRIu64 ", RACK losses %" PRIu64
+                   ", tail probes %" PRIu64 ") rst_out %" PRIu64 " challenge_acks %" PRIu64
+                   " drops %" PRIu64 ":",
+                   side_name(i), st.ip_in, st.ip_out, st.tcp_retransmits, st.tcp_timeouts,
+                   st.tcp_recoveries, st.tcp_rack_losses, st.tcp_tlp_probes, st.tcp_rst_out,
                    st.tcp_challenge_acks, st.drops);
             for (int k = 0; k < WTCP_DROP_COUNT; k++)
                 if (st.drop[k])
