@@ -64,7 +64,7 @@ void tcp_cc_select(tcp_conn *c, int cc);
 void tcp_cc_on_ack(wtcp_stack *st, tcp_conn *c, uint32_t ack, uint32_t acked, uint32_t flight,
                    uint32_t rtt_ms);
 void tcp_cc_enter_recovery(tcp_conn *c);
-void tcp_cc_prr_ack(tcp_conn *c, uint32_t delivered, uint32_t pipe, int una_advanced);
+void tcp_cc_prr_ack(tcp_conn *c, uint32_t delivered, uint32_t pipe);
 void tcp_cc_on_sent(tcp_conn *c, uint32_t len);
 void tcp_cc_newreno_dupack(tcp_conn *c);
 void tcp_cc_newreno_partial_ack(tcp_conn *c, uint32_t acked);

@@ -450,7 +450,7 @@ static void tcp_ack_recovery(wtcp_stack *st, uint32_t idx, uint32_t acked, uint3
         ((sack && c->rack.lost > 0) || c->dupacks >= tcp_dupthresh(c)))
         tcp_enter_recovery(st, idx);
     if (c->in_recovery && sack)
-        tcp_cc_prr_ack(c, delivered, tcp_rack_pipe(c), acked > 0);
+        tcp_cc_prr_ack(c, delivered, tcp_rack_pipe(c));
 }
 
 /* ACK processing in the synchronized states. Returns 0 to go on with the segment,

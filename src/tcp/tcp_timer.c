@@ -174,7 +174,7 @@ static void tcp_timeout_rack(wtcp_stack *st, uint32_t idx)
     if (!c->in_recovery && seq_geq(c->snd_una, c->recover))
         tcp_enter_recovery(st, idx);
     if (c->in_recovery)
-        tcp_cc_prr_ack(c, 0, tcp_rack_pipe(c), 0);
+        tcp_cc_prr_ack(c, 0, tcp_rack_pipe(c));
     tcp_output(st, idx);
 }
 
