@@ -373,6 +373,9 @@ int main(int argc, char **argv)
             uint64_t rtx = rc->retransmits + (both ? rs->retransmits : 0);
             fprintf(stderr, "  receiver drops %llu (out of window %llu), sender retransmissions %llu\n",
                     (unsigned long long)drops, (unsigned long long)oow, (unsigned long long)rtx);
+            fprintf(stderr, "  sender: %llu timeouts, %llu recoveries, %llu tail loss probes, %llu lost by RACK\n",
+                    (unsigned long long)rc->timeouts, (unsigned long long)rc->recoveries,
+                    (unsigned long long)rc->tlp_probes, (unsigned long long)rc->rack_losses);
             if (!lossy) {
                 row("receiver drops (out of window)", "packets", (double)oow, 0, oow == 0);
                 row("receiver drops (all reasons)", "packets", (double)drops, 0, drops == 0);

@@ -252,6 +252,10 @@ void wend_result(wend *e, bench_result *r)
     r->drops = s.drops;
     r->drops_oow = s.drop[WTCP_DROP_TCP_OUT_OF_WINDOW];
     r->retransmits = s.tcp_retransmits;
+    r->timeouts = s.tcp_timeouts;
+    r->recoveries = s.tcp_recoveries;
+    r->tlp_probes = s.tcp_tlp_probes;
+    r->rack_losses = s.tcp_rack_losses;
     r->count = e->count;
     r->count_ms = e->end_ms - e->start_ms;
     r->failed = e->failed;

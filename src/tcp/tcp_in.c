@@ -524,6 +524,8 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
         }
         if (skip >= len) {
             c->flags |= TF_ACK_NOW; /* a duplicate: tell the peer where we are */
+            if (c->quickacks < TCP_MAX_QUICKACKS)
+                c->quickacks = TCP_MAX_QUICKACKS; /* as tcp_quickack_on_dup */
             return;
         }
         seq += skip;
@@ -587,6 +589,11 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     /* More than one full segment unacknowledged: ACK now (Linux's __tcp_ack_snd_check).
      * Not "two full segments": segments that carry SACK blocks are shorter than rcv_mss,
      * and two of them would wait for the delayed-ACK timer. */
+    /* A hole filled: the sender just repaired a loss with a small window; ACK every
+     * segment for a while so its ACK clock does not wait on our delayed-ACK timer (Linux
+     * did so on out-of-order data before it compressed SACKs; RFC 5681 4.2 allows it). */
+    if (had_holes && c->quickacks < TCP_MAX_QUICKACKS)
+        c->quickacks = TCP_MAX_QUICKACKS;
     if (had_holes || c->quickacks > 0 || c->rcv_nxt - c->last_ack_sent > c->rcv_mss)
         c->flags |= TF_ACK_NOW;
     else if (!c->timer[TCP_T_DELACK])
@@ -619,6 +626,29 @@ static void tcp_fin_received(wtcp_stack *st, uint32_t idx)
 }
 
 static void tcp_time_wait_fin(wtcp_stack *st, uint32_t idx);
+
+/* A segment dropped unprocessed (PAWS, outside the window) that carried data we already
+ * have: say so with a D-SACK (RFC 2883; Linux's tcp_send_dupack), so the sender can undo a
+ * needless retransmission. A reordered original that arrives after its retransmission
+ * fails PAWS, so without this a path that reorders never undoes a reduction. */
+static void tcp_dsack_old_data(tcp_conn *c, const wire_tcp *seg)
+{
+    uint32_t end = seg->seq + (uint32_t)seg->payload_len;
+    if (!(c->flags & TF_SACK_OK) || !seg->payload_len || !seq_lt(seg->seq, c->rcv_nxt))
+        return;
+    c->dsack_start = seg->seq;
+    c->dsack_end = seq_gt(end, c->rcv_nxt) ? c->rcv_nxt : end;
+    c->flags |= TF_DSACK;
+}
+
+/* Data arrived again or outside the window: the sender is retransmitting, so its window is
+ * small and it waits on our ACKs; ACK every segment for a while (Linux's
+ * tcp_enter_quickack_mode in tcp_data_queue). */
+static void tcp_quickack_on_dup(tcp_conn *c, const wire_tcp *seg)
+{
+    if (seg->payload_len && c->quickacks < TCP_MAX_QUICKACKS)
+        c->quickacks = TCP_MAX_QUICKACKS;
+}
 
 static void tcp_update_ts_recent(const wtcp_stack *st, tcp_conn *c, const wire_tcp *seg)
 {
@@ -660,6 +690,8 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         seq_lt(seg->opt.ts_val, c->ts_recent) &&
         st->now - c->ts_recent_stamp < 24ull * 24 * 3600 * 1000) {
         stack_drop(st, WTCP_DROP_TCP_PAWS);
+        tcp_dsack_old_data(c, seg);
+        tcp_quickack_on_dup(c, seg);
         tcp_send_ack(st, idx);
         return;
     }
@@ -672,14 +704,8 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
         }
         stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
         if (!(seg->flags & WIRE_TCP_RST)) {
-            uint32_t end = seg->seq + (uint32_t)seg->payload_len;
-            if ((c->flags & TF_SACK_OK) && seg->payload_len && seq_leq(end, c->rcv_nxt)) {
-                /* Old data arrived again: say so with a D-SACK (RFC 2883, Linux
-                 * tcp_send_dupack), so the sender can undo a needless retransmission. */
-                c->dsack_start = seg->seq;
-                c->dsack_end = end;
-                c->flags |= TF_DSACK;
-            }
+            tcp_dsack_old_data(c, seg);
+            tcp_quickack_on_dup(c, seg);
             tcp_send_ack(st, idx);
         }
         return;

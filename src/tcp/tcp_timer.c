@@ -70,7 +70,6 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
     c->retries++;
     c->backoff++;
     st->stats.tcp_timeouts++;
-    st->stats.tcp_timeouts++;
     c->flags &= ~(uint32_t)TF_RTT_TIMING; /* Karn: never time a retransmitted segment */
     if (tcp_syn_unacked(c)) {
         c->flags |= TF_SYN_REXMIT;
