@@ -110,8 +110,9 @@ typedef struct wtcp_config {
     wtcp_alloc_fn alloc;    /* NULL: libc realloc/free */
     void *alloc_user;
     uint8_t isn_key[16];    /* RFC 6528 secret; set it from a real random source */
-    uint32_t max_sockets;   /* all sockets incl. TIME-WAIT, default 16384, max 65535; the
-                             * table grows to it as sockets are made (736 bytes a slot) */
+    uint32_t max_sockets;   /* sockets, default 16384, max 65535; the table grows to it as
+                             * sockets are made (736 bytes a slot). Closed connections in
+                             * TIME-WAIT do not count (max_time_wait) */
     uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
     uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
     uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (6 MiB: scale 7, as Linux) */
@@ -131,6 +132,9 @@ typedef struct wtcp_config {
     uint8_t congestion;     /* WTCP_CC_CUBIC (default) or WTCP_CC_NEWRENO */
     wtcp_state_fn on_state; /* optional */
     void *state_user;
+    uint32_t max_time_wait; /* closed connections kept in TIME-WAIT, in compact form (about
+                             * 64 bytes each, outside max_sockets); when full the oldest is
+                             * recycled (Linux's tcp_max_tw_buckets). Default 16384 */
 } wtcp_config;
 
 /* Fill defaults; the caller then sets addr, output and isn_key. */
@@ -306,6 +310,8 @@ typedef struct wtcp_stats {
     uint64_t udp_in, udp_out, icmp_in, icmp_out;
     uint64_t drops;                   /* sum of drop[] */
     uint64_t drop[WTCP_DROP_COUNT];
+    uint64_t tcp_time_wait;           /* connections in compact TIME-WAIT now (a gauge) */
+    uint64_t tcp_tw_recycled;         /* ... ended before 2MSL because the table was full */
 } wtcp_stats;
 void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
 

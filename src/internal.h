@@ -193,6 +193,31 @@ typedef struct tcp_conn {
     uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;
 } tcp_conn;
 
+/* A connection in TIME-WAIT that nobody holds a handle to, kept in compact form
+ * (tcp_tw.c): what it needs to answer the peer for 2MSL, no buffers, no socket slot. */
+typedef struct tcp_tw {
+    uint32_t raddr;
+    uint16_t lport, rport;
+    uint32_t snd_nxt, rcv_nxt;     /* our sequence after our FIN; past the peer's FIN */
+    uint32_t ts_recent, ts_offset; /* RFC 7323 (ts_flag set): echo and our clock's offset */
+    uint64_t ts_recent_stamp;
+    uint64_t expires;              /* end of 2MSL (ms) */
+    uint32_t hash_next;            /* chain in the TIME-WAIT hash */
+    uint32_t older, newer;         /* the age list: oldest expires first (WTCP_NONE ends) */
+    uint16_t win;                  /* window field of our ACKs (already scaled) */
+    uint8_t ts_ok, in_use;
+} tcp_tw;
+
+/* The compact TIME-WAIT table: entries grow to cfg.max_time_wait; when it is full the
+ * oldest one is recycled (Linux's tcp_max_tw_buckets). */
+typedef struct tcp_tw_table {
+    tcp_tw *e;
+    uint32_t cap, count, free_head;
+    uint32_t oldest, newest;
+    uint32_t *hash;
+    uint32_t hash_mask;
+} tcp_tw_table;
+
 typedef struct udp_sock {
     wtcp_ring queue;          /* datagrams: addr(4) port(2) len(2) data */
     uint32_t queue_size;
@@ -242,6 +267,7 @@ struct wtcp_stack {
     uint32_t port_seq;         /* RFC 6056 algorithm 3 counter */
     uint64_t challenge_window_start;
     uint32_t challenge_count;
+    tcp_tw_table tw;
     wtcp_stats stats;
 };
 
@@ -286,5 +312,11 @@ void tcp_icmp_error(wtcp_stack *st, const wire_icmp *icmp, const wire_ipv4 *quot
 void tcp_output(wtcp_stack *st, uint32_t idx);
 void tcp_timers_run(wtcp_stack *st, uint32_t idx);
 void tcp_free_buffers(wtcp_stack *st, sock_slot *s);
+/* tcp_tw.c, for the stack: expire entries whose 2MSL is over; the next deadline. */
+void tcp_tw_expire(wtcp_stack *st);
+uint64_t tcp_tw_next_deadline(const wtcp_stack *st);
+void tcp_tw_free_all(wtcp_stack *st);
+/* Some TIME-WAIT entry uses this local port (bind's check). */
+int tcp_tw_port_used(const wtcp_stack *st, uint16_t lport);
 
 #endif

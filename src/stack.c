@@ -142,6 +142,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->ephemeral_hi = 60999;
     cfg->ttl = 64;
     cfg->congestion = WTCP_CC_CUBIC;
+    cfg->max_time_wait = 16384;
 }
 
 int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
@@ -193,6 +194,7 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
     st->free_head = 0;
     st->ev_head = st->ev_tail = WTCP_NONE;
     st->out_head = WTCP_NONE;
+    st->tw.free_head = st->tw.oldest = st->tw.newest = WTCP_NONE;
     st->ip_id = (uint16_t)wtcp_siphash(cfg->isn_key, (const uint8_t *)"ipid", 4);
     *out = st;
     return 0;
@@ -213,6 +215,7 @@ void wtcp_stack_free(wtcp_stack *st)
                 udp_free(st, s);
         }
     }
+    tcp_tw_free_all(st);
     wtcp_mem_free(st, st->socks);
     wtcp_mem_free(st, st->hash);
     wtcp_mem_free(st, st->heap);
@@ -232,8 +235,10 @@ void stack_drop(wtcp_stack *st, int reason)
 
 void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
 {
-    if (st && out)
+    if (st && out) {
         *out = st->stats;
+        out->tcp_time_wait = st->tw.count;
+    }
 }
 
 /* ---- socket table ---- */
@@ -479,7 +484,11 @@ uint64_t wtcp_poll(wtcp_stack *st, uint64_t now)
                 sock_timers_changed(st, idx);
         }
     }
-    return st->heap_len ? st->socks[st->heap[0]].deadline : WTCP_NEVER;
+    tcp_tw_expire(st);
+    uint64_t next = tcp_tw_next_deadline(st);
+    if (st->heap_len && st->socks[st->heap[0]].deadline < next)
+        next = st->socks[st->heap[0]].deadline;
+    return next;
 }
 
 /* ---- the TCP 4-tuple table ---- */
@@ -536,7 +545,7 @@ int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except)
         if (i != except && s->in_use && s->type == type && s->bound && s->lport == port)
             return 1;
     }
-    return 0;
+    return type == WTCP_SOCK_STREAM && tcp_tw_port_used(st, port);
 }
 
 /* ---- SipHash-2-4 (Aumasson and Bernstein), for RFC 6528 ISNs and RFC 6056 ports ---- */

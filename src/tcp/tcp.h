@@ -18,6 +18,14 @@ static inline int tcp_syn_unacked(const tcp_conn *c)
            (c->state == WTCP_FIN_WAIT_1 && c->snd_una == c->iss);
 }
 
+/* tcp_tw.c: compact TIME-WAIT. tcp_tw_enter turns an orphaned connection in TIME-WAIT
+ * into an entry and frees its slot; tcp_tw_input answers a segment for an entry (1) or
+ * finds none (0). */
+void tcp_tw_enter(wtcp_stack *st, uint32_t idx);
+int tcp_tw_input(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg);
+int tcp_tw_exists(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
+void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg);
+
 /* tcp_out.c */
 uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c);
 /* Sends one segment of the connection: SYN options when flags has SYN, otherwise

@@ -83,7 +83,7 @@ static void tcp_established(wtcp_stack *st, uint32_t idx)
     }
 }
 
-static void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
+void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
 {
     sock_slot *ls = sk(st, lidx);
     tcp_conn *l = &ls->u.tcp;
@@ -880,8 +880,13 @@ void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
             tcp_send_reset_reply(st, ip, &seg);
         else
             tcp_synchronized_input(st, idx, ip, &seg);
+        sock_slot *s = sk(st, idx);
+        if (s->in_use && !s->user_owned && s->type == WTCP_SOCK_STREAM && s->u.tcp.state == WTCP_TIME_WAIT)
+            tcp_tw_enter(st, idx);
         return;
     }
+    if (tcp_tw_input(st, ip, &seg))
+        return;
     idx = hash_lookup(st, seg.dport, 0, 0);
     if (idx != WTCP_NONE && tc(st, idx)->state == WTCP_LISTEN) {
         tc(st, idx)->segs_in++;

@@ -131,7 +131,9 @@ void tcp_enter_time_wait(wtcp_stack *st, uint32_t idx)
     tcp_disarm(st, idx, TCP_T_DELACK);
     tcp_disarm(st, idx, TCP_T_KEEPALIVE);
     tcp_arm(st, idx, TCP_T_LINGER, st->now + st->cfg.time_wait_ms);
-    /* Nothing more can be sent; keep what the user has not read yet. */
+    /* Nothing more can be sent; keep what the user has not read yet. An orphan becomes a
+     * compact TIME-WAIT entry once the segment that brought it here is processed
+     * (tcp_input), as a held one does when its owner closes it. */
     if (!sk(st, idx)->user_owned)
         tcp_free_buffers(st, sk(st, idx));
 }
@@ -206,7 +208,7 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     }
     if (port_in_use(st, s->type, port, idx)) {
         /* SO_REUSEADDR lets a listener bind over connections left in TIME-WAIT etc. */
-        int blocked = 0;
+        int blocked = !(s->opt_flags & TF_REUSEADDR); /* a compact TIME-WAIT holds it too */
         for (uint32_t i = 0; i < st->nsocks && !blocked; i++) {
             const sock_slot *o = &st->socks[i];
             if (i == idx || !o->in_use || o->type != s->type || !o->bound || o->lport != port)
@@ -302,7 +304,7 @@ static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t 
     for (uint32_t i = 0; i < span; i++) {
         uint16_t p = (uint16_t)(st->cfg.ephemeral_lo + (offset + st->port_seq + i) % span);
         if (hash_lookup(st, p, raddr, rport) == WTCP_NONE && hash_lookup(st, p, 0, 0) == WTCP_NONE &&
-            !port_in_use(st, WTCP_SOCK_STREAM, p, idx)) {
+            !tcp_tw_exists(st, p, raddr, rport) && !port_in_use(st, WTCP_SOCK_STREAM, p, idx)) {
             st->port_seq += i + 1;
             s->lport = p;
             s->bound = 1;
@@ -578,7 +580,7 @@ int wtcp_close(wtcp_stack *st, wtcp_sock h)
     if (c->state == WTCP_FIN_WAIT_2)
         tcp_arm(st, idx, TCP_T_LINGER, st->now + TCP_FIN_TIMEOUT_MS);
     if (c->state == WTCP_TIME_WAIT)
-        tcp_free_buffers(st, s);
+        tcp_tw_enter(st, idx);
     return 0;
 }
 

@@ -61,6 +61,9 @@ export interface StackTuning {
   maxBacklog?: number;
   /** TIME-WAIT in ms (default 60000). */
   timeWait?: number;
+  /** Closed connections kept in TIME-WAIT, about 64 bytes each and outside maxSockets;
+   * when full the oldest is recycled (default 16384). */
+  maxTimeWait?: number;
   /** SYN retransmissions before ETIMEDOUT (default 6, about 127 s). */
   synRetries?: number;
   /** SYN-ACK retransmissions (default 5). */
@@ -243,6 +246,15 @@ export interface StackStats {
   linkDrops: number;
   /** Bytes the core holds on its heap. */
   heapBytes: number;
+  /** Retransmission timeouts, fast recoveries, tail loss probes, segments RACK marked lost. */
+  tcpTimeouts: number;
+  tcpRecoveries: number;
+  tcpLossProbes: number;
+  tcpRackLosses: number;
+  /** Closed connections waiting out TIME-WAIT in the compact table now. */
+  tcpTimeWait: number;
+  /** TIME-WAIT entries ended early because the table (maxTimeWait) was full. */
+  tcpTimeWaitRecycled: number;
   /** Size of the stack's wasm memory. */
   memoryBytes: number;
   /** Connections, listeners and sockets open from JavaScript. */

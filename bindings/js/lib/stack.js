@@ -44,6 +44,12 @@ const STAT_NAMES = [
   'drops',
   'outputDrops',
   'heapBytes',
+  'tcpTimeouts',
+  'tcpRecoveries',
+  'tcpLossProbes',
+  'tcpRackLosses',
+  'tcpTimeWait',
+  'tcpTimeWaitRecycled',
 ];
 
 export class Stack {
@@ -112,6 +118,7 @@ export class Stack {
       rcvbufMax: optionalInt(options, 'maxReceiveBuffer', 1024, 0x7fffffff),
       maxBacklog: optionalInt(options, 'maxBacklog', 1, 65535),
       timeWait: optionalInt(options, 'timeWait', 0, 0x7fffffff),
+      maxTimeWait: optionalInt(options, 'maxTimeWait', 0, 0x7fffffff),
       synRetries: optionalInt(options, 'synRetries', 0, 255),
       synAckRetries: optionalInt(options, 'synAckRetries', 0, 255),
       dataRetries: optionalInt(options, 'dataRetries', 0, 255),

@@ -110,7 +110,8 @@ const OPT = {
   noSack: 16,
   noWscale: 17,
   isnKey: 18,
-  count: 22,
+  maxTimeWait: 22,
+  count: 23,
 };
 const DEFAULT = 0xffffffff;
 

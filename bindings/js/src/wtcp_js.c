@@ -30,7 +30,7 @@
 
 #define WJS_EXPORT __attribute__((used, visibility("default")))
 
-enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 24 + WTCP_DROP_COUNT };
+enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 32 + WTCP_DROP_COUNT };
 
 /* Slots of ctx->io, shared with lib/wasm.js (IO there). Queues hold records of
  * [u32 length][packet][padding to 4 bytes]. */
@@ -71,7 +71,8 @@ enum wjs_opt {
     WJS_OPT_NO_SACK,
     WJS_OPT_NO_WSCALE,
     WJS_OPT_ISN_KEY, /* four words */
-    WJS_OPT_COUNT = WJS_OPT_ISN_KEY + 4
+    WJS_OPT_MAX_TIME_WAIT = WJS_OPT_ISN_KEY + 4,
+    WJS_OPT_COUNT
 };
 #define WJS_DEFAULT 0xffffffffu
 
@@ -184,6 +185,7 @@ WJS_EXPORT intptr_t wjs_create(const uint32_t *opt)
     SET(WJS_OPT_NO_TIMESTAMPS, no_timestamps)
     SET(WJS_OPT_NO_SACK, no_sack)
     SET(WJS_OPT_NO_WSCALE, no_wscale)
+    SET(WJS_OPT_MAX_TIME_WAIT, max_time_wait)
 #undef SET
     memcpy(cfg.isn_key, &opt[WJS_OPT_ISN_KEY], sizeof cfg.isn_key);
     cfg.output = wjs_output;
@@ -423,6 +425,12 @@ WJS_EXPORT int wjs_stats(wjs_ctx *ctx)
     o[i++] = (double)st.drops;
     o[i++] = ctx->out_dropped;
     o[i++] = ctx->heap_bytes;
+    o[i++] = (double)st.tcp_timeouts;
+    o[i++] = (double)st.tcp_recoveries;
+    o[i++] = (double)st.tcp_tlp_probes;
+    o[i++] = (double)st.tcp_rack_losses;
+    o[i++] = (double)st.tcp_time_wait;
+    o[i++] = (double)st.tcp_tw_recycled;
     for (int d = 0; d < WTCP_DROP_COUNT; d++)
         o[i++] = (double)st.drop[d];
     return i;
