@@ -2,7 +2,8 @@
 # test.sh: interoperability of the npm package (bindings/js, the wasm stack in Node) with
 # Linux's TCP through wtcp-relay: Node's http server and client over wtcp/node against curl,
 # Python's http.server and a kernel TCP sink, clean and under loss and reordering (the
-# relay's faults and nftables), 200 Node stacks at once, and the relay's token.
+# relay's faults and nftables), 200 Node stacks at once, the relay's token, and an ApacheBench
+# load test (20,000 requests, 50 at a time) beside the same server on kernel TCP.
 #
 # Usage: tests/interop/test.sh BUILD_DIR   (as root, after `make relay build/relay/wtcp-relay-san
 #                                           wasm js-deps`)
@@ -440,5 +441,59 @@ stop_relay
 [ "$RELAY_STATUS" -eq 0 ] && ! grep -q -E 'AddressSanitizer|runtime error' "$RELAY_LOG" &&
     ok "6 token: the AddressSanitizer/UBSan relay ran it clean and exited 0" ||
     bad "6 token: sanitizers" "status $RELAY_STATUS: $(grep -m1 -E 'AddressSanitizer|runtime error' "$RELAY_LOG")"
+
+
+# ================================================================ 7: ApacheBench
+# A load test as a user runs one: ab (apache2-utils), 20,000 requests 50 at a time, one
+# connection each (HTTP/1.0: the server closes first, so every connection ends in TIME-WAIT
+# on the wtcp side), against Node's http over wtcp/node through the relay; then 5,000 with
+# keep-alive (-k). Every request must complete with no failure. The same Node http server on
+# kernel TCP (loopback, in the namespace) runs the same load beside it for the rate.
+AB_N=${INTEROP_AB_N:-20000}
+AB_KN=${INTEROP_AB_KN:-5000}
+ab_run() { # ab_run TAG ARGS...: ab in $NS; "complete N failed F non2xx X rps R" or why it broke
+    local tag=$1 st
+    shift
+    in_ns timeout 600 ab -q -s 30 -r "$@" >"$tmp/$tag.ab" 2>&1
+    st=$?
+    awk -v st=$st '
+        /^Complete requests:/ { c = $3 } /^Failed requests:/ { f = $3 } /^Non-2xx responses:/ { x = $3 }
+        /^Requests per second:/ { r = $4 }
+        END { printf "complete %s failed %s non2xx %s rps %s status %s\n", c + 0, f + 0, x + 0, r + 0, st }' "$tmp/$tag.ab"
+}
+ab_check() { # ab_check LABEL EXPECTED RESULT
+    local label=$1 n=$2 res=$3
+    case $res in
+    "complete $n failed 0 non2xx 0 rps "*" status 0") ok "7 ab: $label: $n requests, none failed, $(echo "$res" | awk '{ print $8 }') requests/s" ;;
+    *) bad "7 ab: $label" "$res" ;;
+    esac
+}
+ab_rps() { echo "$1" | awk '{ print $8 }'; }
+new_ns
+start_relay "$relay" ab
+if ! relay_up; then
+    bad "7 relay" "did not start"
+    show "$RELAY_LOG"
+else
+    bg ab.serve "${peer[@]}" serve "$url" "$tmp/www/big.bin" 80
+    bg ab.linux "${peer[@]}" linux-http 127.0.0.1 8081
+    if ! wait_until 20 grep -q '^address ' "$tmp/ab.serve.out" || ! wait_until 10 grep -q '^listening' "$tmp/ab.linux.out"; then
+        bad "7 servers" "$(head -c 300 "$tmp/ab.serve.err") $(head -c 300 "$tmp/ab.linux.err")"
+    else
+        A7=$(sed -n 's/^address //p' "$tmp/ab.serve.out")
+        wait_until 10 in_ns curl -sf -m 5 -o /dev/null "http://$A7/whoami"
+        w=$(ab_run ab-wtcp -n "$AB_N" -c 50 "http://$A7/whoami")
+        l=$(ab_run ab-linux -n "$AB_N" -c 50 "http://127.0.0.1:8081/whoami")
+        ab_check "Node http over wtcp/node via the relay, -c 50" "$AB_N" "$w"
+        [ "$w" = "${w#*failed 0 }" ] && show "$tmp/ab-wtcp.ab" && show "$tmp/ab.serve.err"
+        ab_check "the same Node http server on kernel TCP, -c 50" "$AB_N" "$l"
+        wk=$(ab_run ab-wtcp-k -k -n "$AB_KN" -c 50 "http://$A7/whoami")
+        lk=$(ab_run ab-linux-k -k -n "$AB_KN" -c 50 "http://127.0.0.1:8081/whoami")
+        ab_check "keep-alive (-k) over wtcp/node" "$AB_KN" "$wk"
+        ab_check "keep-alive (-k) on kernel TCP" "$AB_KN" "$lk"
+        echo "     ab rates (requests/s): wtcp $(ab_rps "$w") vs kernel $(ab_rps "$l"); keep-alive wtcp $(ab_rps "$wk") vs kernel $(ab_rps "$lk")"
+    fi
+fi
+stop_relay
 
 finish
