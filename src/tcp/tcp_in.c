@@ -460,8 +460,10 @@ static int tcp_process_ack(wtcp_stack *st, uint32_t idx, const wire_tcp *seg)
     tcp_conn *c = tc(st, idx);
     uint32_t ack = seg->ack;
     if (seq_gt(ack, c->snd_max)) {
-        /* Acknowledges something never sent: ACK and drop (RFC 9293, RFC 5961 5.2). */
-        tcp_send_ack(st, idx);
+        /* Acknowledges something never sent: ACK and drop (RFC 9293), the ACK being a
+         * challenge ACK under RFC 5961's rate limit (5.2, 7), so a flood of forged ACKs
+         * draws at most TCP_CHALLENGE_ACK_LIMIT replies a second. */
+        tcp_send_challenge_ack(st, idx);
         stack_drop(st, WTCP_DROP_TCP_BAD_ACK);
         return -1;
     }

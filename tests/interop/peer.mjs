@@ -12,7 +12,9 @@
 //                                   per run (T: first request byte to last body byte).
 //   put RELAY HOST PORT FILE [RUNS=1]  raw TCP upload of FILE (one connection per run):
 //                                   write all, FIN, wait for the peer's FIN; prints
-//                                   "address A bytes N ms T retransmits R" per run.
+//                                   "address A bytes N ms T retransmits R timeouts O
+//                                   recoveries V probes P" per run (the stack's counters
+//                                   so far).
 //   many RELAY N URL                N stacks at once, each with its own WebSocket; each GETs
 //                                   URL (a /whoami) and must read "hello ITS-ADDRESS".
 //                                   Prints "stacks N distinct D ok K ms T" (and failures).
@@ -137,7 +139,11 @@ const commands = {
       const ms = now() - t0;
       const info = conn.info();
       conn.close();
-      out(`address ${stack.address} bytes ${data.length} ms ${ms.toFixed(1)} retransmits ${info.retransmits ?? '?'}`);
+      const s = stack.stats();
+      out(
+        `address ${stack.address} bytes ${data.length} ms ${ms.toFixed(1)} retransmits ${info.retransmits ?? '?'}` +
+          ` timeouts ${s.tcpTimeouts} recoveries ${s.tcpRecoveries} probes ${s.tcpLossProbes}`,
+      );
     }
     stack.close();
   },
