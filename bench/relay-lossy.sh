@@ -98,6 +98,7 @@ NFT
         st=$?
         wait_for 5 "$tmp/sink.out" '^bytes'
         ms=$(field ms "$tmp/put.out")
+        echo "relay-lossy: $label: wtcp sending: $(head -1 "$tmp/put.out")" >&2
         ok=false
         [ $st -eq 0 ] && [ "$(field sha256 "$tmp/sink.out")" = "$want" ] && ok=true
         [ "$ok" = true ] || echo "relay-lossy: $label: wtcp sending failed (status $st): $(head -c 200 "$tmp/put.err")" >&2

@@ -135,6 +135,8 @@ typedef struct wtcp_config {
     uint32_t max_time_wait; /* closed connections kept in TIME-WAIT, in compact form (about
                              * 64 bytes each, outside max_sockets); when full the oldest is
                              * recycled (Linux's tcp_max_tw_buckets). Default 16384 */
+    uint32_t rto_min_ms;    /* the retransmission timeout's floor, default 200 ms (Linux's);
+                             * lower it only on paths whose peers ACK promptly (0: default) */
 } wtcp_config;
 
 /* Fill defaults; the caller then sets addr, output and isn_key. */
@@ -210,6 +212,8 @@ enum wtcp_sockopt {
     WTCP_TCP_KEEPCNT,    /* unanswered probes before the connection fails */
     WTCP_TCP_USER_TIMEOUT, /* ms data may stay unacknowledged before ETIMEDOUT (0: retries) */
     WTCP_TCP_CONGESTION, /* a wtcp_congestion value (Linux's TCP_CONGESTION, by number) */
+    WTCP_TCP_RTO_MIN,    /* the RTO's floor in ms, 1..120000 (Linux's TCP_RTO_MIN_US in ms;
+                          * default cfg.rto_min_ms, 200) */
 };
 int wtcp_setsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int value);
 int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);

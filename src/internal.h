@@ -157,6 +157,7 @@ typedef struct tcp_conn {
     uint32_t cwnd, ssthresh;
     tcp_cc_state cc;
     uint32_t srtt8, rttvar4, rto;
+    uint32_t rto_min;          /* the RTO's floor (ms): TCP_RTO_MIN, cfg.rto_min_ms */
     uint32_t rtt_seq;
     uint64_t rtt_start;
     uint32_t backoff, retries;
@@ -243,6 +244,7 @@ typedef struct sock_slot {
     uint32_t maxseg_opt;
     uint32_t ka_idle_ms, ka_intvl_ms, ka_count, user_timeout_ms;
     uint8_t cc_opt;            /* wtcp_congestion chosen for this socket */
+    uint32_t rto_min_opt;      /* WTCP_TCP_RTO_MIN for its connection (ms) */
     union {
         tcp_conn tcp;
         udp_sock udp;

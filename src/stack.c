@@ -143,6 +143,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->ttl = 64;
     cfg->congestion = WTCP_CC_CUBIC;
     cfg->max_time_wait = 16384;
+    cfg->rto_min_ms = TCP_RTO_MIN_MS;
 }
 
 int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
@@ -151,13 +152,16 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
         cfg->max_sockets > 65535 || cfg->prefix_len > 32 || cfg->sndbuf < 1024 ||
         cfg->rcvbuf < 1024 || cfg->rcvbuf_max < cfg->rcvbuf || cfg->ephemeral_lo == 0 ||
         cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->rcvbuf_max > (1u << 30) ||
-        cfg->sndbuf > (1u << 30) || (cfg->congestion && !wtcp_congestion_name(cfg->congestion)))
+        cfg->sndbuf > (1u << 30) || (cfg->congestion && !wtcp_congestion_name(cfg->congestion)) ||
+        cfg->rto_min_ms > TCP_RTO_MAX_MS)
         return WTCP_EINVAL;
     wtcp_stack tmp;
     memset(&tmp, 0, sizeof tmp);
     tmp.cfg = *cfg;
     if (tmp.cfg.congestion == 0)
         tmp.cfg.congestion = WTCP_CC_CUBIC;
+    if (tmp.cfg.rto_min_ms == 0)
+        tmp.cfg.rto_min_ms = TCP_RTO_MIN_MS;
     if (tmp.cfg.ttl == 0)
         tmp.cfg.ttl = 64;
     if (tmp.cfg.max_backlog == 0)
@@ -308,6 +312,7 @@ uint32_t sock_alloc(wtcp_stack *st, int type)
     s->ka_intvl_ms = st->cfg.keepalive_intvl_ms;
     s->ka_count = st->cfg.keepalive_count;
     s->cc_opt = st->cfg.congestion;
+    s->rto_min_opt = st->cfg.rto_min_ms;
     s->u.tcp.parent = WTCP_NONE;
     s->u.tcp.accept_next = WTCP_NONE;
     s->u.tcp.accept_head = s->u.tcp.accept_tail = WTCP_NONE;

@@ -123,6 +123,7 @@ void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const 
     s->ka_count = ls->ka_count;
     s->user_timeout_ms = ls->user_timeout_ms;
     s->cc_opt = ls->cc_opt;
+    s->rto_min_opt = ls->rto_min_opt;
     s->opt_flags = ls->opt_flags;
     c->flags = ls->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0 | TF_SNDBUF_LOCK);
     c->parent = lidx;
@@ -140,6 +141,7 @@ void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const 
     c->snd_wl1 = seg->seq;
     c->snd_wl2 = c->iss;
     c->rto = TCP_RTO_INITIAL_MS;
+    c->rto_min = s->rto_min_opt;
     c->rtt_start = st->now;
     c->rcv_mss = TCP_DEFAULT_MSS;
     c->path_mtu = st->cfg.mtu;

@@ -25,7 +25,9 @@ uint32_t tcp_rto_backed_off(const tcp_conn *c)
     return rto > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : (uint32_t)rto;
 }
 
-/* RFC 6298 section 2 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, RTO_MIN). */
+/* RFC 6298 section 2 with Linux's floor: RTO = SRTT + max(4 * RTTVAR, RTO_MIN), RTO_MIN
+ * 200 ms unless cfg.rto_min_ms or WTCP_TCP_RTO_MIN chose another (Linux's per-route
+ * rto_min and TCP_RTO_MIN_US). */
 void tcp_rtt_sample(tcp_conn *c, uint32_t rtt)
 {
     if (rtt > TCP_RTO_MAX_MS)
@@ -43,8 +45,8 @@ void tcp_rtt_sample(tcp_conn *c, uint32_t rtt)
             c->srtt8 = 1;
     }
     uint32_t var = c->rttvar4; /* = 4 * RTTVAR */
-    if (var < TCP_RTO_MIN_MS)
-        var = TCP_RTO_MIN_MS;
+    if (var < c->rto_min)
+        var = c->rto_min;
     uint32_t rto = c->srtt8 / 8 + var;
     c->rto = rto > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : rto;
 }

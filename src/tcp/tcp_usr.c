@@ -372,6 +372,7 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     c->ts_offset = tcp_ts_offset(st, s);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->rto = TCP_RTO_INITIAL_MS;
+    c->rto_min = s->rto_min_opt;
     c->rtt_start = st->now;
     c->rcv_mss = TCP_DEFAULT_MSS;
     c->path_mtu = st->cfg.mtu;
@@ -677,6 +678,14 @@ int wtcp_setsockopt(wtcp_stack *st, wtcp_sock h, int opt, int value)
         if (tcp_have_established(c->state))
             tcp_cc_select(c, s->cc_opt);
         return 0;
+    case WTCP_TCP_RTO_MIN:
+        if (!tcp)
+            return WTCP_ENOPROTOOPT;
+        if (value < 1 || value > TCP_RTO_MAX_MS)
+            return WTCP_EINVAL;
+        s->rto_min_opt = (uint32_t)value;
+        c->rto_min = (uint32_t)value; /* from the next RTT sample on */
+        return 0;
     case WTCP_SO_ERROR:
         return WTCP_ENOPROTOOPT;
     default:
@@ -752,6 +761,11 @@ int wtcp_getsockopt(wtcp_stack *st, wtcp_sock h, int opt, int *value)
         if (s->type != WTCP_SOCK_STREAM)
             return WTCP_ENOPROTOOPT;
         *value = s->cc_opt;
+        return 0;
+    case WTCP_TCP_RTO_MIN:
+        if (s->type != WTCP_SOCK_STREAM)
+            return WTCP_ENOPROTOOPT;
+        *value = (int)s->rto_min_opt;
         return 0;
     case WTCP_SO_ERROR:
         *value = s->so_error;

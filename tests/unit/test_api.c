@@ -344,6 +344,52 @@ TEST(data_to_vanished_peer_times_out)
     CHECK_NET_DONE(n);
 }
 
+TEST(rto_floor_is_chosen_per_socket_and_per_stack)
+{
+    harness *n = net_new();
+    wtcp_stack *sa = n->node[A].st;
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    int v = 0;
+    CHECK_EQ_I(wtcp_getsockopt(sa, ca, WTCP_TCP_RTO_MIN, &v), 0);
+    CHECK_EQ_I(v, 200);
+    CHECK_EQ_I(wtcp_setsockopt(sa, ca, WTCP_TCP_RTO_MIN, 0), WTCP_EINVAL);
+    CHECK_EQ_I(wtcp_setsockopt(sa, ca, WTCP_TCP_RTO_MIN, 20), 0);
+    /* A few exchanges so that an RTT sample applies the new floor (RTT 2 ms here). */
+    for (int i = 0; i < 3; i++) {
+        uint8_t b[4];
+        CHECK_EQ_U(wtcp_send(sa, ca, "ping", 4), 4);
+        harness_run(n, 50);
+        CHECK_EQ_U(wtcp_recv(n->node[B].st, cb, b, sizeof b), 4);
+    }
+    wtcp_info info;
+    wtcp_info_get(sa, ca, &info);
+    CHECK(info.rto_ms >= 20 && info.rto_ms < 40);
+    /* A lost segment is resent after about 20 ms, not 200. */
+    harness_vanish(n, 1);
+    CHECK_EQ_U(wtcp_send(sa, ca, "lost", 4), 4);
+    harness_run(n, 40);
+    wtcp_info_get(sa, ca, &info);
+    CHECK(info.retransmits >= 1);
+    harness_vanish(n, 0);
+    harness_run(n, 1000);
+    /* The stack's default: cfg.rto_min_ms; 0 means 200, more than 120 s is refused. */
+    wtcp_config c;
+    wtcp_config_init(&c);
+    CHECK_EQ_U(c.rto_min_ms, 200);
+    c.output = no_output;
+    c.rto_min_ms = 120001;
+    wtcp_stack *st = NULL;
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), WTCP_EINVAL);
+    c.rto_min_ms = 5;
+    CHECK_EQ_I(wtcp_stack_new(&c, &st), 0);
+    int s = wtcp_socket(st, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_getsockopt(st, s, WTCP_TCP_RTO_MIN, &v), 0);
+    CHECK_EQ_I(v, 5);
+    wtcp_stack_free(st);
+    CHECK_NET_DONE(n);
+}
+
 TEST(keepalive_probes_a_live_peer_and_fails_a_vanished_one)
 {
     harness *n = net_new();
@@ -961,7 +1007,7 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
           RUN(abort_resets_the_peer), RUN(close_with_unread_data_sends_RST),
           RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out), RUN(keepalive_probes_a_live_peer_and_fails_a_vanished_one),
-          RUN(user_timeout_bounds_unacknowledged_data),
+          RUN(user_timeout_bounds_unacknowledged_data), RUN(rto_floor_is_chosen_per_socket_and_per_stack),
           RUN(backlog_bounds_pending_connections), RUN(two_thousand_concurrent_connections), RUN(udp_exchange_and_port_unreachable),
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),

@@ -64,6 +64,9 @@ export interface StackTuning {
   /** Closed connections kept in TIME-WAIT, about 64 bytes each and outside maxSockets;
    * when full the oldest is recycled (default 16384). */
   maxTimeWait?: number;
+  /** The retransmission timeout's floor in ms (default 200, as Linux); lower it only
+   * where peers ACK promptly, e.g. a relay on the same host. */
+  rtoMin?: number;
   /** SYN retransmissions before ETIMEDOUT (default 6, about 127 s). */
   synRetries?: number;
   /** SYN-ACK retransmissions (default 5). */

@@ -119,6 +119,7 @@ export class Stack {
       maxBacklog: optionalInt(options, 'maxBacklog', 1, 65535),
       timeWait: optionalInt(options, 'timeWait', 0, 0x7fffffff),
       maxTimeWait: optionalInt(options, 'maxTimeWait', 0, 0x7fffffff),
+      rtoMin: optionalInt(options, 'rtoMin', 1, 120000),
       synRetries: optionalInt(options, 'synRetries', 0, 255),
       synAckRetries: optionalInt(options, 'synAckRetries', 0, 255),
       dataRetries: optionalInt(options, 'dataRetries', 0, 255),

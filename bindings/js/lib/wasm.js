@@ -111,7 +111,8 @@ const OPT = {
   noWscale: 17,
   isnKey: 18,
   maxTimeWait: 22,
-  count: 23,
+  rtoMin: 23,
+  count: 24,
 };
 const DEFAULT = 0xffffffff;
 

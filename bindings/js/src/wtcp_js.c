@@ -72,6 +72,7 @@ enum wjs_opt {
     WJS_OPT_NO_WSCALE,
     WJS_OPT_ISN_KEY, /* four words */
     WJS_OPT_MAX_TIME_WAIT = WJS_OPT_ISN_KEY + 4,
+    WJS_OPT_RTO_MIN,
     WJS_OPT_COUNT
 };
 #define WJS_DEFAULT 0xffffffffu
@@ -186,6 +187,7 @@ WJS_EXPORT intptr_t wjs_create(const uint32_t *opt)
     SET(WJS_OPT_NO_SACK, no_sack)
     SET(WJS_OPT_NO_WSCALE, no_wscale)
     SET(WJS_OPT_MAX_TIME_WAIT, max_time_wait)
+    SET(WJS_OPT_RTO_MIN, rto_min_ms)
 #undef SET
     memcpy(cfg.isn_key, &opt[WJS_OPT_ISN_KEY], sizeof cfg.isn_key);
     cfg.output = wjs_output;
