@@ -116,7 +116,8 @@ typedef struct wtcp_config {
     uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
     uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
     uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (6 MiB: scale 7, as Linux) */
-    uint32_t max_backlog;   /* cap on listen() backlog (128) */
+    uint32_t max_backlog;   /* cap on listen()'s backlog (4096, Linux's somaxconn): it bounds
+                             * both the half-open connections and those awaiting accept */
     uint32_t time_wait_ms;  /* 2*MSL (60000) */
     uint32_t syn_retries;   /* SYN retransmissions before ETIMEDOUT (6) */
     uint32_t synack_retries;/* SYN-ACK retransmissions before giving up (5) */
@@ -137,6 +138,8 @@ typedef struct wtcp_config {
                              * recycled (Linux's tcp_max_tw_buckets). Default 16384 */
     uint32_t rto_min_ms;    /* the retransmission timeout's floor, default 200 ms (Linux's);
                              * lower it only on paths whose peers ACK promptly (0: default) */
+    uint8_t no_syncookies;  /* 1: never answer with SYN cookies (0: when a listener's SYN
+                             * queue is full, as Linux's tcp_syncookies=1) */
 } wtcp_config;
 
 /* Fill defaults; the caller then sets addr, output and isn_key. */
@@ -316,6 +319,7 @@ typedef struct wtcp_stats {
     uint64_t drop[WTCP_DROP_COUNT];
     uint64_t tcp_time_wait;           /* connections in compact TIME-WAIT now (a gauge) */
     uint64_t tcp_tw_recycled;         /* ... ended before 2MSL because the table was full */
+    uint64_t tcp_syncookies_sent, tcp_syncookies_recv, tcp_syncookies_failed; /* RFC 4987 */
 } wtcp_stats;
 void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
 

@@ -31,6 +31,7 @@ enum {
     TCP_MAX_DUPTHRESH = 16,
     TCP_FIN_TIMEOUT_MS = 60000, /* orphaned FIN-WAIT-2 */
     TCP_CHALLENGE_ACK_LIMIT = 1000, /* per second, per stack (RFC 5961 section 7) */
+    TCP_SYNCOOKIE_RECENT_MS = 120000, /* cookies are checked this long after an overflow */
     TCP_MAX_WSCALE = 14,
     UDP_DEFAULT_QUEUE = 65536,
     SOCK_TABLE_START = 64,     /* socket slots allocated at first (grows to max_sockets) */
@@ -186,6 +187,7 @@ typedef struct tcp_conn {
     uint32_t syn_queued;       /* children in SYN-RECEIVED */
     uint32_t accept_queued;    /* children established, awaiting accept */
     uint32_t accept_head, accept_tail;
+    uint64_t cookie_at;        /* when the SYN queue last overflowed into SYN cookies */
     /* Child of a listener (until accepted). */
     uint32_t parent, accept_next;
     int soft_error;            /* ICMP-reported, surfaced at timeout */

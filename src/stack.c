@@ -130,7 +130,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->sndbuf = 256 * 1024;
     cfg->rcvbuf = 256 * 1024;
     cfg->rcvbuf_max = 6 * 1024 * 1024;
-    cfg->max_backlog = 128;
+    cfg->max_backlog = 4096;
     cfg->time_wait_ms = 60000;
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;

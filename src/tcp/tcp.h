@@ -26,6 +26,16 @@ int tcp_tw_input(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg);
 int tcp_tw_exists(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
 void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg);
 
+/* tcp_syncookie.c: SYN cookies (RFC 4987). The ISN for a SYN; the MSS a returning ACK's
+ * cookie holds (0: not a valid cookie); the window scale and SACK-permitted it kept in our
+ * TS value (-1: unusable); the stateless SYN-ACK. */
+uint32_t tcp_syncookie_isn(const wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *syn);
+uint32_t tcp_syncookie_check(const wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *ack);
+int tcp_syncookie_options(const wtcp_stack *st, const wire_tcp *ack, uint8_t *wscale_ok, uint8_t *wscale,
+                          uint8_t *sack_ok);
+void tcp_syncookie_send_synack(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *syn);
+uint32_t tcp_syncookie_window(const wtcp_stack *st, uint32_t lidx);
+
 /* tcp_out.c */
 uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c);
 /* Sends one segment of the connection: SYN options when flags has SYN, otherwise

@@ -83,32 +83,17 @@ static void tcp_established(wtcp_stack *st, uint32_t idx)
     }
 }
 
-void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
+/* A child of listener lidx for the peer of seg, its options inherited and its receive
+ * side started at the peer's ISN; WTCP_NONE when no slot is left (counted). */
+static uint32_t tcp_child_new(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg,
+                              uint32_t irs)
 {
-    sock_slot *ls = sk(st, lidx);
-    tcp_conn *l = &ls->u.tcp;
-    if (seg->flags & WIRE_TCP_RST)
-        return;
-    if (seg->flags & WIRE_TCP_ACK) {
-        tcp_send_reset_reply(st, ip, seg);
-        return;
-    }
-    if (!(seg->flags & WIRE_TCP_SYN) || (seg->flags & WIRE_TCP_FIN)) {
-        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
-        return;
-    }
-    /* Linux: a full accept queue drops SYNs; the SYN queue is bounded too. */
-    if (l->accept_queued > l->backlog || l->syn_queued >= st->cfg.max_backlog) {
-        stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL);
-        return;
-    }
     uint32_t idx = sock_alloc(st, WTCP_SOCK_STREAM);
     if (idx == WTCP_NONE) {
         stack_drop(st, WTCP_DROP_TCP_NO_MEMORY);
-        return;
+        return WTCP_NONE;
     }
-    ls = sk(st, lidx);
-    l = &ls->u.tcp;
+    sock_slot *ls = sk(st, lidx);
     sock_slot *s = sk(st, idx);
     tcp_conn *c = &s->u.tcp;
     s->laddr = st->cfg.addr;
@@ -130,22 +115,123 @@ void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const 
     c->rcvbuf_size = s->rcvbuf_opt;
     c->sndbuf_size = s->sndbuf_opt;
     c->rcv_wscale = tcp_choose_wscale(st, s);
-    c->irs = seg->seq;
-    c->rcv_nxt = seg->seq + 1;
+    c->irs = irs;
+    c->rcv_nxt = irs + 1;
     c->rcv_adv = c->rcv_nxt;
-    c->iss = tcp_isn(st, s);
     c->ts_offset = tcp_ts_offset(st, s);
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-    c->snd_wnd = seg->win; /* unscaled in a SYN */
-    c->max_snd_wnd = c->snd_wnd;
-    c->snd_wl1 = seg->seq;
-    c->snd_wl2 = c->iss;
     c->rto = TCP_RTO_INITIAL_MS;
     c->rto_min = s->rto_min_opt;
     c->rtt_start = st->now;
     c->rcv_mss = TCP_DEFAULT_MSS;
     c->path_mtu = st->cfg.mtu;
     c->state = WTCP_LISTEN; /* so that the hook sees LISTEN -> SYN-RECEIVED */
+    return idx;
+}
+
+static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg);
+
+/* An ACK that found the listener and no connection: if it returns a SYN cookie we sent
+ * (within two minutes of the SYN queue overflowing, as Linux), the connection is made
+ * now, ESTABLISHED, with the options the cookie kept, and the segment is processed. */
+static int tcp_syncookie_accept(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    tcp_conn *l = tc(st, lidx);
+    if (st->cfg.no_syncookies || !l->cookie_at || st->now - l->cookie_at > TCP_SYNCOOKIE_RECENT_MS ||
+        (seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST)))
+        return 0;
+    uint32_t mss = tcp_syncookie_check(st, ip, seg);
+    uint8_t ws_ok, ws, sack_ok;
+    if (mss == 0 || tcp_syncookie_options(st, seg, &ws_ok, &ws, &sack_ok) < 0) {
+        st->stats.tcp_syncookies_failed++;
+        return 0;
+    }
+    st->stats.tcp_syncookies_recv++;
+    if (l->accept_queued > l->backlog) {
+        stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL); /* the peer's resends may find room */
+        return 1;
+    }
+    uint32_t idx = tcp_child_new(st, lidx, ip, seg, seg->seq - 1);
+    if (idx == WTCP_NONE)
+        return 1;
+    l = tc(st, lidx);
+    tcp_conn *c = tc(st, idx);
+    c->iss = seg->ack - 1;
+    c->snd_una = c->snd_nxt = c->snd_max = seg->ack;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    c->peer_mss = mss;
+    c->flags |= TF_PEER_MSS;
+    if (ws_ok) {
+        c->flags |= TF_WS_OK;
+        c->snd_wscale = ws;
+    } else {
+        c->snd_wscale = c->rcv_wscale = 0;
+    }
+    if (sack_ok)
+        c->flags |= TF_SACK_OK;
+    if (seg->opt.has_ts) {
+        c->flags |= TF_TS_OK;
+        c->ts_recent = seg->opt.ts_val;
+        c->ts_recent_stamp = st->now;
+    }
+    c->snd_wnd = (uint32_t)seg->win << c->snd_wscale;
+    c->max_snd_wnd = c->snd_wnd;
+    c->last_ack_sent = c->rcv_nxt;
+    c->rcv_adv = c->rcv_nxt + tcp_syncookie_window(st, lidx); /* what the SYN-ACK offered */
+    tcp_update_mss(st, idx);
+    hash_insert(st, idx);
+    l->syn_queued++; /* tcp_established moves it to the accept queue */
+    st->stats.tcp_passive_opens++;
+    tcp_set_state(st, idx, WTCP_SYN_RECEIVED);
+    tcp_established(st, idx);
+    c->rto = TCP_RTO_INITIAL_MS; /* no RTT sample (the cookie's TS value lost its low bits),
+                                  * but no SYN-ACK was resent either (RFC 6298 5.7) */
+    if (seg->payload_len || (seg->flags & WIRE_TCP_FIN))
+        tcp_synchronized_input(st, idx, ip, seg); /* data with the ACK */
+    return 1;
+}
+
+void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    tcp_conn *l = tc(st, lidx);
+    if (seg->flags & WIRE_TCP_RST)
+        return;
+    if (seg->flags & WIRE_TCP_ACK) {
+        if (!tcp_syncookie_accept(st, lidx, ip, seg))
+            tcp_send_reset_reply(st, ip, seg);
+        return;
+    }
+    if (!(seg->flags & WIRE_TCP_SYN) || (seg->flags & WIRE_TCP_FIN)) {
+        stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
+        return;
+    }
+    /* Linux: a full accept queue drops SYNs. The SYN queue (half-open connections) is
+     * bounded by the backlog too; when it is full, a SYN cookie answers (RFC 4987). */
+    if (l->accept_queued > l->backlog) {
+        stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL);
+        return;
+    }
+    if (l->syn_queued >= l->backlog) {
+        if (st->cfg.no_syncookies) {
+            stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL);
+            return;
+        }
+        l->cookie_at = st->now ? st->now : 1;
+        tcp_syncookie_send_synack(st, lidx, ip, seg);
+        return;
+    }
+    uint32_t idx = tcp_child_new(st, lidx, ip, seg, seg->seq);
+    if (idx == WTCP_NONE)
+        return;
+    l = tc(st, lidx);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    c->iss = tcp_isn(st, s);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wnd = seg->win; /* unscaled in a SYN */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
     tcp_take_syn_options(st, idx, seg);
     hash_insert(st, idx);
     l->syn_queued++;

@@ -458,18 +458,26 @@ TEST(backlog_bounds_pending_connections)
         wtcp_connect(sa, c[i], B_ADDR, 80);
     }
     harness_run(n, 100);
+    /* One SYN fills the SYN queue (backlog 1); the others get SYN cookies, and the
+     * returning ACKs make connections while the accept queue has room (2). */
     int accepted = 0;
     while (wtcp_accept(sb, l, NULL, NULL) > 0)
         accepted++;
     CHECK_EQ_U(accepted, 2);
     wtcp_stats st;
     wtcp_stats_get(sb, &st);
+    CHECK_EQ_U(st.tcp_syncookies_sent, 3);
     CHECK(st.drop[WTCP_DROP_TCP_BACKLOG_FULL] >= 2);
-    /* The others get in once there is room, when their SYNs are retransmitted. */
+    /* The clients whose ACK found no room think they are connected: the request each
+     * sends is resent until the accept queue has room, its ACK still carries the cookie. */
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_I(wtcp_send(sa, c[i], "GET", 3), 3);
     harness_run(n, 5000);
     while (wtcp_accept(sb, l, NULL, NULL) > 0)
         accepted++;
     CHECK_EQ_U(accepted, 4);
+    wtcp_stats_get(sb, &st);
+    CHECK_EQ_U(st.tcp_syncookies_recv, 3 + 2); /* the two that waited came twice at least */
     CHECK_NET_DONE(n);
 }
 

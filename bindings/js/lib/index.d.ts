@@ -57,7 +57,8 @@ export interface StackTuning {
   receiveBuffer?: number;
   /** Largest receive buffer; sets the window scale (default 6 MiB). */
   maxReceiveBuffer?: number;
-  /** Cap on listen backlogs (default 128). */
+  /** Cap on listen backlogs (default 4096, Linux's somaxconn); a backlog bounds both the
+   * half-open connections and those awaiting accept, SYN cookies answer beyond it. */
   maxBacklog?: number;
   /** TIME-WAIT in ms (default 60000). */
   timeWait?: number;
@@ -258,6 +259,10 @@ export interface StackStats {
   tcpTimeWait: number;
   /** TIME-WAIT entries ended early because the table (maxTimeWait) was full. */
   tcpTimeWaitRecycled: number;
+  /** SYN cookies sent when a listener's SYN queue was full, returned, and found invalid. */
+  tcpSynCookiesSent: number;
+  tcpSynCookiesRecv: number;
+  tcpSynCookiesFailed: number;
   /** Size of the stack's wasm memory. */
   memoryBytes: number;
   /** Connections, listeners and sockets open from JavaScript. */

@@ -50,6 +50,9 @@ const STAT_NAMES = [
   'tcpRackLosses',
   'tcpTimeWait',
   'tcpTimeWaitRecycled',
+  'tcpSynCookiesSent',
+  'tcpSynCookiesRecv',
+  'tcpSynCookiesFailed',
 ];
 
 export class Stack {

@@ -433,6 +433,9 @@ WJS_EXPORT int wjs_stats(wjs_ctx *ctx)
     o[i++] = (double)st.tcp_rack_losses;
     o[i++] = (double)st.tcp_time_wait;
     o[i++] = (double)st.tcp_tw_recycled;
+    o[i++] = (double)st.tcp_syncookies_sent;
+    o[i++] = (double)st.tcp_syncookies_recv;
+    o[i++] = (double)st.tcp_syncookies_failed;
     for (int d = 0; d < WTCP_DROP_COUNT; d++)
         o[i++] = (double)st.drop[d];
     return i;
