@@ -49,7 +49,8 @@ export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Resp
 export interface StackTuning {
   /** Link MTU, 576..65535 (default 1500). */
   mtu?: number;
-  /** All sockets, including TIME-WAIT and not yet accepted ones (default 1024). */
+  /** Sockets, including those not yet accepted (default 16384); closed connections in
+   * TIME-WAIT do not count (maxTimeWait). */
   maxSockets?: number;
   /** Send buffer per connection in bytes (default 256 KiB). */
   sendBuffer?: number;

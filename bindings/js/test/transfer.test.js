@@ -66,6 +66,34 @@ describe('bulk transfer over pair()', () => {
     b.close();
   });
 
+  for (const [N, backlog] of [
+    [400, 511],
+    [4000, 4096],
+  ]) {
+    it(`takes ${N} simultaneous connects to a listener with backlog ${backlog}, no SYN resent`, async () => {
+      const [a, b] = await pair();
+      const listener = b.listen({ port: 80, backlog });
+      const accepted = [];
+      const accepting = (async () => {
+        while (accepted.length < N) {
+          const c = await listener.accept();
+          if (!c) break;
+          accepted.push(c);
+        }
+      })();
+      const conns = await Promise.all(Array.from({ length: N }, () => a.connect({ host: '10.0.0.2', port: 80 })));
+      await accepting;
+      expect(conns.length).toBe(N);
+      expect(accepted.length).toBe(N);
+      expect(a.stats().tcpRetransmits).toBe(0); // no SYN waited for a retransmission
+      for (const c of conns) c.close();
+      for (const c of accepted) c.close();
+      listener.close();
+      a.close();
+      b.close();
+    }, 60_000);
+  }
+
   it('runs 200 connections at once, each echoing its own data', async () => {
     const [a, b] = await pair({ maxBacklog: 256, timeWait: 100 });
     b.listen({ port: 7, backlog: 256 }).close(); // the port is free again
