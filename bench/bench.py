@@ -19,6 +19,7 @@ directions"; rr / "64-byte request/response" (metric "round trips/s"); conn-rate
 import json
 import os
 import statistics
+import shutil
 import subprocess
 import sys
 import time
@@ -197,6 +198,42 @@ def relay_rows():
                 skipped[(g, c, s)] = "relay-lossy.sh: " + (err.strip().splitlines() or ["failed"])[-1][:120]
 
 
+def relay_connrate_rows():
+    g, c = "relay-conn-rate", "connect, one request, close (ab -c 50)"
+    systems = ["wtcp (Node http over wtcp/node)", "Linux (the same server, kernel TCP)"]
+    if not ROOT_USER:
+        reason = "needs root"
+    elif not WASM or not os.path.exists(os.path.join(BUILD, "wtcp-relay")):
+        reason = "make relay wasm js-deps"
+    elif not shutil.which("ab"):
+        reason = "needs ab (apache2-utils)"
+    else:
+        reason = None
+    if reason:
+        for s in systems:
+            skipped[(g, c, s)] = reason
+        return
+    print("bench: relay-conn-rate (ab, %d runs)" % RUNS, file=log, flush=True)
+    env = dict(os.environ, BENCH_RUNS=str(RUNS))
+    try:
+        p = subprocess.run(["bash", "bench/relay-connrate.sh", BUILD], cwd=ROOT, capture_output=True, text=True,
+                           env=env, timeout=3600)
+        out, err = p.stdout, p.stderr
+    except subprocess.TimeoutExpired:
+        out, err = "", "timed out"
+    n = {}
+    for line in out.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            key = (r["group"], r["case"], r["system"])
+            n[key] = n.get(key, 0) + 1
+            r["run"] = n[key]
+            rows.append(r)
+    if not n:
+        for s in systems:
+            skipped[(g, c, s)] = "relay-connrate.sh: " + (err.strip().splitlines() or ["failed"])[-1][:120]
+
+
 def measure():
     plan = [c for c in cases() if not ONLY or c[0] in ONLY]
     for group, case, systems in plan:
@@ -221,11 +258,13 @@ def measure():
                 print("  %-11s %-26s %-26s %5.1f s" % (group, case, label, time.time() - t0), file=log, flush=True)
     if not ONLY or "relay-lossy" in ONLY:
         relay_rows()
+    if not ONLY or "relay-conn-rate" in ONLY:
+        relay_connrate_rows()
 
 
 # ---- aggregation and targets
 
-ORDER = ["bulk-2proc", "bulk-1proc", "lossy-link", "relay-lossy", "rr", "conn-rate", "conns-10k"]
+ORDER = ["bulk-2proc", "bulk-1proc", "lossy-link", "relay-lossy", "rr", "conn-rate", "relay-conn-rate", "conns-10k"]
 REFERENCE = {  # (group, case-or-None) -> (system, metric) the ratio column divides by
     ("bulk-2proc", "one direction"): ("socketpair, no stack", "goodput equivalent (1448 B per packet)"),
     ("bulk-2proc", "both directions"): ("Linux veth", "goodput"),
@@ -234,6 +273,7 @@ REFERENCE = {  # (group, case-or-None) -> (system, metric) the ratio column divi
     ("relay-lossy", None): ("Linux sending", "goodput"),
     ("rr", None): ("Linux loopback", "round trips/s"),
     ("conn-rate", None): ("Linux loopback", "connections/s"),
+    ("relay-conn-rate", None): ("Linux (the same server, kernel TCP)", "connections/s"),
 }
 
 
