@@ -78,6 +78,7 @@ $(BUILD)/tests-san/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp-sa
 TEST_PREREQS :=
 -include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
 -include bench/bench.mk
+-include tests/fuzz/fuzz.mk
 
 # ---- set-up: safe to run twice ----
 APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32 libclang-rt-14-dev
@@ -95,7 +96,7 @@ check-core: $(CORE_OBJ) $(if $(WASI_SDK_PATH),,$(BUILD)/wasi-sysroot)
 
 # ---- tests ----
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(BUILD)/fuzz/fuzz_input $(TEST_PREREQS)
+	@$(MAKE) --no-print-directory all $(BUILD)/wtcp-pktrun-san $(UNIT_SAN) $(BUILD)/tests-san/simnet $(TEST_PREREQS)
 	@tools/run-tests.sh $(BUILD)
 
 demo:
@@ -107,20 +108,3 @@ demo-pair: deps
 
 clean:
 	rm -rf $(BUILD)
-
-# ---- fuzzing (libFuzzer): a bounded, seeded run is part of make test ----
-comma := ,
-FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
-# The harness is built without coverage instrumentation: the fuzzer steers by the core's
-# branches, not the test harness's.
-$(BUILD)/fuzz/harness.o: $(HARNESS_DEP) include/wtcp.h
-	@mkdir -p $(dir $@)
-	$(CLANG) $(subst fuzzer$(comma),,$(FUZZ_FLAGS)) -c $(HARNESS_SRC) -o $@
-
-$(BUILD)/fuzz/fuzz_input: tests/fuzz/fuzz_input.c $(BUILD)/fuzz/harness.o $(CORE_SRC) $(HDRS)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -Itests/harness tests/fuzz/fuzz_input.c $(BUILD)/fuzz/harness.o $(CORE_SRC) -o $@
-
-fuzz: $(BUILD)/fuzz/fuzz_input
-	@mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_input -max_len=4096 -max_total_time=$${FUZZ_SECONDS:-300} $(BUILD)/fuzz/corpus

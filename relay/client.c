@@ -268,6 +268,77 @@ void client_from_network(relay *r, uint8_t *p, size_t len)
     fault_submit(c, DIR_DOWN, pkt);
 }
 
+/* One fragment of a WebSocket message (lws gives them in order): the message is
+ * assembled in c->rx up to the MTU, and handed on when the final fragment arrives; a
+ * binary message longer than the MTU is dropped (counted) without being kept. Returns -1
+ * when the message passes --max-message (the caller closes the connection with 1009). */
+int client_ws_fragment(client *c, const uint8_t *in, size_t len, int first, int final, int binary)
+{
+    relay *r = c->r;
+    if (first) {
+        c->rx_len = 0;
+        c->rx_total = 0;
+        c->rx_binary = binary;
+        c->rx_dropping = 0;
+    }
+    c->rx_total += len;
+    if (c->rx_total > r->o.max_message)
+        return -1;
+    if (c->rx_binary && !c->rx_dropping) {
+        if (c->rx_len + len > r->o.mtu) {
+            c->rx_dropping = 1;
+        } else if (len) {
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+    }
+    if (final) {
+        if (!c->rx_binary)
+            client_from_client(c, NULL, c->rx_total, 0);
+        else if (c->rx_dropping)
+            client_drop(r, c, DIR_UP, DROP_TOO_BIG);
+        else
+            client_from_client(c, c->rx, c->rx_len, 1);
+    }
+    return 0;
+}
+
+/* Frames from the child's stdout: 2-byte length, then that many bytes. A frame that is
+ * not a good packet is dropped and counted; the framing itself cannot break. */
+void client_pipe_bytes(client *c, const uint8_t *b, size_t n)
+{
+    relay *r = c->r;
+    size_t off = 0;
+    while (off < n) {
+        if (c->hdr_have < 2) {
+            c->hdr[c->hdr_have++] = b[off++];
+            if (c->hdr_have == 2) {
+                c->frame_len = (size_t)c->hdr[0] << 8 | c->hdr[1];
+                c->rx_total = 0;
+                if (c->frame_len == 0) {
+                    client_drop(r, c, DIR_UP, DROP_MALFORMED);
+                    c->hdr_have = 0;
+                }
+            }
+            continue;
+        }
+        size_t take = c->frame_len - c->rx_total;
+        if (take > n - off)
+            take = n - off;
+        if (c->frame_len <= r->o.mtu)
+            memcpy(c->rx + c->rx_total, b + off, take);
+        c->rx_total += take;
+        off += take;
+        if (c->rx_total == c->frame_len) {
+            c->hdr_have = 0;
+            if (c->frame_len > r->o.mtu)
+                client_drop(r, c, DIR_UP, DROP_TOO_BIG);
+            else
+                client_from_client(c, c->rx, c->frame_len, 1);
+        }
+    }
+}
+
 static void enqueue_down(client *c, relay_pkt *p)
 {
     relay *r = c->r;

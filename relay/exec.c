@@ -100,42 +100,6 @@ fail_errno:
     return -1;
 }
 
-/* Frames from the child's stdout: 2-byte length, then that many bytes. A frame that is
- * not a good packet is dropped and counted; the framing itself cannot break. */
-static void parse_frames(client *c, const uint8_t *b, size_t n)
-{
-    relay *r = c->r;
-    size_t off = 0;
-    while (off < n) {
-        if (c->hdr_have < 2) {
-            c->hdr[c->hdr_have++] = b[off++];
-            if (c->hdr_have == 2) {
-                c->frame_len = (size_t)c->hdr[0] << 8 | c->hdr[1];
-                c->rx_total = 0;
-                if (c->frame_len == 0) {
-                    client_drop(r, c, DIR_UP, DROP_MALFORMED);
-                    c->hdr_have = 0;
-                }
-            }
-            continue;
-        }
-        size_t take = c->frame_len - c->rx_total;
-        if (take > n - off)
-            take = n - off;
-        if (c->frame_len <= r->o.mtu)
-            memcpy(c->rx + c->rx_total, b + off, take);
-        c->rx_total += take;
-        off += take;
-        if (c->rx_total == c->frame_len) {
-            c->hdr_have = 0;
-            if (c->frame_len > r->o.mtu)
-                client_drop(r, c, DIR_UP, DROP_TOO_BIG);
-            else
-                client_from_client(c, c->rx, c->frame_len, 1);
-        }
-    }
-}
-
 int exec_pipe_readable(relay *r, struct lws *wsi)
 {
     client *c = r->exec_client;
@@ -149,7 +113,7 @@ int exec_pipe_readable(relay *r, struct lws *wsi)
             return -1; /* the child closed its stdout */
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
-        parse_frames(c, buf, (size_t)n);
+        client_pipe_bytes(c, buf, (size_t)n);
         if (r->exec_client != c)
             return 0;
     }

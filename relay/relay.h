@@ -199,6 +199,10 @@ void relay_signals_readable(relay *r);
 client *client_new(relay *r, int kind, const char *peer);
 void client_free(client *c, const char *why);
 void client_from_client(client *c, const uint8_t *p, size_t len, int binary);
+/* A WebSocket message fragment (-1: over --max-message); bytes of an exec child's stdout
+ * (2-byte length framing). Both hand complete packets to client_from_client. */
+int client_ws_fragment(client *c, const uint8_t *in, size_t len, int first, int final, int binary);
+void client_pipe_bytes(client *c, const uint8_t *b, size_t n);
 void client_from_network(relay *r, uint8_t *p, size_t len);
 void client_drop(relay *r, client *c, int dir, enum relay_drop why);
 void client_want_write(client *c);

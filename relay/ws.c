@@ -252,37 +252,14 @@ static int ws_writable(relay *r, struct lws *wsi, client *c)
 
 static int ws_receive(relay *r, struct lws *wsi, client *c, const uint8_t *in, size_t len)
 {
-    if (lws_is_first_fragment(wsi)) {
-        c->rx_len = 0;
-        c->rx_total = 0;
-        c->rx_binary = lws_frame_is_binary(wsi);
-        c->rx_dropping = 0;
-    }
-    c->rx_total += len;
-    if (c->rx_total > r->o.max_message) {
-        static const char why[] = "message over --max-message";
-        r->st.closed_too_big++;
-        c->close_why = "message_too_big";
-        lws_close_reason(wsi, RELAY_CLOSE_TOO_BIG, (unsigned char *)why, sizeof why - 1);
-        return -1;
-    }
-    if (c->rx_binary && !c->rx_dropping) {
-        if (c->rx_len + len > r->o.mtu) {
-            c->rx_dropping = 1;
-        } else if (len) {
-            memcpy(c->rx + c->rx_len, in, len);
-            c->rx_len += len;
-        }
-    }
-    if (lws_is_final_fragment(wsi)) {
-        if (!c->rx_binary)
-            client_from_client(c, NULL, c->rx_total, 0);
-        else if (c->rx_dropping)
-            client_drop(r, c, DIR_UP, DROP_TOO_BIG);
-        else
-            client_from_client(c, c->rx, c->rx_len, 1);
-    }
-    return 0;
+    if (client_ws_fragment(c, in, len, lws_is_first_fragment(wsi), lws_is_final_fragment(wsi),
+                           lws_frame_is_binary(wsi)) == 0)
+        return 0;
+    static const char why[] = "message over --max-message";
+    r->st.closed_too_big++;
+    c->close_why = "message_too_big";
+    lws_close_reason(wsi, RELAY_CLOSE_TOO_BIG, (unsigned char *)why, sizeof why - 1);
+    return -1;
 }
 
 static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -152,6 +152,16 @@ static void take_frames(loop *l)
     }
 }
 
+size_t loop_input(loop *l, const uint8_t *data, size_t len)
+{
+    size_t room = l->in_cap - l->in_len;
+    size_t n = len < room ? len : room;
+    memcpy(l->in + l->in_len, data, n);
+    l->in_len += n;
+    take_frames(l);
+    return n;
+}
+
 static void stdin_ended(loop *l)
 {
     if (l->in_len == 1)

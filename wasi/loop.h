@@ -67,6 +67,11 @@ void loop_fail(loop *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Bytes from the link as stdin would bring them (any split): as many as the input buffer
+ * takes are added and every complete frame goes to the stack; returns how many were taken.
+ * Malformed framing stops the loop (loop_fail's message, status 1). For tests and fuzzing;
+ * loop_run reads stdin itself. */
+size_t loop_input(loop *l, const uint8_t *data, size_t len);
 /* Sends what the stack has queued (wtcp_poll) and writes it out now. */
 void loop_flush(loop *l);
 void loop_free(loop *l);

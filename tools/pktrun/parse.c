@@ -22,6 +22,7 @@ typedef struct parser {
     size_t errsz;
     char **notes;
     int nnotes, capnotes;
+    int ev_building;       /* sc->ev is parse_events' malloc'd buffer, not the arena's copy */
 } parser;
 
 /* ---- -D defines ---- */
@@ -212,6 +213,8 @@ static int64_t parse_time(parser *p)
 {
     token *t = next(p);
     int64_t us;
+    if (t->kind == TK_INT && (t->ival > INT64_MAX / 1000000 || t->ival < -(INT64_MAX / 1000000)))
+        perr(p, t, "time %s is out of range", tokdesc(t)); /* would overflow (found by fuzzing) */
     if (t->kind == TK_INT)
         us = t->ival * 1000000;
     else if (t->kind == TK_FLOAT)
@@ -835,6 +838,7 @@ static void parse_events(parser *p)
     }
     /* ev is copied into the arena at the end; on a parse error it must not leak */
     p->sc->ev = ev;
+    p->ev_building = 1;
     for (;;) {
         token *t = peek(p);
         if (t->kind == TK_EOF)
@@ -912,6 +916,7 @@ static void parse_events(parser *p)
     free(ev);
     p->sc->ev = out;
     p->sc->nev = n;
+    p->ev_building = 0; /* the arena holds it now (an empty script used to free the arena's copy) */
 }
 
 static void parse_options(parser *p)
@@ -990,16 +995,23 @@ int parse_script_file(const char *path, script *sc, char *err, size_t errsz)
         snprintf(err, errsz, "%s: read error", path);
         return -1;
     }
+    int r = parse_script_text(path, buf, len, sc, err, errsz);
+    free(buf);
+    return r;
+}
+
+int parse_script_text(const char *path, const char *buf, size_t len, script *sc, char *err, size_t errsz)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->path = path;
     token *toks;
     int ntoks, eline = 0;
     char lerr[256];
     if (lex_script(&sc->mem, buf, len, &toks, &ntoks, &eline, lerr, sizeof lerr) < 0) {
-        free(buf);
         snprintf(err, errsz, "%s:%d: %s", path, eline, lerr);
         arena_free(&sc->mem);
         return -1;
     }
-    free(buf);
     apply_defines(&sc->mem, toks, ntoks);
     parser p;
     memset(&p, 0, sizeof p);
@@ -1010,7 +1022,7 @@ int parse_script_file(const char *path, script *sc, char *err, size_t errsz)
     p.err = err;
     p.errsz = errsz;
     if (setjmp(p.jb)) {
-        if (sc->ev && sc->nev == 0)
+        if (sc->ev && p.ev_building)
             free(sc->ev); /* still the malloc'd build buffer */
         sc->ev = NULL;
         sc->nev = 0;

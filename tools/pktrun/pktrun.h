@@ -185,6 +185,8 @@ int parse_define(const char *name_eq_value);
 
 /* Reads and parses path. Returns 0, or -1 with a "path:line: message" in err. */
 int parse_script_file(const char *path, script *sc, char *err, size_t errsz);
+/* The same for a script already in memory (len bytes, not NUL-terminated); path names it. */
+int parse_script_text(const char *path, const char *buf, size_t len, script *sc, char *err, size_t errsz);
 void script_free(script *sc);
 
 /* ---- printing (packetdrill notation) ---- */

@@ -1,0 +1,124 @@
+/* fuzz_relay.c: libFuzzer target for what the relay takes from its clients and the
+ * network (relay/client.c, packet.c, pool.c): WebSocket message fragments (any order of
+ * first/final, binary or text, any size), exec-pipe bytes with their 2-byte framing, and
+ * packets from the TUN, for three clients at once with fuzzer-chosen options. Every packet
+ * is either delivered (to the TUN, written to /dev/null, or to a client's queue, drained
+ * here) or dropped and counted; nothing is read or written outside its buffer, nothing
+ * leaks, no queue passes its bound. */
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+/* main.c's log goes to stderr; the fuzzer keeps it quiet. */
+void relay_log(const char *fmt, ...)
+{
+    (void)fmt;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static relay *r_;
+
+static uint8_t take(const uint8_t **d, size_t *n)
+{
+    if (*n == 0)
+        return 0;
+    uint8_t b = **d;
+    (*d)++;
+    (*n)--;
+    return b;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!r_) {
+        r_ = calloc(1, sizeof *r_);
+        if (!r_)
+            abort();
+    }
+    relay *r = r_;
+    memset(r, 0, sizeof *r);
+    uint8_t o = take(&data, &size);
+    r->o.addr = 0x0a4d0001u; /* 10.77.0.1/16 */
+    r->o.prefix = 16;
+    r->o.mtu = (o & 1) ? 65535 : 1500;
+    r->o.max_message = (o & 2) ? 65535 : 2000;
+    r->o.allow_peers = (o & 4) != 0;
+    r->o.rate_pps = (o & 8) ? 50 : 0;
+    r->o.rate_bytes = (o & 16) ? 20000 : 0;
+    r->o.queue = 16;
+    r->o.queue_bytes = 32768;
+    r->gateway = r->o.addr;
+    r->netmask = 0xffff0000u;
+    r->tun_fd = open("/dev/null", O_WRONLY);
+    if (r->tun_fd < 0 || pool_init(&r->pool, r->o.addr, r->o.prefix, r->o.addr, 4) < 0)
+        abort();
+    client *c[3];
+    for (int i = 0; i < 3; i++)
+        if (!(c[i] = client_new(r, i == 2 ? CLIENT_EXEC : CLIENT_WS, "fuzz")))
+            abort();
+    static uint8_t buf[LWS_PRE + 65536 + 64];
+    while (size > 0) {
+        uint8_t op = take(&data, &size);
+        client *k = c[op % 2]; /* a WebSocket client; the pipe client for pipe bytes */
+        size_t len = (size_t)take(&data, &size) << 8 | take(&data, &size);
+        if (len > size)
+            len = size;
+        uint8_t *p = buf + LWS_PRE;
+        memcpy(p, data, len);
+        /* Mostly a real source address for the client, so the later checks are reached. */
+        if ((op & 0x40) && len >= 20) {
+            p[12] = (uint8_t)(k->addr >> 24), p[13] = (uint8_t)(k->addr >> 16);
+            p[14] = (uint8_t)(k->addr >> 8), p[15] = (uint8_t)k->addr;
+            if (op & 0x80) { /* and a right length and checksum */
+                p[2] = (uint8_t)(len >> 8), p[3] = (uint8_t)len;
+                p[10] = p[11] = 0;
+                size_t ihl = (size_t)(p[0] & 15) * 4;
+                if (ihl >= 20 && ihl <= len) {
+                    uint16_t s = ipv4_checksum(p, ihl);
+                    p[10] = (uint8_t)(s >> 8), p[11] = (uint8_t)s;
+                }
+            }
+        }
+        switch ((op >> 2) & 7) {
+        case 0: case 1: /* a WebSocket fragment: first/final/binary from the op byte */
+            if (client_ws_fragment(k, p, len, (op >> 5) & 1, op & 1 || len < 8, !((op >> 4) & 1) || op & 0x80) < 0)
+                k->rx_len = k->rx_total = 0; /* the relay would close it */
+            break;
+        case 2: case 3:
+            client_pipe_bytes(c[2], p, len); /* only an exec client's bytes are framed so */
+            break;
+        case 4: case 5: {
+            /* From the network, to one of the clients. */
+            if (len >= 20) {
+                p[16] = (uint8_t)(k->addr >> 24), p[17] = (uint8_t)(k->addr >> 16);
+                p[18] = (uint8_t)(k->addr >> 8), p[19] = (uint8_t)k->addr;
+            }
+            client_from_network(r, p, len);
+            break;
+        }
+        default: { /* the client reads its queue */
+            relay_pkt *q;
+            while ((q = pktq_pop(&k->outq)))
+                free(q);
+            break;
+        }
+        }
+        for (int i = 0; i < 3; i++)
+            if (c[i]->outq.count > r->o.queue || c[i]->outq.bytes > r->o.queue_bytes + r->o.mtu)
+                abort(); /* a queue past its bound */
+        data += len;
+        size -= len;
+    }
+    for (int i = 0; i < 3; i++)
+        client_free(c[i], "fuzz");
+    pool_destroy(&r->pool);
+    close(r->tun_fd);
+    return 0;
+}
