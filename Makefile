@@ -29,7 +29,7 @@ WASI_SDK_PATH ?=
 WASI_SYSROOT  ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/share/wasi-sysroot,$(BUILD)/wasi-sysroot)
 WASI_CC       ?= $(if $(WASI_SDK_PATH),$(WASI_SDK_PATH)/bin/clang,$(CLANG))
 
-.PHONY: all deps test check-core demo demo-pair bench bench-relay fuzz clean
+.PHONY: all deps test check-core demo demo-pair bench bench-relay fuzz soak clean
 
 all: $(BUILD)/libwtcp.a $(BUILD)/wtcp-pktrun $(BUILD)/wtcp-demo-pair $(UNIT_BIN) $(BUILD)/tests/simnet
 
@@ -105,6 +105,10 @@ demo:
 demo-pair: deps
 	@$(MAKE) --no-print-directory $(BUILD)/wtcp-demo-pair
 	$(BUILD)/wtcp-demo-pair
+
+# A soak through the relay with faults (root): make soak SOAK_SECONDS=1800.
+soak: deps relay wasm js-deps
+	tests/soak/soak.sh $(BUILD) $${SOAK_SECONDS:-120}
 
 clean:
 	rm -rf $(BUILD)

@@ -42,7 +42,8 @@ export class Socket extends Duplex {
 
   /** `{ stack }` for a socket to connect() later, or `{ stack, connection }` to wrap one. */
   constructor(options = {}) {
-    super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: true, autoDestroy: true });
+    // 'close' is emitted by _destroy, with net.Socket's hadError argument.
+    super({ allowHalfOpen: options.allowHalfOpen ?? false, emitClose: false, autoDestroy: true });
     this.#stack = checkStack(options.stack, 'new Socket()');
     this.#opened = new Promise((resolve) => (this.#open = resolve));
     if (options.connection !== undefined) {
@@ -164,6 +165,8 @@ export class Socket extends Duplex {
       this.#open(null);
     }
     callback(err);
+    // As net.Socket: 'close' after 'error', hadError true when an error ended it.
+    process.nextTick(() => this.emit('close', err != null));
   }
 
   /** Resets the connection (RST) and destroys the socket. */

@@ -161,4 +161,42 @@ describe('wtcp/node with Node http', () => {
     a.close();
     b.close();
   });
+  it("reports a peer's reset as 'error' ECONNRESET, then 'close' with hadError true, as net.Socket", async () => {
+    const [a, b] = await pair();
+    const seen = [];
+    const gotClose = new Promise((resolve) => {
+      const server = createServer({ stack: b, allowHalfOpen: true }, (sock) => {
+        sock.on('data', () => {});
+        sock.on('error', (e) => seen.push(`error ${e.code}`));
+        sock.on('close', (hadError) => {
+          seen.push(`close ${hadError}`);
+          server.close();
+          resolve();
+        });
+      });
+      server.listen(7000);
+    });
+    const c = connect({ stack: a, host: '10.0.0.2', port: 7000 });
+    c.on('error', () => {});
+    await new Promise((resolve) => c.on('connect', resolve));
+    c.write('some data');
+    await new Promise((r) => setTimeout(r, 20));
+    c.resetAndDestroy();
+    await gotClose;
+    expect(seen).toEqual(['error ECONNRESET', 'close true']);
+    // A clean end: 'close' with hadError false.
+    const server2 = createServer({ stack: b }, (sock) => sock.end('bye'));
+    await new Promise((resolve) => server2.listen(7001, resolve));
+    const clean = await new Promise((resolve) => {
+      const s = connect({ stack: a, host: '10.0.0.2', port: 7001 });
+      s.on('data', () => {});
+      s.on('close', (hadError) => {
+        server2.close();
+        resolve(hadError);
+      });
+    });
+    expect(clean).toBe(false);
+    a.close();
+    b.close();
+  });
 });
