@@ -33,4 +33,6 @@ relay-test: relay wasi $(BUILD)/relay/unit $(BUILD)/relay/wtcp-relay-san
 APT_PKGS += libwebsockets-dev pkg-config iproute2 curl socat nftables tcpdump python3 openssl procps
 # ab (ApacheBench): the load test in tests/interop (test 7), as a user would run one.
 APT_PKGS += apache2-utils
+# valgrind: relay/test_abuse.sh runs the relay under memcheck.
+APT_PKGS += valgrind
 TEST_PREREQS += $(BUILD)/wtcp-relay $(BUILD)/relay/wtcp-relay-san $(BUILD)/relay/unit

@@ -151,10 +151,13 @@ run_binary simnet-san "$build/tests-san/simnet" --default --vanish "${san_args[@
 
 # 6. The other parts of the project: each brings its own test driver (the last four need
 # root: network namespaces, TUN devices, nftables).
-for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh \
+for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh relay/test_abuse.sh \
     tests/interop/test.sh web/test.sh tools/demo/test.sh bench/sockpair/test.sh tests/soak/test.sh; do
     if [ -x "$part_test" ]; then
-        run_suite "$(dirname "$part_test")" "$part_test" "$build"
+        suite=$(dirname "$part_test")
+        base=$(basename "$part_test" .sh)
+        [ "$base" != test ] && suite="$suite-${base#test_}" # relay/test_abuse.sh: relay-abuse
+        run_suite "$suite" "$part_test" "$build"
     else
         skip_suite "$(dirname "$part_test")" "$part_test is missing or not executable"
     fi
