@@ -80,8 +80,8 @@ def sockpair(group, case, system, *args):
     return [SP, "--group", group, "--label", case, "--sysname", system] + list(args)
 
 
-def node_script(name):
-    """The command for a Node helper, or (None, reason)."""
+def node_script(name, *args):
+    """The command for a Node helper (one run of its own: bench.py repeats it), or (None, reason)."""
     path = os.path.join(ROOT, "bench", name)
     if not os.path.exists(path):
         return None, "bench/%s does not exist yet" % name
@@ -90,7 +90,7 @@ def node_script(name):
     with open(path) as f:
         if "--json" not in f.read():
             return None, "bench/%s has no --json output yet" % name
-    return ["node", path, "--json"], None
+    return ["node", path] + list(args) + ["--json"], None
 
 
 # A case: group, case name, and its systems in the order they alternate; each system is
@@ -115,7 +115,7 @@ def cases():
         ("Linux veth", None, "veth.sh did not run" if ROOT_USER else "needs root"),
     ]
     g = "bulk-1proc"
-    js, why = node_script("js-pair.mjs")
+    js, why = node_script("js-pair.mjs", "64", "1")
     for c, k in ((one, "bulk-one"), (both, "bulk-both")):
         yield g, c, [
             ("wtcp native", sockpair(g, c, "wtcp native", "--one-process", "--case", k, "--bytes", BULK), None),
@@ -132,7 +132,7 @@ def cases():
             ("lwIP raw", sockpair(g, c, "lwIP raw", "--system", "lwip-raw", *common), None),
         ]
     g, c = "rr", "64-byte request/response"
-    js, why = node_script("js-rr.mjs")
+    js, why = node_script("js-rr.mjs", RR_S, "1")
     yield g, c, [
         ("wtcp", sockpair(g, c, "wtcp", "--case", "rr", "--seconds", RR_S), None),
         ("lwIP raw", sockpair(g, c, "lwIP raw", "--system", "lwip-raw", "--case", "rr", "--seconds", RR_S), None),
@@ -143,7 +143,6 @@ def cases():
         ("wtcp wasm (Node)", js, why),
     ]
     g, c = "conn-rate", "connect, accept, close"
-    js, why = node_script("js-conns.mjs")
     cargs = ["--case", "conn", "--conns", CONNS, "--seconds", "10"]
     yield g, c, [
         ("wtcp", sockpair(g, c, "wtcp", *cargs), None),
@@ -151,12 +150,13 @@ def cases():
         ("lwIP sockets", None, "accept loop falls behind, stalls"),
         ("Linux loopback", sockpair(g, c, "Linux loopback", "--system", "linux", *cargs), None),
         ("wtcp native, 1 process", sockpair(g, c, "wtcp native, 1 process", "--one-process", *cargs), None),
-        ("wtcp wasm (Node)", js, why),
+        ("wtcp wasm (Node)", None, why or "(rows from js-rr.mjs, run in the rr case)"),
     ]
     g, c = "conns-10k", "10,000 idle connections"
+    js, why = node_script("js-conns.mjs", "10000", "1")
     yield g, c, [
         ("wtcp native", sockpair(g, c, "wtcp native", "--case", "idle", "--conns", "10000"), None),
-        ("wtcp npm (Node)", None, why or "(rows from js-conns.mjs, if any)"),
+        ("wtcp npm (Node)", js, why),
     ]
 
 
@@ -326,10 +326,19 @@ def targets(agg):
         if w is not None and lx:
             t[("relay-lossy", c, "wtcp sending (wasm in Node)", "goodput")] = (">= 0.5x Linux sending", w >= 0.5 * lx)
     for s in ("wtcp native", "wtcp npm (Node)"):
-        for m in ("memory per idle connection (server end)", "memory per idle connection"):
+        for m in ("memory per idle connection (server end)", "memory per idle connection (both ends)"):
             v = med("conns-10k", "10,000 idle connections", s, m)
             if v is not None:
                 t[("conns-10k", "10,000 idle connections", s, m)] = ("<= 4096 bytes", v <= 4096)
+    v = med("conns-10k", "10,000 idle connections", "wtcp npm (Node)", "connections reached")
+    if v is not None:
+        t[("conns-10k", "10,000 idle connections", "wtcp npm (Node)", "connections reached")] = ("10000", v >= 10000)
+    w, n = med("bulk-1proc", "one direction", "wtcp wasm (Node)", "goodput"), med("bulk-1proc", "one direction", "wtcp native", "goodput")
+    if w is not None and n:
+        t[("bulk-1proc", "one direction", "wtcp wasm (Node)", "goodput")] = (">= 0.5x native", w >= 0.5 * n)
+    v = med("rr", "64-byte request/response", "wtcp wasm (Node)", "round trips/s")
+    if v is not None:
+        t[("rr", "64-byte request/response", "wtcp wasm (Node)", "round trips/s")] = (">= 150,000/s", v >= 150000)
     return t
 
 

@@ -8,7 +8,7 @@ import { args, median, row, say } from './js-lib.mjs';
 
 const seconds = Number(args[0] ?? 2);
 const runs = Number(args[1] ?? 5);
-const group = 'small-1proc';
+// bench.py's groups and cases: rr and conn-rate, beside the native rows.
 const SIZE = 64;
 
 /** Reads exactly n bytes (64-byte messages normally arrive whole). */
@@ -94,10 +94,10 @@ const cps = [];
 for (let i = 0; i < runs; i++) {
   const r = await roundTrips(seconds * 1000);
   rr.push(r);
-  row({ group, case: 'pair() 64 B ping-pong', system: 'wtcp wasm (Node)', metric: 'round trips', unit: '1/s', value: Math.round(r), higher_is_better: true });
+  row({ group: 'rr', case: '64-byte request/response', system: 'wtcp wasm (Node)', metric: 'round trips/s', unit: '1/s', value: Math.round(r), higher_is_better: true });
   const c = await connections(seconds * 1000);
   cps.push(c);
-  row({ group, case: 'pair() connect+accept+close', system: 'wtcp wasm (Node)', metric: 'connections', unit: '1/s', value: Math.round(c), higher_is_better: true });
+  row({ group: 'conn-rate', case: 'connect, accept, close', system: 'wtcp wasm (Node)', metric: 'connections/s', unit: '1/s', value: Math.round(c), higher_is_better: true });
 }
 say(`wtcp over pair() in Node 20 (wasm), median of ${runs} runs of ${seconds} s\n`);
 say(`64-byte request/response, one connection   ${median(rr).toFixed(0).padStart(9)} round trips/s  (${(1e6 / median(rr)).toFixed(2)} µs each)`);
