@@ -202,10 +202,10 @@ typedef struct tcp_tw {
     uint32_t raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;     /* our sequence after our FIN; past the peer's FIN */
-    uint32_t ts_recent, ts_offset; /* RFC 7323 (ts_flag set): echo and our clock's offset */
+    uint32_t ts_recent, ts_offset; /* RFC 7323 (when ts_ok): echo and our clock's offset */
     uint64_t ts_recent_stamp;
     uint64_t expires;              /* end of 2MSL (ms) */
-    uint32_t hash_next;            /* chain in the TIME-WAIT hash */
+    uint32_t hash_next;            /* chain in the TIME-WAIT hash (free entries: the free list) */
     uint32_t older, newer;         /* the age list: oldest expires first (WTCP_NONE ends) */
     uint16_t win;                  /* window field of our ACKs (already scaled) */
     uint8_t ts_ok, in_use;

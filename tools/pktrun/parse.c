@@ -179,6 +179,7 @@ static uint32_t expect_u32(parser *p, const char *what)
 }
 
 /* ---- times ---- */
+/* Microseconds in a decimal text; INT64_MIN when it does not fit (found by fuzzing). */
 static int64_t float_text_us(const char *s)
 {
     int64_t ip = 0, frac = 0;
@@ -187,8 +188,11 @@ static int64_t float_text_us(const char *s)
         neg = 1;
         s++;
     }
-    while (*s >= '0' && *s <= '9')
+    while (*s >= '0' && *s <= '9') {
+        if (ip > (INT64_MAX / 1000000 - 1) / 10)
+            return INT64_MIN;
         ip = ip * 10 + (*s++ - '0');
+    }
     if (*s == '.')
         s++;
     while (*s >= '0' && *s <= '9') {
@@ -212,15 +216,18 @@ static int64_t float_text_us(const char *s)
 static int64_t parse_time(parser *p)
 {
     token *t = next(p);
-    int64_t us;
-    if (t->kind == TK_INT && (t->ival > INT64_MAX / 1000000 || t->ival < -(INT64_MAX / 1000000)))
-        perr(p, t, "time %s is out of range", tokdesc(t)); /* would overflow (found by fuzzing) */
-    if (t->kind == TK_INT)
+    int64_t us = 0;
+    if (t->kind == TK_INT) {
+        if (t->ival > INT64_MAX / 1000000 || t->ival < -(INT64_MAX / 1000000))
+            perr(p, t, "time %s is out of range", tokdesc(t)); /* would overflow (found by fuzzing) */
         us = t->ival * 1000000;
-    else if (t->kind == TK_FLOAT)
+    } else if (t->kind == TK_FLOAT) {
         us = float_text_us(t->text);
-    else
+        if (us == INT64_MIN)
+            perr(p, t, "time %s is out of range", tokdesc(t));
+    } else {
         perr(p, t, "expected a time but found %s", tokdesc(t));
+    }
     if (us < 0)
         perr(p, t, "negative time");
     return us;
