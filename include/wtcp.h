@@ -297,7 +297,8 @@ int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
     X(TCP_BACKLOG_FULL, "tcp: listen backlog full")                            \
     X(TCP_NO_MEMORY, "tcp: no memory or socket slot for connection")           \
     X(TCP_RST_IGNORED, "tcp: RST not acceptable")                              \
-    X(TCP_OOO_FULL, "tcp: out-of-order data beyond buffer")
+    X(TCP_OOO_FULL, "tcp: out-of-order data beyond buffer")                    \
+    X(TCP_DUPLICATE, "tcp: duplicate segment (all of it received before)")
 
 enum wtcp_drop_reason {
 #define WTCP_DROP_ENUM(name, msg) WTCP_DROP_##name,

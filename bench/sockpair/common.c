@@ -218,10 +218,10 @@ void result_write(int fd, const bench_result *r)
                      "rx_bytes=%" PRIu64 " tx_bytes=%" PRIu64 " rx_ms=%.3f bad_bytes=%" PRIu64
                      " drops=%" PRIu64 " drops_oow=%" PRIu64 " retransmits=%" PRIu64
                      " count=%" PRIu64 " count_ms=%.3f failed=%d timeouts=%" PRIu64
-                     " recoveries=%" PRIu64 " tlp=%" PRIu64 " rack=%" PRIu64 "\n",
+                     " recoveries=%" PRIu64 " tlp=%" PRIu64 " rack=%" PRIu64 " dup=%" PRIu64 "\n",
                      r->rx_bytes, r->tx_bytes, r->rx_ms, r->bad_bytes, r->drops, r->drops_oow,
                      r->retransmits, r->count, r->count_ms, r->failed, r->timeouts, r->recoveries,
-                     r->tlp_probes, r->rack_losses);
+                     r->tlp_probes, r->rack_losses, r->drops_dup);
     if (write(fd, line, (size_t)n) != n)
         perror("result write");
 }
@@ -247,10 +247,10 @@ int result_read(int fd, bench_result *r)
                   "rx_bytes=%" SCNu64 " tx_bytes=%" SCNu64 " rx_ms=%lf bad_bytes=%" SCNu64
                   " drops=%" SCNu64 " drops_oow=%" SCNu64 " retransmits=%" SCNu64
                   " count=%" SCNu64 " count_ms=%lf failed=%d timeouts=%" SCNu64
-                  " recoveries=%" SCNu64 " tlp=%" SCNu64 " rack=%" SCNu64,
+                  " recoveries=%" SCNu64 " tlp=%" SCNu64 " rack=%" SCNu64 " dup=%" SCNu64,
                   &r->rx_bytes, &r->tx_bytes, &r->rx_ms, &r->bad_bytes, &r->drops, &r->drops_oow,
                   &r->retransmits, &r->count, &r->count_ms, &r->failed, &r->timeouts,
-                  &r->recoveries, &r->tlp_probes, &r->rack_losses) == 14
+                  &r->recoveries, &r->tlp_probes, &r->rack_losses, &r->drops_dup) == 15
                ? 0
                : -1;
 }

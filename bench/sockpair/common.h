@@ -36,6 +36,7 @@ typedef struct bench_result {
     double rx_ms;          /* receiver: established (first byte for lwIP) to end of stream */
     uint64_t bad_bytes;    /* chunks that did not match the pattern */
     uint64_t drops, drops_oow, retransmits; /* wtcp counters; lwIP: -1 (not known) */
+    uint64_t drops_dup;                     /* wtcp: segments dropped as duplicates */
     uint64_t timeouts, recoveries, tlp_probes, rack_losses; /* wtcp's sender, for the loss rows */
     uint64_t count;        /* rr: round trips, conn: connections, link: packets */
     double count_ms;       /* over how long */

@@ -251,6 +251,7 @@ void wend_result(wend *e, bench_result *r)
     r->bad_bytes = e->bad_bytes;
     r->drops = s.drops;
     r->drops_oow = s.drop[WTCP_DROP_TCP_OUT_OF_WINDOW];
+    r->drops_dup = s.drop[WTCP_DROP_TCP_DUPLICATE];
     r->retransmits = s.tcp_retransmits;
     r->timeouts = s.tcp_timeouts;
     r->recoveries = s.tcp_recoveries;

@@ -792,7 +792,11 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
             tcp_time_wait_fin(st, idx); /* the peer's FIN again: our ACK was lost */
             return;
         }
-        stack_drop(st, WTCP_DROP_TCP_OUT_OF_WINDOW);
+        /* Data all below RCV.NXT is a duplicate (a needless resend, or one the network
+         * copied), counted apart from what really lies outside the window. */
+        int dup = seg->payload_len && !(seg->flags & (WIRE_TCP_SYN | WIRE_TCP_RST)) &&
+                  seq_leq(seg->seq + (uint32_t)seg->payload_len, c->rcv_nxt);
+        stack_drop(st, dup ? WTCP_DROP_TCP_DUPLICATE : WTCP_DROP_TCP_OUT_OF_WINDOW);
         if (!(seg->flags & WIRE_TCP_RST)) {
             tcp_dsack_old_data(c, seg);
             tcp_quickack_on_dup(c, seg);

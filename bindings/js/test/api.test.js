@@ -159,8 +159,10 @@ describe('connections', () => {
       sack: true,
       bytesSent: 50_000,
       bytesReceived: 50_000,
-      retransmits: 0,
     });
+    // A lossless link resends nothing but a tail probe when the machine held the process
+    // back past the 2 ms probe timeout.
+    expect(info.retransmits).toBeLessThanOrEqual(a.stats().tcpLossProbes);
     for (const k of ['cwnd', 'srtt', 'rto', 'sendWindow', 'receiveWindow', 'segmentsIn', 'segmentsOut']) {
       expect(typeof info[k]).toBe('number');
     }
