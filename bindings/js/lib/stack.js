@@ -24,36 +24,6 @@ const MAX_TIMEOUT = 0x7fffffff;
 
 const clock = globalThis.performance ?? Date;
 
-const STAT_NAMES = [
-  'ipIn',
-  'ipOut',
-  'ipInBytes',
-  'ipOutBytes',
-  'tcpIn',
-  'tcpOut',
-  'tcpRetransmits',
-  'tcpResetsOut',
-  'tcpChallengeAcks',
-  'tcpActiveOpens',
-  'tcpPassiveOpens',
-  'tcpFailed',
-  'udpIn',
-  'udpOut',
-  'icmpIn',
-  'icmpOut',
-  'drops',
-  'outputDrops',
-  'heapBytes',
-  'tcpTimeouts',
-  'tcpRecoveries',
-  'tcpLossProbes',
-  'tcpRackLosses',
-  'tcpTimeWait',
-  'tcpTimeWaitRecycled',
-  'tcpSynCookiesSent',
-  'tcpSynCookiesRecv',
-  'tcpSynCookiesFailed',
-];
 
 export class Stack {
   #core;
@@ -70,6 +40,7 @@ export class Stack {
   #onpacket = null;
   #packets = null;
   #linkDrops = 0;
+  #statNames = null;
   #dropNames = null;
   #loopback = []; // packets to our own address, delivered to ourselves
   #batchFor = null; // the onpacket function of a link that takes whole batches...
@@ -301,15 +272,19 @@ export class Stack {
   stats() {
     this.#checkOpen('stats');
     const v = this.#core.stats();
-    const out = {};
-    STAT_NAMES.forEach((name, i) => (out[name] = v[i]));
-    if (!this.#dropNames) {
+    if (!this.#statNames) {
+      // The names come from the core (wjs_stat_name, then wtcp_drop_name): one definition.
+      this.#statNames = [];
+      for (let name; (name = this.#core.statName(this.#statNames.length)) !== null; ) this.#statNames.push(name);
       this.#dropNames = [];
-      for (let i = STAT_NAMES.length; i < v.length; i++) this.#dropNames.push(this.#core.dropName(i - STAT_NAMES.length));
+      for (let i = this.#statNames.length; i < v.length; i++) this.#dropNames.push(this.#core.dropName(i - this.#statNames.length));
     }
+    const out = {};
+    const named = this.#statNames.length;
+    this.#statNames.forEach((name, i) => (out[name] = v[i]));
     out.dropReasons = {};
     this.#dropNames.forEach((name, i) => {
-      if (v[STAT_NAMES.length + i]) out.dropReasons[name] = v[STAT_NAMES.length + i];
+      if (v[named + i]) out.dropReasons[name] = v[named + i];
     });
     out.linkDrops = this.#linkDrops + (this.#packets?.dropped ?? 0);
     out.memoryBytes = this.#core.memoryBytes();

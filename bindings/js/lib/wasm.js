@@ -453,6 +453,12 @@ export class Core {
   strerror(code) {
     return this.cString(this.#x.wtcp_strerror(code));
   }
+  /** The name of stats() entry i, or null past the named ones (drops by reason follow). */
+  statName(i) {
+    const p = this.#x.wjs_stat_name(i);
+    return p ? this.cString(p) : null;
+  }
+
   dropName(i) {
     return this.cString(this.#x.wtcp_drop_name(i));
   }

@@ -30,7 +30,7 @@
 
 #define WJS_EXPORT __attribute__((used, visibility("default")))
 
-enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 32 + WTCP_DROP_COUNT };
+enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 40 + WTCP_DROP_COUNT };
 
 /* Slots of ctx->io, shared with lib/wasm.js (IO there). Queues hold records of
  * [u32 length][packet][padding to 4 bytes]. */
@@ -401,41 +401,46 @@ WJS_EXPORT int wjs_info(wjs_ctx *ctx, int32_t s)
     return i;
 }
 
-/* Stack counters as doubles, in the order lib/stack.js names them, then drops. */
+/* The stack's counters as JavaScript sees them (stack.stats()): each one's name there and
+ * its value, in this order, then the drops by reason. This list is their one definition:
+ * lib/stack.js takes the names from wjs_stat_name(). */
+#define WJS_STATS(X)                                                                        \
+    X("ipIn", st.ip_in) X("ipOut", st.ip_out) X("ipInBytes", st.ip_in_bytes)                 \
+    X("ipOutBytes", st.ip_out_bytes) X("tcpIn", st.tcp_in) X("tcpOut", st.tcp_out)           \
+    X("tcpRetransmits", st.tcp_retransmits) X("tcpResetsOut", st.tcp_rst_out)               \
+    X("tcpChallengeAcks", st.tcp_challenge_acks) X("tcpActiveOpens", st.tcp_active_opens)   \
+    X("tcpPassiveOpens", st.tcp_passive_opens) X("tcpFailed", st.tcp_conn_failed)           \
+    X("udpIn", st.udp_in) X("udpOut", st.udp_out) X("icmpIn", st.icmp_in)                   \
+    X("icmpOut", st.icmp_out) X("drops", st.drops) X("outputDrops", ctx->out_dropped)       \
+    X("heapBytes", ctx->heap_bytes) X("tcpTimeouts", st.tcp_timeouts)                       \
+    X("tcpRecoveries", st.tcp_recoveries) X("tcpLossProbes", st.tcp_tlp_probes)             \
+    X("tcpRackLosses", st.tcp_rack_losses) X("tcpTimeWait", st.tcp_time_wait)               \
+    X("tcpTimeWaitRecycled", st.tcp_tw_recycled)                                            \
+    X("tcpSynCookiesSent", st.tcp_syncookies_sent)                                          \
+    X("tcpSynCookiesRecv", st.tcp_syncookies_recv)                                          \
+    X("tcpSynCookiesFailed", st.tcp_syncookies_failed)
+
+#define WJS_STAT_NAME(name, value) name,
+static const char *const wjs_stat_names[] = { WJS_STATS(WJS_STAT_NAME) };
+#undef WJS_STAT_NAME
+enum { WJS_STAT_COUNT = sizeof wjs_stat_names / sizeof wjs_stat_names[0] };
+
+/* The name of counter i (NULL past the named ones: the drops follow, wtcp_drop_name). */
+WJS_EXPORT const char *wjs_stat_name(int i)
+{
+    return i >= 0 && i < WJS_STAT_COUNT ? wjs_stat_names[i] : NULL;
+}
+
+/* The counters as doubles, in WJS_STATS' order, then drops by reason. */
 WJS_EXPORT int wjs_stats(wjs_ctx *ctx)
 {
     wtcp_stats st;
     wtcp_stats_get(ctx->stack, &st);
     double *o = ctx->stats;
     int i = 0;
-    o[i++] = (double)st.ip_in;
-    o[i++] = (double)st.ip_out;
-    o[i++] = (double)st.ip_in_bytes;
-    o[i++] = (double)st.ip_out_bytes;
-    o[i++] = (double)st.tcp_in;
-    o[i++] = (double)st.tcp_out;
-    o[i++] = (double)st.tcp_retransmits;
-    o[i++] = (double)st.tcp_rst_out;
-    o[i++] = (double)st.tcp_challenge_acks;
-    o[i++] = (double)st.tcp_active_opens;
-    o[i++] = (double)st.tcp_passive_opens;
-    o[i++] = (double)st.tcp_conn_failed;
-    o[i++] = (double)st.udp_in;
-    o[i++] = (double)st.udp_out;
-    o[i++] = (double)st.icmp_in;
-    o[i++] = (double)st.icmp_out;
-    o[i++] = (double)st.drops;
-    o[i++] = ctx->out_dropped;
-    o[i++] = ctx->heap_bytes;
-    o[i++] = (double)st.tcp_timeouts;
-    o[i++] = (double)st.tcp_recoveries;
-    o[i++] = (double)st.tcp_tlp_probes;
-    o[i++] = (double)st.tcp_rack_losses;
-    o[i++] = (double)st.tcp_time_wait;
-    o[i++] = (double)st.tcp_tw_recycled;
-    o[i++] = (double)st.tcp_syncookies_sent;
-    o[i++] = (double)st.tcp_syncookies_recv;
-    o[i++] = (double)st.tcp_syncookies_failed;
+#define WJS_STAT_VALUE(name, value) o[i++] = (double)(value);
+    WJS_STATS(WJS_STAT_VALUE)
+#undef WJS_STAT_VALUE
     for (int d = 0; d < WTCP_DROP_COUNT; d++)
         o[i++] = (double)st.drop[d];
     return i;
