@@ -89,31 +89,6 @@ function importsFor(module) {
   return imports;
 }
 
-// Option slots of wjs_create (src/wtcp_js.c, enum wjs_opt).
-const OPT = {
-  addr: 0,
-  prefix: 1,
-  mtu: 2,
-  maxSockets: 3,
-  sndbuf: 4,
-  rcvbuf: 5,
-  rcvbufMax: 6,
-  maxBacklog: 7,
-  timeWait: 8,
-  synRetries: 9,
-  synAckRetries: 10,
-  dataRetries: 11,
-  ephemeralLo: 12,
-  ephemeralHi: 13,
-  ttl: 14,
-  noTimestamps: 15,
-  noSack: 16,
-  noWscale: 17,
-  isnKey: 18,
-  maxTimeWait: 22,
-  rtoMin: 23,
-  count: 24,
-};
 const DEFAULT = 0xffffffff;
 
 export const SOCK_STREAM = 1;
@@ -171,15 +146,21 @@ export class Core {
   /** Creates the stack; `config` maps OPT names to numbers (missing: the core's default). */
   create(config, isnKey) {
     const x = this.#x;
-    const p = x.malloc(OPT.count * 4);
+    // The option slots come from the core (wjs_opt_name): one definition, in wtcp_js.c.
+    const slot = {};
+    for (let i = 0, name; (name = x.wjs_opt_name(i)) !== 0; i++) slot[this.cString(name)] = i;
+    const count = x.wjs_opt_count();
+    const p = x.malloc(count * 4);
     if (!p) return -4;
     this.#views();
-    const slots = this.#u32.subarray(p >>> 2, (p >>> 2) + OPT.count);
+    const slots = this.#u32.subarray(p >>> 2, (p >>> 2) + count);
     slots.fill(DEFAULT);
     for (const [name, value] of Object.entries(config)) {
-      if (value !== undefined) slots[OPT[name]] = value;
+      if (value === undefined) continue;
+      if (!(name in slot)) throw new WtcpError('EINVAL', `wtcp.wasm has no option ${name}`);
+      slots[slot[name]] = value;
     }
-    this.#u8.set(isnKey.subarray(0, 16), p + OPT.isnKey * 4); // copied as bytes, as the C side reads it
+    this.#u8.set(isnKey.subarray(0, 16), p + slot.isnKey * 4); // copied as bytes, as the C side reads it
     const ctx = x.wjs_create(p);
     x.free(p);
     if (ctx < 0) return ctx;

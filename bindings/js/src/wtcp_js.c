@@ -50,31 +50,36 @@ enum wjs_io {
 /* Queues that grew past this in a burst are given back once empty. */
 #define WJS_QUEUE_KEEP (1u << 20)
 
-/* Option slots JS fills in wjs_create's array; WJS_DEFAULT leaves the core's default. */
-enum wjs_opt {
-    WJS_OPT_ADDR,
-    WJS_OPT_PREFIX,
-    WJS_OPT_MTU,
-    WJS_OPT_MAX_SOCKETS,
-    WJS_OPT_SNDBUF,
-    WJS_OPT_RCVBUF,
-    WJS_OPT_RCVBUF_MAX,
-    WJS_OPT_MAX_BACKLOG,
-    WJS_OPT_TIME_WAIT_MS,
-    WJS_OPT_SYN_RETRIES,
-    WJS_OPT_SYNACK_RETRIES,
-    WJS_OPT_DATA_RETRIES,
-    WJS_OPT_EPHEMERAL_LO,
-    WJS_OPT_EPHEMERAL_HI,
-    WJS_OPT_TTL,
-    WJS_OPT_NO_TIMESTAMPS,
-    WJS_OPT_NO_SACK,
-    WJS_OPT_NO_WSCALE,
-    WJS_OPT_ISN_KEY, /* four words */
-    WJS_OPT_MAX_TIME_WAIT = WJS_OPT_ISN_KEY + 4,
-    WJS_OPT_RTO_MIN,
-    WJS_OPT_COUNT
+/* The stack options JS may set (createStack's config, lib/stack.js): each one's name
+ * there and its wtcp_config field. Slot i of wjs_create's array is option i, then the
+ * ISN key in four words; WJS_DEFAULT leaves the core's default. This list is their one
+ * definition: lib/wasm.js takes the names and slots from wjs_opt_name(). */
+#define WJS_OPTS(X)                                                                         \
+    X("addr", addr) X("prefix", prefix_len) X("mtu", mtu) X("maxSockets", max_sockets)       \
+    X("sndbuf", sndbuf) X("rcvbuf", rcvbuf) X("rcvbufMax", rcvbuf_max)                      \
+    X("maxBacklog", max_backlog) X("timeWait", time_wait_ms) X("synRetries", syn_retries)   \
+    X("synAckRetries", synack_retries) X("dataRetries", data_retries)                       \
+    X("ephemeralLo", ephemeral_lo) X("ephemeralHi", ephemeral_hi) X("ttl", ttl)             \
+    X("noTimestamps", no_timestamps) X("noSack", no_sack) X("noWscale", no_wscale)          \
+    X("maxTimeWait", max_time_wait) X("rtoMin", rto_min_ms)
+
+#define WJS_OPT_NAME(name, field) name,
+static const char *const wjs_opt_names[] = { WJS_OPTS(WJS_OPT_NAME) };
+#undef WJS_OPT_NAME
+enum {
+    WJS_OPT_ISN_KEY = sizeof wjs_opt_names / sizeof wjs_opt_names[0], /* four words */
+    WJS_OPT_COUNT = WJS_OPT_ISN_KEY + 4
 };
+
+/* Option i's name ("isnKey" for the key's first slot), or NULL past the last. */
+WJS_EXPORT const char *wjs_opt_name(int i)
+{
+    if (i >= 0 && i < WJS_OPT_ISN_KEY)
+        return wjs_opt_names[i];
+    return i == WJS_OPT_ISN_KEY ? "isnKey" : NULL;
+}
+/* How many 32-bit slots wjs_create reads. */
+WJS_EXPORT int wjs_opt_count(void) { return WJS_OPT_COUNT; }
 #define WJS_DEFAULT 0xffffffffu
 
 typedef struct wjs_ctx {
@@ -165,30 +170,13 @@ WJS_EXPORT intptr_t wjs_create(const uint32_t *opt)
         return WTCP_ENOMEM;
     wtcp_config cfg;
     wtcp_config_init(&cfg);
-#define SET(slot, field)                                                                     \
+    int slot = 0;
+#define WJS_OPT_SET(name, field)                                                            \
     if (opt[slot] != WJS_DEFAULT)                                                            \
-        cfg.field = opt[slot];
-    SET(WJS_OPT_ADDR, addr)
-    SET(WJS_OPT_PREFIX, prefix_len)
-    SET(WJS_OPT_MTU, mtu)
-    SET(WJS_OPT_MAX_SOCKETS, max_sockets)
-    SET(WJS_OPT_SNDBUF, sndbuf)
-    SET(WJS_OPT_RCVBUF, rcvbuf)
-    SET(WJS_OPT_RCVBUF_MAX, rcvbuf_max)
-    SET(WJS_OPT_MAX_BACKLOG, max_backlog)
-    SET(WJS_OPT_TIME_WAIT_MS, time_wait_ms)
-    SET(WJS_OPT_SYN_RETRIES, syn_retries)
-    SET(WJS_OPT_SYNACK_RETRIES, synack_retries)
-    SET(WJS_OPT_DATA_RETRIES, data_retries)
-    SET(WJS_OPT_EPHEMERAL_LO, ephemeral_lo)
-    SET(WJS_OPT_EPHEMERAL_HI, ephemeral_hi)
-    SET(WJS_OPT_TTL, ttl)
-    SET(WJS_OPT_NO_TIMESTAMPS, no_timestamps)
-    SET(WJS_OPT_NO_SACK, no_sack)
-    SET(WJS_OPT_NO_WSCALE, no_wscale)
-    SET(WJS_OPT_MAX_TIME_WAIT, max_time_wait)
-    SET(WJS_OPT_RTO_MIN, rto_min_ms)
-#undef SET
+        cfg.field = opt[slot];                                                               \
+    slot++;
+    WJS_OPTS(WJS_OPT_SET)
+#undef WJS_OPT_SET
     memcpy(cfg.isn_key, &opt[WJS_OPT_ISN_KEY], sizeof cfg.isn_key);
     cfg.output = wjs_output;
     cfg.output_user = ctx;
