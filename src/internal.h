@@ -95,7 +95,7 @@ typedef struct tcp_cc_state {
 } tcp_cc_state;
 
 /* One segment in flight (tcp_rack.c): its sequence range, when it was last sent. */
-enum { TXR_RETRANS = 1, TXR_SACKED = 2, TXR_LOST = 4 };
+enum { TXR_RETRANS = 1, TXR_SACKED = 2, TXR_LOST = 4, TXR_PSH = 8 /* first sent with PSH */ };
 typedef struct tcp_txrec {
     uint32_t start, end;
     uint64_t xmit;             /* ms */

@@ -108,7 +108,9 @@ void tcp_buf_idle(wtcp_stack *st, uint32_t idx);
 
 /* tcp_rack.c: RACK-TLP (RFC 8985) */
 int tcp_txlog_room(wtcp_stack *st, tcp_conn *c);
-void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len);
+void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len, int psh);
+/* The segment in flight that ends at `end` was first sent with PSH (a resend keeps it). */
+int tcp_txlog_pushed(const tcp_conn *c, uint32_t end);
 void tcp_txlog_free(wtcp_stack *st, tcp_conn *c);
 void tcp_rack_on_ack(wtcp_stack *st, tcp_conn *c, uint32_t old_una, const wire_tcp *seg);
 uint32_t tcp_rack_detect_loss(wtcp_stack *st, uint32_t idx);

@@ -121,8 +121,11 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
         h.opt.sack_count--;
     if (WIRE_IPV4_HDR + WIRE_TCP_HDR + wire_tcp_opts_len(&h.opt) + len > st->tx_cap)
         len = (uint32_t)(st->tx_cap - WIRE_IPV4_HDR - WIRE_TCP_HDR - wire_tcp_opts_len(&h.opt));
+    /* A resend keeps the PSH its original carried (Linux keeps an skb's flags). */
+    if (len && seq_lt(seq, c->snd_max) && tcp_txlog_pushed(c, seq + len))
+        h.flags |= WIRE_TCP_PSH;
     if (len)
-        tcp_txlog_sent(st, c, seq, len); /* before SND.MAX moves: new data or a resend */
+        tcp_txlog_sent(st, c, seq, len, (h.flags & WIRE_TCP_PSH) != 0); /* before SND.MAX moves */
     uint8_t *seg = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(seg, &h);
     if (len) {

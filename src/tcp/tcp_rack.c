@@ -60,6 +60,7 @@ static tcp_txrec *split(wtcp_stack *st, tcp_conn *c, uint32_t i, uint32_t at)
     tcp_txrec *a = rec_at(l, i), *b = rec_at(l, i + 1);
     *b = *a;
     a->end = at;
+    a->flags &= (uint8_t)~TXR_PSH; /* PSH belongs to the end of what was sent */
     b->start = at;
     if (b->flags & TXR_LOST)
         c->rack.lost++; /* both halves are lost */
@@ -68,7 +69,7 @@ static tcp_txrec *split(wtcp_stack *st, tcp_conn *c, uint32_t i, uint32_t at)
 
 /* Data [seq, seq + len) goes out now: a new record at the end, or for a retransmission the
  * records it covers are sent again (no longer lost, timed from now). */
-void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len)
+void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len, int psh)
 {
     tcp_txlog *l = &c->txlog;
     if (len == 0)
@@ -81,7 +82,7 @@ void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len)
         r->end = seq + len;
         r->xmit = st->now;
         r->order = ++c->rack.tx_count;
-        r->flags = 0;
+        r->flags = psh ? TXR_PSH : 0;
         return;
     }
     for (uint32_t i = 0; i < l->count; i++) {
@@ -104,6 +105,19 @@ void tcp_txlog_sent(wtcp_stack *st, tcp_conn *c, uint32_t seq, uint32_t len)
         r->order = ++c->rack.tx_count;
         r->flags = (uint8_t)((r->flags & ~TXR_LOST) | TXR_RETRANS);
     }
+}
+
+int tcp_txlog_pushed(const tcp_conn *c, uint32_t end)
+{
+    const tcp_txlog *l = &c->txlog;
+    for (uint32_t i = 0; i < l->count; i++) {
+        const tcp_txrec *r = rec_at(l, i);
+        if (r->end == end)
+            return (r->flags & TXR_PSH) != 0;
+        if (seq_gt(r->end, end))
+            break;
+    }
+    return 0;
 }
 
 /* ---- RACK: what the most recently sent of the delivered segments says ---- */
