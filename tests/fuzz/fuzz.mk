@@ -5,7 +5,8 @@
 #                              connection, with the application and the clock interleaved
 #   build/fuzz/fuzz_pktscript  wtcp-pktrun's packet-script lexer and parser
 #   build/fuzz/fuzz_relay      the relay's client messages (WebSocket fragments, pipe frames)
-#                              and TUN packets: checks, routing, rate limits, queues
+#                              and TUN packets: checks, routing, rate limits, queues; and the
+#                              handshake's Sec-WebSocket-Protocol list
 #   build/fuzz/fuzz_wasi_pipe  the WASI commands' 2-byte-length framing on stdin
 #
 #   make fuzz FUZZ_SECONDS=N   runs each for N seconds (default 300) into build/fuzz/corpus-NAME,
@@ -38,7 +39,7 @@ $(BUILD)/fuzz/fuzz_wasi_pipe: tests/fuzz/fuzz_wasi_pipe.c wasi/loop.c wasi/loop.
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) $< wasi/loop.c $(CORE_SRC) -o $@
 
-FUZZ_RELAY_SRC := relay/client.c relay/packet.c relay/pool.c relay/fault.c relay/metrics.c
+FUZZ_RELAY_SRC := relay/client.c relay/packet.c relay/pool.c relay/fault.c relay/metrics.c relay/subprotocol.c
 $(BUILD)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c $(FUZZ_RELAY_SRC) $(RELAY_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -D_GNU_SOURCE $(RELAY_LWS_CFLAGS) -Irelay $< $(FUZZ_RELAY_SRC) $(RELAY_LWS_LIBS) -o $@

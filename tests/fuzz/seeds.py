@@ -192,7 +192,9 @@ save("wasi_pipe", "zero-length-frame", bytes([0]) + b"\0\0")
 save("wasi_pipe", "frame-beyond-mtu", bytes([1]) + struct.pack("!H", 1501) + b"\x45")
 
 # fuzz_relay: [options] then records [op][len16][bytes]; op bit 0x40 sets the client's
-# source address, 0x80 the length and checksum; (op >> 2) & 7 picks the path.
+# source address, 0x80 the length and checksum; (op >> 2) & 7 picks the path (0-1 a WebSocket
+# fragment, 2-3 pipe bytes, 4-5 a packet from the TUN, 6 the client reads, 7 a
+# Sec-WebSocket-Protocol list).
 def relay_rec(op, data):
     return bytes([op]) + struct.pack("!H", len(data)) + data
 
@@ -201,10 +203,14 @@ up = ipv4([0, 0, 0, 0], [10, 77, 0, 1], 6, b"\0" * 20)
 down = ipv4([10, 77, 0, 1], [0, 0, 0, 0], 6, b"\0" * 20)
 save("relay", "ws-up-pipe-up-net-down-drain",
       bytes([0x00]) + relay_rec(0xC1, up) + relay_rec(0xC8 | 2, up) + relay_rec(0xD0, down) +
-      relay_rec(0xDC, b""))
+      relay_rec(0xD8, b""))
 save("relay", "fragments-text-and-oversize",
       bytes([0x02]) + relay_rec(0x20 | 0x10, b"x" * 100) + relay_rec(0x01 | 0x10, b"y" * 2100) +
       relay_rec(0x21, b"z" * 3000))
+save("relay", "subprotocol-lists",
+     bytes([0x00]) + b"".join(relay_rec(0x1C, l) for l in [
+         b"wtcp", b"chat, wtcp", b" \twtcp.token.secret\t, wtcp", b"wtcp.token.", b",,,",
+         b"wtcp.token." + b"t" * 520, b"x" * 600]))
 
 # fuzz_input: records [ctl][len/8][bytes] (ctl & 3: shape the packet, 4: TCP, 8: to the
 # listener; the low 3 bits of the length are ctl >> 5), see fuzz_input.c.
