@@ -55,7 +55,7 @@ fuzz: $(FUZZ_BINS)
 	    echo "== fuzz_$$n for $${FUZZ_SECONDS:-300} s"; \
 	    $(BUILD)/fuzz/fuzz_$$n -max_len=8192 -max_total_time=$${FUZZ_SECONDS:-300} -print_final_stats=1 \
 	        -artifact_prefix=$(BUILD)/fuzz/crash-$$n- $(BUILD)/fuzz/corpus-$$n $$seeds >$(BUILD)/fuzz/$$n.log 2>&1; \
-	    st=$$?; grep -E '^#[0-9]+ ' $(BUILD)/fuzz/$$n.log | tail -1; \
+	    st=$$?; grep -aE '^#[0-9]+[[:space:]]' $(BUILD)/fuzz/$$n.log | tail -1; \
 	    grep -E '^stat::(number_of_executed_units|peak_rss)|ERROR|SUMMARY|^fuzz_' $(BUILD)/fuzz/$$n.log; \
 	    [ $$st -eq 0 ] || { echo "fuzz_$$n found a problem: $(BUILD)/fuzz/$$n.log, $(BUILD)/fuzz/crash-$$n-*"; bad="$$bad $$n"; }; \
 	done; \
