@@ -6,12 +6,15 @@
  * SND.UNA or SND.MAX +- a little, between, or far off; windows from zero up; timestamps
  * new, repeated, old (PAWS) or absent; SACK blocks over what was sent, below SND.UNA
  * (D-SACK) or beyond it; other options (MSS, WS, SACK-permitted, unknown kinds, bad
- * lengths, an early EOL) in front of them; payloads of any length up to two MSS.
+ * lengths, an early EOL) in front of them; payloads of any length up to two MSS; ICMP
+ * errors quoting what is in flight (path MTU, unreachables).
  * Interleaved: the application's writes, reads, shutdowns, closes, aborts and socket
  * options, the clock (to the next deadline, or by ms to minutes), allocation failures,
  * and new connections (passive on a new port, passive on the same port so that a
- * TIME-WAIT is reopened, or active), so that recovery, zero windows, the FIN states,
- * TIME-WAIT, the out-of-order queue and keepalive are reached.
+ * TIME-WAIT is reopened, or active; finished, or left for the fuzzer's segments to
+ * finish; through a SYN cookie when SYNs from elsewhere filled the listener's queue), so
+ * that recovery, zero windows, the FIN states, TIME-WAIT, the out-of-order queue,
+ * keepalive, SYN-SENT, SYN-RECEIVED and SYN cookies are reached.
  *
  * Checked while it runs: every packet the stack sends is well formed; every byte it sends
  * is the byte the application wrote at that offset, never beyond what was written, and
@@ -29,8 +32,8 @@
  *        edge, the peer's next byte + s MSS, the stack's ACK (a retransmission); s: int8
  *        offset (bytes, or MSS for base 2). l: length, (l & 0x3f) * (l & 0x40 ? 24 : 1), or
  *        when l >= 0xc0 an MSS (+1 if l & 1, twice if l & 2). f: bit 0 PSH, bits 1-3 0 -, 1
- *        FIN, 2 RST, 3 SYN, 4 URG, 5 ECE+CWR, 6 SYN+FIN, 7 no ACK; bits 4-5 timestamp new,
- *        same, old, none; bit 6 echo reply garbage; bit 7 options follow. k: ACK base (bits
+ *        FIN, 2 RST, 3 SYN, 4 URG, 5 ECE+CWR, 6 SYN+FIN, 7 no ACK (with bit 0: a bare
+ *        SYN); bits 4-5 timestamp new, same, old, none; bit 6 echo reply garbage; bit 7 options follow. k: ACK base (bits
  *        0-1: SND.UNA, SND.MAX, between by k >> 2 / 64, far off) and offset (int6, k >> 2).
  *        w: window (bits 0-1: 65535, 0, w >> 2, (w >> 2) KiB). x: SACK blocks, x & 3 of
  *        them, each over what was sent, below SND.UNA, beyond SND.MAX or backwards (two
@@ -42,8 +45,11 @@
  *   6    time passes: op [a b c], a & 3: b ms, b * 100 ms, b * 10 s, or up to b + 1 deadlines
  *   7    control: op [a b c], a & 15: shutdown write, read, both; close; abort; a socket
  *        option (b picks it, c its value); a new connection (b & 3: passive on a new port,
- *        passive on the same port, active); allocations fail beyond b * 256 bytes more
- *        than now (or never when b is 0). */
+ *        passive on the same port, active; c bit 0: an ISN a TIME-WAIT refuses, bit 1:
+ *        handshake unfinished, bit 2: SYN queue filled first); allocations fail beyond
+ *        b * 256 bytes more than now (or never when b is 0); an ICMP error (b & 7 its kind,
+ *        b >> 3 & 7 the sequence number quoted, b >> 6 the quote's length, c the MTU or an
+ *        offset). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +63,7 @@
 #define REMOTE 0xc0000201u /* 192.0.2.1, the fuzzer's peer */
 #define SERVER_PORT 80
 #define PEER_PORT 40000
+#define FLOOD_PORT 50000
 #define MAX_SOCKETS 8
 #define SNDBUF 16384
 #define RCVBUF 8192
@@ -95,13 +102,16 @@ typedef struct fuzz {
     conn c;
     int sock;             /* the connection's handle, or -1 */
     int listener;
-    uint16_t next_port;
+    uint16_t next_port, flood_port;
     uint8_t setup;
     harness_alloc_stats mem;
     uint64_t mem_cap;     /* allocations fail beyond this many live bytes (0: never) */
     uint32_t sndbuf_max;  /* the largest SO_SNDBUF set */
     uint32_t rd_seq;      /* the peer's sequence number of the next byte the application reads */
     int renewed;          /* out() saw the SYN-ACK of a new connection on the tracked 4-tuple */
+    uint32_t last_seq, last_ack, last_end; /* the peer's last segment */
+    int input_syn;        /* that segment is a SYN (no ACK) now being input */
+    int flooding;         /* syn_flood's SYNs are being input (not the tracked tuple) */
     int trace;
 } fuzz;
 
@@ -169,13 +179,16 @@ static void out(void *user, const uint8_t *pkt, size_t len)
             c->stack_shift = t.opt.has_wscale && c->wscale ? t.opt.wscale : 0;
             c->written = 0;
             c->ack_seen = 0;
-            if (t.flags & WIRE_TCP_ACK) {
-                c->peer_isn = t.ack - 1;
+            if (t.flags & WIRE_TCP_ACK)
                 c->peer_nxt = c->peer_max = t.ack;
-            }
         }
         c->stack_win = t.win;
-        if (t.flags & WIRE_TCP_ACK) {
+        if (t.flags & WIRE_TCP_ACK) { /* a SYN-ACK: the peer's ISN is the one it acknowledges */
+            c->peer_isn = t.ack - 1;
+            if (seq_gt(t.ack, c->peer_nxt))
+                c->peer_nxt = t.ack;
+            if (seq_gt(t.ack, c->peer_max))
+                c->peer_max = t.ack;
             c->stack_ack = t.ack;
             c->ack_seen = 1;
         }
@@ -337,8 +350,12 @@ static void send_seg(const seg *s)
     wire_ipv4_emit(buf, &ip);
     /* Beyond everything the peer sent: what the stack may acknowledge at most. */
     uint32_t end = data_seq + (uint32_t)len + ((s->flags & WIRE_TCP_FIN) ? 1 : 0);
-    if (seq_gt(end, c->peer_max) && (uint32_t)(end - c->peer_isn) < (1u << 30))
-        c->peer_max = end;
+    if (seq_gt(end, c->peer_max) && ((s->flags & WIRE_TCP_SYN) || (uint32_t)(end - c->peer_isn) < (1u << 30)))
+        c->peer_max = end; /* a SYN may start the peer's stream anywhere */
+    F.last_seq = s->seq;
+    F.last_ack = s->ack;
+    F.last_end = end;
+    F.input_syn = (s->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK)) == WIRE_TCP_SYN;
     if (F.trace)
         fprintf(stderr, "  > %u>%u %s%s%s%s seq %u ack %u win %u len %zu%s%s%s\n", c->rport,
                 c->lport, s->flags & WIRE_TCP_SYN ? "S" : "", s->flags & WIRE_TCP_FIN ? "F" : "",
@@ -346,6 +363,7 @@ static void send_seg(const seg *s)
                 s->seq - c->peer_isn, s->ack - c->stack_isn, s->win, len, s->with_ts ? " ts" : "",
                 s->nsack ? " sack" : "", s->nextra ? " opts" : "");
     wtcp_input(F.st, F.now, buf, ip.total_len);
+    F.input_syn = 0;
 }
 
 /* The peer's timestamp clock ticks once a millisecond. */
@@ -357,14 +375,20 @@ static void advance(uint64_t to)
     }
 }
 
-static int try_accept(void)
+/* The tracked connection, once the listener has it; any other it completed (one the
+ * peer left for a new one) is closed. */
+static void try_accept(void)
 {
-    int a = wtcp_accept(F.st, F.listener, NULL, NULL);
-    if (a > 0) {
+    int a;
+    uint16_t port;
+    while (F.sock < 0 && (a = wtcp_accept(F.st, F.listener, NULL, &port)) > 0) {
+        if (port != F.c.rport) {
+            wtcp_close(F.st, a);
+            continue;
+        }
         F.sock = a;
         F.rd_seq = F.c.peer_isn + 1;
     }
-    return a;
 }
 
 static void poll_stack(void)
@@ -381,19 +405,46 @@ static void poll_stack(void)
             wtcp_close(F.st, F.sock);
         F.sock = -1;
     }
-    if (F.sock < 0)
-        try_accept();
+    try_accept();
 }
 
+/* SYNs from other ports that nobody answers: the listener's SYN queue fills, so the next
+ * SYN is answered with a SYN cookie (RFC 4987). */
+static void syn_flood(int n)
+{
+    conn saved = F.c;
+    F.flooding = 1;
+    seg s;
+    memset(&s, 0, sizeof s);
+    s.flags = WIRE_TCP_SYN;
+    s.win = 65535;
+    s.syn_mss = 1460;
+    s.syn_wscale = -1;
+    for (int i = 0; i < n; i++) {
+        F.c.rport = F.flood_port++;
+        F.c.lport = SERVER_PORT;
+        s.seq = 0x9e3779b9u * F.c.rport;
+        send_seg(&s);
+    }
+    F.c = saved;
+    F.flooding = 0;
+}
+
+enum { HS_ACTIVE = 1, HS_UNFINISHED = 2, HS_COOKIE = 4 };
+
 /* A handshake, passive (the peer's SYN to the listener) or active (wtcp_connect), with
- * the options of the setup byte. Leaves F.sock at the new connection, or -1 when the
+ * the options of the setup byte; HS_UNFINISHED leaves out its last segment (the peer's
+ * ACK, or its SYN-ACK) for the fuzzer's segments to supply, HS_COOKIE fills the listener's
+ * SYN queue first. Leaves F.sock at the new connection (once accepted), or -1 when the
  * stack did not take it (a SYN into a TIME-WAIT that may not be reopened, say). */
-static void handshake(int active, uint16_t port, uint32_t isn)
+static void handshake(int how, uint16_t port, uint32_t isn)
 {
     conn *c = &F.c;
     if (F.sock >= 0)
         wtcp_close(F.st, F.sock); /* the old connection finishes as an orphan */
     F.sock = -1;
+    if (how & HS_COOKIE)
+        syn_flood(3);
     memset(c, 0, sizeof *c);
     c->rport = port;
     c->ts = F.setup & 1;
@@ -411,9 +462,8 @@ static void handshake(int active, uint16_t port, uint32_t isn)
     s.syn_wscale = c->wscale ? 7 : -1;
     s.with_ts = c->ts;
     s.ts_val = F.ts_clock;
-    int sock = -1;
-    if (active) {
-        sock = wtcp_socket(F.st, WTCP_SOCK_STREAM);
+    if (how & HS_ACTIVE) {
+        int sock = wtcp_socket(F.st, WTCP_SOCK_STREAM);
         if (sock < 0)
             return;
         if (wtcp_connect(F.st, sock, REMOTE, port) != WTCP_EINPROGRESS) {
@@ -425,32 +475,89 @@ static void handshake(int active, uint16_t port, uint32_t isn)
             wtcp_close(F.st, sock);
             return;
         }
-        s.flags = WIRE_TCP_SYN | WIRE_TCP_ACK;
-        s.ack = c->stack_isn + 1;
-        s.ts_ecr = c->stack_ts;
-        send_seg(&s);
         F.sock = sock;
-        F.rd_seq = isn + 1;
+        if (!(how & HS_UNFINISHED)) {
+            s.flags = WIRE_TCP_SYN | WIRE_TCP_ACK;
+            s.ack = c->stack_isn + 1;
+            s.ts_ecr = c->stack_ts;
+            send_seg(&s);
+        }
     } else {
         c->lport = SERVER_PORT;
         s.flags = WIRE_TCP_SYN;
         send_seg(&s);
         if (!c->synced)
             return;
-        memset(&s, 0, sizeof s);
-        s.seq = isn + 1;
-        s.ack = c->stack_isn + 1;
-        s.flags = WIRE_TCP_ACK;
-        s.win = 65535;
-        s.syn_wscale = -1;
-        s.with_ts = c->ts;
-        s.ts_val = ++F.ts_clock;
-        s.ts_ecr = c->stack_ts;
-        send_seg(&s);
-        c->stack_una = c->stack_isn + 1;
+        if (!(how & HS_UNFINISHED)) {
+            memset(&s, 0, sizeof s);
+            s.seq = isn + 1;
+            s.ack = c->stack_isn + 1;
+            s.flags = WIRE_TCP_ACK;
+            s.win = 65535;
+            s.syn_wscale = -1;
+            s.with_ts = c->ts;
+            s.ts_val = ++F.ts_clock;
+            s.ts_ecr = c->stack_ts;
+            send_seg(&s);
+        }
     }
     F.renewed = 0;
     poll_stack();
+}
+
+/* An ICMP error about the connection from a router on the path (RFC 792, RFC 1191, RFC
+ * 5927): fragmentation needed (with an MTU or without), unreachables, time exceeded,
+ * source quench; quoting a sequence number at or around what is in flight, and 8 bytes
+ * of TCP header or fewer. */
+static void icmp_op(uint8_t b, uint8_t v)
+{
+    conn *c = &F.c;
+    static const uint8_t kinds[8][2] = {{3, 4}, {3, 4}, {3, 1}, {3, 3}, {3, 2}, {11, 0}, {4, 0}, {3, 0}};
+    uint8_t type = kinds[b & 7][0], code = kinds[b & 7][1];
+    uint16_t mtu = (b & 7) == 0 ? (uint16_t)(68 + v * 6) : 0;
+    uint32_t seq;
+    switch ((b >> 3) & 7) {
+    case 0: seq = c->stack_una; break;
+    case 1: seq = c->stack_max - 1; break;
+    case 2: seq = c->stack_max; break;
+    case 3: seq = c->stack_una - 1; break;
+    case 4: seq = c->stack_una + (uint32_t)v * c->mss; break;
+    default: seq = c->stack_una + v; break;
+    }
+    size_t quote = (b >> 6) == 3 ? (size_t)(v & 7) : 8 + (size_t)(b >> 6) * 4;
+    static uint8_t buf[WIRE_IPV4_HDR + 8 + WIRE_IPV4_HDR + 20];
+    uint8_t *icmp = buf + WIRE_IPV4_HDR, *q = icmp + 8, *ql4 = q + WIRE_IPV4_HDR;
+    wire_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.total_len = WIRE_IPV4_HDR + 20; /* the packet the stack sent, as the router saw it */
+    ip.frag = WIRE_IP_DF;
+    ip.ttl = 1;
+    ip.proto = WIRE_PROTO_TCP;
+    ip.src = LOCAL;
+    ip.dst = REMOTE;
+    wire_ipv4_emit(q, &ip);
+    memset(ql4, 0, 20);
+    wire_put16(ql4, c->lport);
+    wire_put16(ql4 + 2, c->rport);
+    wire_put32(ql4 + 4, seq);
+    wire_put32(ql4 + 8, c->stack_ack);
+    ql4[12] = 5 << 4;
+    ql4[13] = WIRE_TCP_ACK;
+    size_t icmp_len = 8 + WIRE_IPV4_HDR + quote;
+    icmp[0] = type;
+    icmp[1] = code;
+    wire_put16(icmp + 2, 0);
+    wire_put32(icmp + 4, mtu);
+    wire_put16(icmp + 2, wire_fold(wire_sum(icmp, icmp_len, 0)));
+    ip.total_len = (uint16_t)(WIRE_IPV4_HDR + icmp_len);
+    ip.ttl = 64;
+    ip.proto = WIRE_PROTO_ICMP;
+    ip.src = 0xc0000202u; /* 192.0.2.2, a router */
+    ip.dst = LOCAL;
+    wire_ipv4_emit(buf, &ip);
+    if (F.trace)
+        fprintf(stderr, "  > icmp %u/%u mtu %u seq %u quote %zu\n", type, code, mtu, seq - c->stack_isn, quote);
+    wtcp_input(F.st, F.now, buf, ip.total_len);
 }
 
 /* The input, one byte at a time; zeros past its end. */
@@ -502,8 +609,8 @@ static void segment_op(uint8_t op, reader *r)
         0, WIRE_TCP_FIN, WIRE_TCP_RST, WIRE_TCP_SYN, WIRE_TCP_URG,
         WIRE_TCP_ECE | WIRE_TCP_CWR, WIRE_TCP_SYN | WIRE_TCP_FIN, 0};
     s.flags = (uint8_t)(WIRE_TCP_ACK | flag_sets[(f >> 1) & 7] | ((f & 1) ? WIRE_TCP_PSH : 0));
-    if (((f >> 1) & 7) == 7)
-        s.flags &= (uint8_t)~WIRE_TCP_ACK;
+    if (((f >> 1) & 7) == 7) /* no ACK: a bare segment, or (with the PSH bit) a bare SYN */
+        s.flags = (f & 1) ? WIRE_TCP_SYN : 0;
     if (s.flags & WIRE_TCP_URG)
         s.urg = (uint16_t)(s.len ? s.len : 1);
     /* The acknowledgment, relative to what the stack sent. */
@@ -660,15 +767,19 @@ static void control_op(uint8_t a, uint8_t b, uint8_t v)
     case 7: { /* a new connection */
         uint16_t old = F.c.rport;
         uint32_t isn = F.c.peer_max + ((v & 1) ? 0u - 1000u : 100000u); /* acceptable, or not, to a TIME-WAIT */
+        int how = ((v & 2) ? HS_UNFINISHED : 0) | ((v & 4) ? HS_COOKIE : 0);
         switch (b & 3) {
-        case 0: handshake(0, F.next_port++, isn); break;
-        case 1: handshake(0, old, isn); break;
-        default: handshake(1, (uint16_t)(SERVER_PORT + (b & 1)), isn); break;
+        case 0: handshake(how, F.next_port++, isn); break;
+        case 1: handshake(how, old, isn); break;
+        default: handshake(how | HS_ACTIVE, (uint16_t)(SERVER_PORT + (b & 1)), isn); break;
         }
         break;
     }
     case 8:
         F.mem_cap = b ? F.mem.live_bytes + (uint64_t)b * 256 : 0;
+        break;
+    case 9:
+        icmp_op(b, v);
         break;
     default:
         break;
@@ -695,7 +806,9 @@ static void check(void)
         fail("more in flight than was written (+ SYN and FIN)");
     if (in.bytes_received > (uint32_t)(c->peer_max - c->peer_isn))
         fail("more bytes received than the peer sent");
-    if (in.state >= WTCP_ESTABLISHED && in.cwnd == 0)
+    /* (FIN-WAIT-1 may be entered before the SYN is acknowledged, after a close() in
+     * SYN-RECEIVED; the congestion window starts with that ACK.) */
+    if (in.state >= WTCP_ESTABLISHED && in.state != WTCP_FIN_WAIT_1 && in.cwnd == 0)
         fail("a congestion window of 0");
 }
 
@@ -704,6 +817,36 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
     (void)user;
     if (F.trace)
         fprintf(stderr, "  [%d] %s -> %s\n", sock, wtcp_state_name(old_state), wtcp_state_name(new_state));
+    conn *c = &F.c;
+    if (old_state == WTCP_LISTEN && F.input_syn && !F.flooding) {
+        /* The peer's SYN made a new connection on the tracked tuple (after the old one
+         * ended, or into its TIME-WAIT): its SYN-ACK starts the tracking over, even when
+         * its ISN is the old one's (same tuple, same clock). */
+        c->synced = 0;
+        F.renewed = 1;
+    } else if (old_state == WTCP_LISTEN && !F.flooding) {
+        /* An ACK that a SYN cookie let in: the connection starts where that ACK says
+         * (ISS = ACK - 1, IRS = SEQ - 1, as Linux's cookie_v4_check takes them), which
+         * is not where the cookie's SYN-ACK put it when the peer moved both by the same
+         * amount (the cookie is linear in both, as Linux's is). */
+        c->stack_isn = F.last_ack - 1;
+        c->stack_max = c->stack_una = F.last_ack;
+        c->peer_isn = F.last_seq - 1;
+        if (seq_gt(F.last_end, c->peer_nxt))
+            c->peer_nxt = F.last_end;
+        if (seq_gt(F.last_end, c->peer_max))
+            c->peer_max = F.last_end;
+        c->written = 0;
+        c->ack_seen = 0;
+    }
+    if (sock != F.sock || new_state != WTCP_ESTABLISHED)
+        return; /* an accepted connection's stream is known from its SYN-ACK (try_accept) */
+    if (old_state == WTCP_SYN_SENT) { /* the peer's segment being processed was its SYN-ACK */
+        c->peer_isn = F.last_seq;
+        if (seq_gt(F.last_end, c->peer_nxt))
+            c->peer_nxt = F.last_end;
+    }
+    F.rd_seq = c->peer_isn + 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -728,6 +871,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     F.ts_clock = 5000;
     F.sock = -1;
     F.next_port = PEER_PORT;
+    F.flood_port = FLOOD_PORT;
     reader r = {data, size};
     F.setup = take(&r);
     wtcp_config cfg;
@@ -749,7 +893,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wtcp_bind(F.st, F.listener, 0, SERVER_PORT);
     wtcp_listen(F.st, F.listener, 2);
     uint64_t blocks_before = F.mem.live_blocks;
-    handshake((F.setup >> 4) & 1, (F.setup >> 4) & 1 ? SERVER_PORT : F.next_port++,
+    handshake((F.setup >> 4) & 1 ? HS_ACTIVE : 0, (F.setup >> 4) & 1 ? SERVER_PORT : F.next_port++,
               0x40000000u * (uint32_t)(F.setup >> 6) + 0x1000u);
     while (r.n > 0) {
         uint8_t op = take(&r);
@@ -808,11 +952,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wtcp_stats t;
         wtcp_stats_get(F.st, &t);
         fprintf(stderr, "stats: retransmits %llu recoveries %llu timeouts %llu rack_losses %llu tlp %llu "
-                "challenge_acks %llu rst_out %llu tw_recycled %llu peak_bytes %llu\n",
+                "challenge_acks %llu rst_out %llu tw_recycled %llu cookies %llu/%llu/%llu peak_bytes %llu\n",
                 (unsigned long long)t.tcp_retransmits, (unsigned long long)t.tcp_recoveries,
                 (unsigned long long)t.tcp_timeouts, (unsigned long long)t.tcp_rack_losses,
                 (unsigned long long)t.tcp_tlp_probes, (unsigned long long)t.tcp_challenge_acks,
                 (unsigned long long)t.tcp_rst_out, (unsigned long long)t.tcp_tw_recycled,
+                (unsigned long long)t.tcp_syncookies_sent, (unsigned long long)t.tcp_syncookies_recv,
+                (unsigned long long)t.tcp_syncookies_failed,
                 (unsigned long long)F.mem.peak_bytes);
         for (int d = 0; d < WTCP_DROP_COUNT; d++)
             if (t.drop[d])

@@ -34,7 +34,7 @@ def ipv4(src, dst, proto=6, payload=b""):
 # fuzz_segments: [setup] then records (the format is in fuzz_segments.c's opening comment).
 TS, SACK, WS, MSS536, ACTIVE, NEWRENO = 1, 2, 4, 8, 16, 32
 ALL = TS | SACK | WS
-FLAGS = {"": 0, "F": 1, "R": 2, "S": 3, "U": 4, "EC": 5, "SF": 6, "noack": 7}
+FLAGS = {"": 0, "F": 1, "R": 2, "S": 3, "U": 4, "EC": 5, "SF": 6, "noack": 7, "bare-syn": 7}
 TSMODE = {"new": 0, "same": 1, "old": 2, "none": 3}
 SEQ = {"nxt": 0, "edge": 1, "mss": 2, "ack": 3}
 ACK = {"una": 0, "max": 1, "between": 2, "far": 3}
@@ -57,7 +57,7 @@ def seg(base="nxt", off=0, length=0, flags="", psh=False, ts="new", ecr_garbage=
     else:
         assert length % 24 == 0 and length <= 63 * 24
         l = 0x40 | length // 24
-    f = (1 if psh else 0) | FLAGS[flags] << 1 | TSMODE[ts] << 4 | (0x40 if ecr_garbage else 0)
+    f = (1 if psh or flags == "bare-syn" else 0) | FLAGS[flags] << 1 | TSMODE[ts] << 4 | (0x40 if ecr_garbage else 0)
     if opts is not None:
         f |= 0x80
     k = ACK[ack[0]] | (ack[1] & 0x3F) << 2
@@ -96,11 +96,22 @@ def wait(ms=0, tenths=0, tens_of_s=0, deadlines=0):
 
 def ctl(what, b=0, c=0):
     return app(7, {"shut_wr": 0, "shut_rd": 1, "shut_rdwr": 2, "close": 3, "abort": 4,
-                   "sockopt": 5, "connect": 7, "memcap": 8}[what], b, c)
+                   "sockopt": 5, "connect": 7, "memcap": 8, "icmp": 9}[what], b, c)
 
 
-def connect(how, acceptable=True):
-    return ctl("connect", {"new-port": 0, "same-port": 1, "active": 2}[how], 0 if acceptable else 1)
+def connect(how, acceptable=True, unfinished=False, cookie=False):
+    return ctl("connect", {"new-port": 0, "same-port": 1, "active": 2}[how],
+               (0 if acceptable else 1) | (2 if unfinished else 0) | (4 if cookie else 0))
+
+
+def icmp(kind, quoted="una", quote_len=8, value=0):
+    """kind: frag-needed (value: the MTU is 68 + 6 * value), frag-needed-no-mtu, host,
+    port, proto, time-exceeded, source-quench, net; quoted: the sequence number quoted."""
+    k = ["frag-needed", "frag-needed-no-mtu", "host", "port", "proto", "time-exceeded",
+         "source-quench", "net"].index(kind)
+    q = ["una", "max-1", "max", "una-1", "una+mss*c", "una+c"].index(quoted)
+    ql = {8: 0, 12: 1, 16: 2}.get(quote_len, 3)
+    return ctl("icmp", k | q << 3 | ql << 6, value if ql != 3 else quote_len)
 
 
 ACK_ALL = seg(ack=("max", 0))  # acknowledges everything the stack sent
@@ -181,6 +192,29 @@ segments("tiny-segments-nodelay-small-mss", ALL,
 segments("shrink-buffers-mid-transfer", ALL,
          write(8000), seg(length="mss", burst=4), ctl("sockopt", 1, 4), ctl("sockopt", 2, 4),
          ACK_ALL, read(), seg(length="mss", burst=2), wait(tenths=12))
+segments("path-mtu-drops-while-data-in-flight", ALL,
+         write(8000), wait(ms=1), icmp("frag-needed", value=(600 - 68) // 6),
+         icmp("frag-needed", quoted="max"), icmp("port", quoted="max-1"), icmp("host", quote_len=4),
+         icmp("time-exceeded"), icmp("frag-needed-no-mtu"), seg(ack=("between", 20)), ACK_ALL)
+segments("syn-cookie-connection-when-the-syn-queue-is-full", ALL,
+         connect("new-port", cookie=True), seg(length=96), read(), write(500), ACK_ALL,
+         connect("new-port", cookie=True, unfinished=True), seg(ack=("una", 1)), seg(ack=("una", 0)),
+         seg(length=10), read())
+segments("syn-cookie-ack-with-seq-and-ack-moved-by-one", ALL,
+         connect("new-port", cookie=True, unfinished=True), seg(off=1, length=1, ack=("una", 1)),
+         read(), write(10), ACK_ALL)
+segments("reset-then-a-new-syn-on-the-same-tuple", ALL,
+         seg(flags="R"), seg(flags="bare-syn"), seg(ack=("una", 0)), seg(length=10), read(),
+         write(10), ACK_ALL)
+segments("passive-handshake-finished-by-data", ALL,
+         connect("new-port", unfinished=True), seg(length=50, psh=True, ack=("una", 0)), read(),
+         write(100), ACK_ALL)
+segments("active-open-synack-from-the-fuzzer", TS | SACK,
+         connect("active", unfinished=True), seg(flags="S", off=-1, ack=("una", 0)), write(200),
+         seg(length=20), read(), ACK_ALL)
+segments("simultaneous-open", ALL,
+         connect("active", unfinished=True), seg(flags="bare-syn", off=-1), wait(ms=1),
+         seg(ack=("una", 0)), write(100), seg(length=10, ack=("max", 0)), read())
 segments("ack-of-unsent-and-too-old", ALL,
          write(1000), wait(ms=1), seg(ack=("far", 5)), seg(ack=("far", -5)), seg(ack=("max", 20)),
          seg(ack=("una", -3)), ACK_ALL)
