@@ -1,7 +1,7 @@
 # relay.mk: `make relay` builds build/wtcp-relay, the TUN <-> WebSocket/pipe daemon (included by the top-level Makefile).
 #
 #   build/wtcp-relay            the daemon (libwebsockets 4.1, Linux)
-#   build/relay/unit            unit tests of its packet checks and address pool
+#   build/relay/unit            unit tests of its packet checks, address pool and subprotocol list
 #   build/relay/wtcp-relay-san  the daemon under AddressSanitizer/UBSan (relay/test.sh uses it)
 #   make relay-test             relay/test.sh build (also part of `make test`; needs root)
 
@@ -23,9 +23,10 @@ $(BUILD)/relay/wtcp-relay-san: $(RELAY_SRC) $(RELAY_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(RELAY_CFLAGS) -O1 $(SAN) $(RELAY_SRC) $(RELAY_LWS_LIBS) -o $@
 
-$(BUILD)/relay/unit: relay/test/unit.c relay/packet.c relay/pool.c relay/packet.h relay/pool.h
+RELAY_UNIT_SRC := relay/packet.c relay/pool.c relay/subprotocol.c
+$(BUILD)/relay/unit: relay/test/unit.c $(RELAY_UNIT_SRC) relay/packet.h relay/pool.h relay/subprotocol.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Irelay relay/test/unit.c relay/packet.c relay/pool.c -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Irelay relay/test/unit.c $(RELAY_UNIT_SRC) -o $@
 
 relay-test: relay wasi $(BUILD)/relay/unit $(BUILD)/relay/wtcp-relay-san
 	relay/test.sh $(BUILD)

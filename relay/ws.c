@@ -1,5 +1,6 @@
 /* ws.c: the libwebsockets side: the WebSocket endpoint (RFC 6455), admission (token, Origin, capacity), the HTTP metrics page, and the raw descriptors (TUN, signals, pipes). */
 #include "relay.h"
+#include "subprotocol.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -70,19 +71,7 @@ static int token_of(struct lws *wsi, char *out, size_t cap)
     char list[512];
     if (lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) <= 0)
         return 0;
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ' || *t == '\t')
-            t++;
-        size_t n = strlen(t);
-        while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-            t[--n] = 0;
-        size_t pl = strlen(RELAY_TOKEN_PROTOCOL);
-        if (n > pl && !strncmp(t, RELAY_TOKEN_PROTOCOL, pl) && n - pl < cap) {
-            memcpy(out, t + pl, n - pl + 1);
-            return 1;
-        }
-    }
-    return 0;
+    return subprotocol_token(list, RELAY_TOKEN_PROTOCOL, out, cap);
 }
 
 /* Constant-time in the contents (the length of a token is no secret). */
@@ -115,14 +104,7 @@ static int offers_wtcp(struct lws *wsi)
     int n = lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL);
     if (n <= 0)
         return 1; /* no list: the default protocol is wtcp */
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ' || *t == '\t')
-            t++;
-        size_t l = strcspn(t, " \t");
-        if (l == strlen(RELAY_WS_PROTOCOL) && !strncmp(t, RELAY_WS_PROTOCOL, l))
-            return 1;
-    }
-    return 0;
+    return subprotocol_offers(list, RELAY_WS_PROTOCOL);
 }
 
 static int refuse(relay *r, struct lws *wsi, enum relay_refusal why, unsigned status, const char *msg)

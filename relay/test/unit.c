@@ -1,6 +1,8 @@
-/* unit.c: unit tests of the relay's IPv4 checks (RFC 791, RFC 1071) and its address pool. */
+/* unit.c: unit tests of the relay's IPv4 checks (RFC 791, RFC 1071), its address pool and its
+ * reading of the Sec-WebSocket-Protocol list. */
 #include "packet.h"
 #include "pool.h"
+#include "subprotocol.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +174,39 @@ static void test_pool_random(void)
     pool_destroy(&p);
 }
 
+static int offers(const char *list)
+{
+    char b[512];
+    snprintf(b, sizeof b, "%s", list);
+    return subprotocol_offers(b, "wtcp");
+}
+
+static int token(const char *list, char *out, size_t cap)
+{
+    char b[512];
+    snprintf(b, sizeof b, "%s", list);
+    return subprotocol_token(b, "wtcp.token.", out, cap);
+}
+
+static void test_subprotocol(void)
+{
+    CHECK(offers("wtcp"));
+    CHECK(offers("chat, wtcp"));
+    CHECK(offers(" \twtcp ,x"));
+    CHECK(!offers("wtcpx"));
+    CHECK(!offers("wtc"));
+    CHECK(!offers(""));
+    CHECK(!offers(",,,"));
+    CHECK(offers("wtcp extra")); /* an entry ends at its first blank */
+    char t[8];
+    CHECK(token("wtcp, wtcp.token.abc ", t, sizeof t) && !strcmp(t, "abc"));
+    CHECK(token("wtcp.token.1234567", t, sizeof t) && !strcmp(t, "1234567"));
+    CHECK(!token("wtcp.token.12345678", t, sizeof t)); /* does not fit */
+    CHECK(!token("wtcp.token.", t, sizeof t));         /* empty */
+    CHECK(!token("wtcp", t, sizeof t));
+    CHECK(token("x,\twtcp.token.a b\t", t, sizeof t) && !strcmp(t, "a b"));
+}
+
 int main(void)
 {
     test_checksum();
@@ -180,6 +215,7 @@ int main(void)
     test_pool_small();
     test_pool_in_turn();
     test_pool_random();
+    test_subprotocol();
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;
 }

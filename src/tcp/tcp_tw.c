@@ -280,11 +280,11 @@ int tcp_tw_port_used(const wtcp_stack *st, uint16_t lport)
 void tcp_tw_expire(wtcp_stack *st)
 {
     tcp_tw_table *t = &st->tw;
-    if (t->oldest == WTCP_NONE || t->e[t->oldest].expires > st->now)
-        return;
     while (t->oldest != WTCP_NONE && t->e[t->oldest].expires <= st->now)
         tw_remove(st, t->oldest);
-    if (t->count == 0) { /* all gone: so is the table, memory is back where it started */
+    /* All gone (expired, ended by an RST, reopened by a SYN): so is the table, memory is
+     * back where it started. */
+    if (t->count == 0 && t->e) {
         tcp_tw_free_all(st);
         t->free_head = t->oldest = t->newest = WTCP_NONE;
     }

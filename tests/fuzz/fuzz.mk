@@ -5,7 +5,8 @@
 #                              connection, with the application and the clock interleaved
 #   build/fuzz/fuzz_pktscript  wtcp-pktrun's packet-script lexer and parser
 #   build/fuzz/fuzz_relay      the relay's client messages (WebSocket fragments, pipe frames)
-#                              and TUN packets: checks, routing, rate limits, queues
+#                              and TUN packets: checks, routing, rate limits, queues; and the
+#                              handshake's Sec-WebSocket-Protocol list
 #   build/fuzz/fuzz_wasi_pipe  the WASI commands' 2-byte-length framing on stdin
 #
 #   make fuzz FUZZ_SECONDS=N   runs each for N seconds (default 300) into build/fuzz/corpus-NAME,
@@ -38,20 +39,24 @@ $(BUILD)/fuzz/fuzz_wasi_pipe: tests/fuzz/fuzz_wasi_pipe.c wasi/loop.c wasi/loop.
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) $< wasi/loop.c $(CORE_SRC) -o $@
 
-FUZZ_RELAY_SRC := relay/client.c relay/packet.c relay/pool.c relay/fault.c relay/metrics.c
+FUZZ_RELAY_SRC := relay/client.c relay/packet.c relay/pool.c relay/fault.c relay/metrics.c relay/subprotocol.c
 $(BUILD)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c $(FUZZ_RELAY_SRC) $(RELAY_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -D_GNU_SOURCE $(RELAY_LWS_CFLAGS) -Irelay $< $(FUZZ_RELAY_SRC) $(RELAY_LWS_LIBS) -o $@
 
 .PHONY: fuzz
+# Every target runs its N seconds even when an earlier one found a problem; the exit status
+# says whether any did.
 fuzz: $(FUZZ_BINS)
-	@for n in $(FUZZ_NAMES); do \
+	@bad=; for n in $(FUZZ_NAMES); do \
 	    mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	    seeds=; for d in tests/fuzz/corpus/$$n tests/fuzz/regress/$$n; do [ -d $$d ] && seeds="$$seeds $$d"; done; \
 	    [ $$n = pktscript ] && seeds="$$seeds tests/pkt"; \
 	    echo "== fuzz_$$n for $${FUZZ_SECONDS:-300} s"; \
 	    $(BUILD)/fuzz/fuzz_$$n -max_len=8192 -max_total_time=$${FUZZ_SECONDS:-300} -print_final_stats=1 \
 	        -artifact_prefix=$(BUILD)/fuzz/crash-$$n- $(BUILD)/fuzz/corpus-$$n $$seeds >$(BUILD)/fuzz/$$n.log 2>&1; \
-	    st=$$?; grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|peak_rss)|ERROR|SUMMARY' $(BUILD)/fuzz/$$n.log; \
-	    [ $$st -eq 0 ] || { echo "fuzz_$$n found a problem: $(BUILD)/fuzz/$$n.log, $(BUILD)/fuzz/crash-$$n-*"; exit 1; }; \
-	done
+	    st=$$?; grep -aE '^#[0-9]+[[:space:]]' $(BUILD)/fuzz/$$n.log | tail -1; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss)|ERROR|SUMMARY|^fuzz_' $(BUILD)/fuzz/$$n.log; \
+	    [ $$st -eq 0 ] || { echo "fuzz_$$n found a problem: $(BUILD)/fuzz/$$n.log, $(BUILD)/fuzz/crash-$$n-*"; bad="$$bad $$n"; }; \
+	done; \
+	[ -z "$$bad" ] || { echo "problems found by:$$bad"; exit 1; }

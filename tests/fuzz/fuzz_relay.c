@@ -1,7 +1,8 @@
 /* fuzz_relay.c: libFuzzer target for what the relay takes from its clients and the
  * network (relay/client.c, packet.c, pool.c): WebSocket message fragments (any order of
  * first/final, binary or text, any size), exec-pipe bytes with their 2-byte framing, and
- * packets from the TUN, for three clients at once with fuzzer-chosen options. Every packet
+ * packets from the TUN, for three clients at once with fuzzer-chosen options; and the
+ * Sec-WebSocket-Protocol lists of handshakes (relay/subprotocol.c). Every packet
  * is either delivered (to the TUN, written to /dev/null, or to a client's queue, drained
  * here) or dropped and counted; nothing is read or written outside its buffer, nothing
  * leaks, no queue passes its bound. */
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "subprotocol.h"
 
 /* main.c's log goes to stderr; the fuzzer keeps it quiet. */
 void relay_log(const char *fmt, ...)
@@ -24,6 +26,22 @@ void relay_log(const char *fmt, ...)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static relay *r_;
+
+/* The header as lws_hdr_copy gives it to ws.c: at most 511 bytes and a NUL. A token found
+ * is a part of the list. */
+static void subprotocol_list(const uint8_t *data, size_t len)
+{
+    char list[512], copy[512], tok[512];
+    if (len > sizeof list - 1)
+        len = sizeof list - 1;
+    memcpy(list, data, len);
+    list[len] = 0;
+    memcpy(copy, list, len + 1);
+    subprotocol_offers(copy, RELAY_WS_PROTOCOL);
+    memcpy(copy, list, len + 1);
+    if (subprotocol_token(copy, RELAY_TOKEN_PROTOCOL, tok, sizeof tok) && !strstr(list, tok))
+        abort();
+}
 
 static uint8_t take(const uint8_t **d, size_t *n)
 {
@@ -103,12 +121,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             client_from_network(r, p, len);
             break;
         }
-        default: { /* the client reads its queue */
+        case 6: { /* the client reads its queue */
             relay_pkt *q;
             while ((q = pktq_pop(&k->outq)))
                 free(q);
             break;
         }
+        default: /* a Sec-WebSocket-Protocol list, as the handshake reads it (ws.c) */
+            subprotocol_list(data, len);
+            break;
         }
         for (int i = 0; i < 3; i++)
             if (c[i]->outq.count > r->o.queue || c[i]->outq.bytes > r->o.queue_bytes + r->o.mtu)

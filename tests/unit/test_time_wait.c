@@ -197,6 +197,40 @@ TEST(connect_skips_local_ports_whose_tuple_is_in_time_wait)
     CHECK_NET_DONE(n);
 }
 
+TEST(table_is_freed_when_a_reopening_syn_takes_its_last_entry)
+{
+    /* Found by fuzz_segments: the table was freed only when its last entry expired, so
+     * one emptied by a new incarnation's SYN (or an RST) stayed allocated. A has one
+     * ephemeral port, so its next connect reuses the tuple B keeps in TIME-WAIT. */
+    harness *n = net_new(0, 0, 1);
+    CHECK(n != NULL);
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int l = wtcp_socket(sb, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_bind(sb, l, 0, 80), 0);
+    CHECK_EQ_I(wtcp_listen(sb, l, 16), 0);
+    harness_run(n, 10);
+    uint64_t base = n->node[B].mem.live_bytes;
+    CHECK_EQ_I(one_exchange(n, l), 1);
+    wtcp_stats s;
+    wtcp_stats_get(sb, &s);
+    CHECK_EQ_U(s.tcp_time_wait, 1);
+    int ca = wtcp_socket(sa, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_connect(sa, ca, B_ADDR, 80), WTCP_EINPROGRESS);
+    harness_run(n, 5);
+    int cb = wtcp_accept(sb, l, NULL, NULL);
+    CHECK(cb > 0); /* the SYN reopened the tuple: its TIME-WAIT entry is gone */
+    wtcp_stats_get(sb, &s);
+    CHECK_EQ_U(s.tcp_time_wait, 0);
+    CHECK_EQ_I(wtcp_abort(sa, ca), 0);
+    harness_run(n, 5);
+    CHECK_EQ_I(wtcp_close(sb, cb), 0);
+    harness_run(n, 1100); /* past the 1 s after which idle buffers go; far from 2MSL */
+    CHECK_EQ_U(n->node[B].mem.live_bytes, base);
+    CHECK_EQ_I(wtcp_close(sb, l), 0);
+    CHECK_NET_DONE(n);
+}
+
 UNIT_MAIN(RUN(server_closing_first_never_runs_out_of_sockets), RUN(full_time_wait_table_recycles_the_oldest),
           RUN(held_socket_in_time_wait_becomes_compact_when_closed),
-          RUN(connect_skips_local_ports_whose_tuple_is_in_time_wait))
+          RUN(connect_skips_local_ports_whose_tuple_is_in_time_wait),
+          RUN(table_is_freed_when_a_reopening_syn_takes_its_last_entry))
