@@ -398,8 +398,9 @@ static void poll_stack(void)
     while (wtcp_next_event(F.st, &ev)) {
     }
     if (F.renewed) {
-        /* A SYN-ACK of a new connection on the tracked 4-tuple (a SYN the fuzzer sent to
-         * the listener after the old one ended): the old handle goes, the new one comes. */
+        /* A new connection on the tracked 4-tuple (a SYN-ACK for a SYN the fuzzer sent
+         * the listener after the old one ended, or an ACK a SYN cookie let in): the old
+         * handle goes, the new one comes. */
         F.renewed = 0;
         if (F.sock >= 0)
             wtcp_close(F.st, F.sock);
@@ -838,6 +839,8 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
             c->peer_max = F.last_end;
         c->written = 0;
         c->ack_seen = 0;
+        F.renewed = 1; /* the old handle, if any, goes (a replayed ACK of a cookie
+                        * handshake makes a new connection after an RST ended the old) */
     }
     if (sock != F.sock || new_state != WTCP_ESTABLISHED)
         return; /* an accepted connection's stream is known from its SYN-ACK (try_accept) */
