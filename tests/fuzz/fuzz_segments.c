@@ -842,14 +842,17 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
         F.renewed = 1; /* the old handle, if any, goes (a replayed ACK of a cookie
                         * handshake makes a new connection after an RST ended the old) */
     }
-    if (sock != F.sock || new_state != WTCP_ESTABLISHED)
-        return; /* an accepted connection's stream is known from its SYN-ACK (try_accept) */
-    if (old_state == WTCP_SYN_SENT) { /* the peer's segment being processed was its SYN-ACK */
+    if (sock != F.sock)
+        return;
+    if (old_state == WTCP_SYN_SENT) {
+        /* The peer's segment being processed was its SYN-ACK (to ESTABLISHED) or its SYN
+         * (a simultaneous open, to SYN-RECEIVED, which may close before it is ever
+         * ESTABLISHED): the stream starts after its SYN either way. */
         c->peer_isn = F.last_seq;
         if (seq_gt(F.last_end, c->peer_nxt))
             c->peer_nxt = F.last_end;
-    }
-    F.rd_seq = c->peer_isn + 1;
+        F.rd_seq = c->peer_isn + 1;
+    } /* an accepted connection's stream is known from its SYN-ACK (try_accept) */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
