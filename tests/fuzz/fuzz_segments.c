@@ -350,8 +350,8 @@ static void send_seg(const seg *s)
     wire_ipv4_emit(buf, &ip);
     /* Beyond everything the peer sent: what the stack may acknowledge at most. */
     uint32_t end = data_seq + (uint32_t)len + ((s->flags & WIRE_TCP_FIN) ? 1 : 0);
-    if (seq_gt(end, c->peer_max) && ((s->flags & WIRE_TCP_SYN) || (uint32_t)(end - c->peer_isn) < (1u << 30)))
-        c->peer_max = end; /* a SYN may start the peer's stream anywhere */
+    if (seq_gt(end, c->peer_max) && (uint32_t)(end - c->peer_isn) < (1u << 30))
+        c->peer_max = end; /* a SYN that starts a new stream resets it where the stack says so */
     F.last_seq = s->seq;
     F.last_ack = s->ack;
     F.last_end = end;
@@ -833,10 +833,7 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
         c->stack_isn = F.last_ack - 1;
         c->stack_max = c->stack_una = F.last_ack;
         c->peer_isn = F.last_seq - 1;
-        if (seq_gt(F.last_end, c->peer_nxt))
-            c->peer_nxt = F.last_end;
-        if (seq_gt(F.last_end, c->peer_max))
-            c->peer_max = F.last_end;
+        c->peer_nxt = c->peer_max = F.last_end; /* a new stream */
         c->written = 0;
         c->ack_seen = 0;
         F.renewed = 1; /* the old handle, if any, goes (a replayed ACK of a cookie
@@ -848,9 +845,8 @@ static void on_state(void *user, int32_t sock, int old_state, int new_state)
         /* The peer's segment being processed was its SYN-ACK (to ESTABLISHED) or its SYN
          * (a simultaneous open, to SYN-RECEIVED, which may close before it is ever
          * ESTABLISHED): the stream starts after its SYN either way. */
-        c->peer_isn = F.last_seq;
-        if (seq_gt(F.last_end, c->peer_nxt))
-            c->peer_nxt = F.last_end;
+        c->peer_isn = F.last_seq; /* a new stream: anywhere in sequence space */
+        c->peer_nxt = c->peer_max = F.last_end;
         F.rd_seq = c->peer_isn + 1;
     } /* an accepted connection's stream is known from its SYN-ACK (try_accept) */
 }
