@@ -4,6 +4,7 @@
 #   build/bench/sockpair        two-process harness: wtcp, Linux loopback, no stack, the middle link
 #   build/bench/sockpair-lwip   its lwIP ends (Debian's liblwip; its own binary: the symbols clash)
 #   build/bench/throughput      the older one-process table (make bench-throughput)
+#   build/bench/tunclient       Linux's TCP as a relay client (bench/relay-lossy.sh)
 #   make bench                  BENCH_RUNS=5 (runs per case), BENCH_QUICK=1 (small sizes)
 #   make bench-relay            through wtcp-relay against Linux (root)
 
@@ -24,6 +25,11 @@ $(BUILD)/bench/sockpair: $(BENCH_SP_SRC) $(BENCH_SP_HDR) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(BENCH_SP_SRC) $(BUILD)/libwtcp.a -lpthread -o $@
 
+# Linux's TCP as a wtcp-relay client, for bench/relay-lossy.sh.
+$(BUILD)/bench/tunclient: bench/tunclient.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@
+
 # lwIP's headers are not -pedantic clean; the public API only, no -Isrc.
 $(BUILD)/bench/sockpair-lwip: bench/sockpair/lwip_end.c bench/sockpair/common.c $(BENCH_SP_HDR)
 	@mkdir -p $(dir $@)
@@ -33,7 +39,7 @@ $(BUILD)/bench/sockpair-lwip: bench/sockpair/lwip_end.c bench/sockpair/common.c 
 # The Node figures need the wasm build and the relay rows the relay: built when they can be,
 # skipped rows (with the reason) when not.
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench/sockpair $(BUILD)/bench/sockpair-lwip $(BUILD)/bench/throughput
+	@$(MAKE) --no-print-directory $(BUILD)/bench/sockpair $(BUILD)/bench/sockpair-lwip $(BUILD)/bench/throughput $(BUILD)/bench/tunclient
 	@$(MAKE) --no-print-directory wasm js-deps >/dev/null 2>&1 || echo "bench: (wasm build failed: Node rows skipped)"
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory relay >/dev/null 2>&1 || echo "bench: (relay build failed: relay rows skipped)"; fi
 	@python3 bench/bench.py --build $(BUILD)

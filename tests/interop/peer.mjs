@@ -27,6 +27,9 @@
 //                                   connection to its end, prints "bytes N sha256 H from
 //                                   ADDR", then closes its side.
 //
+// Environment: PEER_STACK_OPTIONS, a JSON object of extra createStack() options for every
+// stack a command makes (e.g. '{"rtoMin":10}'); bad JSON is an error.
+//
 // The package is imported by path (../../bindings/js/lib), which is what "wtcp" and
 // "wtcp/node" resolve to in Node; `ws` comes from bindings/js/node_modules.
 
@@ -34,8 +37,17 @@ import http from 'node:http';
 import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createStack, WtcpError } from '../../bindings/js/lib/index.node.js';
+import { createStack as createStackBare, WtcpError } from '../../bindings/js/lib/index.node.js';
 import { createServer, Agent } from '../../bindings/js/lib/node.js';
+
+let extraOptions = {};
+try {
+  extraOptions = JSON.parse(process.env.PEER_STACK_OPTIONS || '{}');
+} catch (err) {
+  process.stderr.write(`PEER_STACK_OPTIONS: ${err.message}\n`);
+  process.exit(1);
+}
+const createStack = (options) => createStackBare({ ...options, ...extraOptions });
 
 const [cmd, ...args] = process.argv.slice(2);
 const now = () => performance.now();
