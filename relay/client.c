@@ -268,56 +268,24 @@ void client_from_network(relay *r, uint8_t *p, size_t len)
     fault_submit(c, DIR_DOWN, pkt);
 }
 
-/* One fragment of a WebSocket message (lws gives them in order): the message is
- * assembled in c->rx up to the MTU, and handed on when the final fragment arrives; a
- * binary message longer than the MTU is dropped (counted) without being kept. Returns -1
- * when the message passes --max-message (the caller closes the connection with 1009). */
-int client_ws_fragment(client *c, const uint8_t *in, size_t len, int first, int final, int binary)
-{
-    relay *r = c->r;
-    if (first) {
-        c->rx_len = 0;
-        c->rx_total = 0;
-        c->rx_binary = binary;
-        c->rx_dropping = 0;
-    }
-    c->rx_total += len;
-    if (c->rx_total > r->o.max_message)
-        return -1;
-    if (c->rx_binary && !c->rx_dropping) {
-        if (c->rx_len + len > r->o.mtu) {
-            c->rx_dropping = 1;
-        } else if (len) {
-            memcpy(c->rx + c->rx_len, in, len);
-            c->rx_len += len;
-        }
-    }
-    if (final) {
-        if (!c->rx_binary)
-            client_from_client(c, NULL, c->rx_total, 0);
-        else if (c->rx_dropping)
-            client_drop(r, c, DIR_UP, DROP_TOO_BIG);
-        else
-            client_from_client(c, c->rx, c->rx_len, 1);
-    }
-    return 0;
-}
-
-/* Frames from the child's stdout: 2-byte length, then that many bytes. A frame that is
- * not a good packet is dropped and counted; the framing itself cannot break. */
-void client_pipe_bytes(client *c, const uint8_t *b, size_t n)
+/* Length-prefixed packets (2 bytes big-endian, then the packet), as exec pipes and v2
+ * WebSocket messages carry them, read as their bytes arrive in any pieces. A packet over
+ * the MTU is skipped and counted; a zero length is counted too, and then: a pipe goes on
+ * with the next length, a v2 message (zero_breaks) drops the rest of itself. */
+static void frames_bytes(client *c, const uint8_t *b, size_t n, int zero_breaks)
 {
     relay *r = c->r;
     size_t off = 0;
-    while (off < n) {
+    while (off < n && !c->rx_bad) {
         if (c->hdr_have < 2) {
             c->hdr[c->hdr_have++] = b[off++];
             if (c->hdr_have == 2) {
                 c->frame_len = (size_t)c->hdr[0] << 8 | c->hdr[1];
                 c->rx_total = 0;
                 if (c->frame_len == 0) {
-                    client_drop(r, c, DIR_UP, DROP_MALFORMED);
+                    client_drop(r, c, DIR_UP, zero_breaks ? DROP_BAD_BATCH : DROP_MALFORMED);
                     c->hdr_have = 0;
+                    c->rx_bad = zero_breaks;
                 }
             }
             continue;
@@ -337,6 +305,80 @@ void client_pipe_bytes(client *c, const uint8_t *b, size_t n)
                 client_from_client(c, c->rx, c->frame_len, 1);
         }
     }
+}
+
+/* A v2 binary message's fragment. At the message's end a packet or length left
+ * unfinished was cut short by it: counted, and an empty message is counted too. */
+static void v2_fragment(client *c, const uint8_t *in, size_t len, int first, int final)
+{
+    if (first) {
+        c->hdr_have = 0;
+        c->rx_total = 0;
+        c->rx_bad = 0;
+    }
+    frames_bytes(c, in, len, 1);
+    if (final) {
+        if (!c->rx_bad && (c->hdr_have || c->rx_len == 0))
+            client_drop(c->r, c, DIR_UP, DROP_BAD_BATCH);
+        c->hdr_have = 0;
+        c->rx_bad = 0;
+    }
+}
+
+/* One fragment of a WebSocket message (lws gives them in order). Version 1: the message
+ * is assembled in c->rx up to the MTU, and handed on when the final fragment arrives; a
+ * binary message longer than the MTU is dropped (counted) without being kept. Version 2:
+ * each packet in it is handed on as soon as it is complete (v2_fragment). Returns -1 when
+ * the message passes --max-message (the caller closes the connection with 1009). */
+int client_ws_fragment(client *c, const uint8_t *in, size_t len, int first, int final, int binary)
+{
+    relay *r = c->r;
+    if (first) {
+        c->rx_len = 0;
+        c->rx_total = 0;
+        c->rx_binary = binary;
+        c->rx_dropping = 0;
+    }
+    if (c->version == 2 && c->rx_binary) {
+        /* rx_len counts the message's bytes here; rx_total is the packet's (frames_bytes). */
+        c->rx_len += len;
+        if (c->rx_len > relay_v2_max_message(r))
+            return -1;
+        v2_fragment(c, in, len, first, final);
+        if (final)
+            r->st.messages[DIR_UP]++;
+        return 0;
+    }
+    c->rx_total += len;
+    if (c->rx_total > r->o.max_message)
+        return -1;
+    if (c->rx_binary && !c->rx_dropping) {
+        if (c->rx_len + len > r->o.mtu) {
+            c->rx_dropping = 1;
+        } else if (len) {
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+    }
+    if (final) {
+        if (!c->rx_binary) {
+            client_from_client(c, NULL, c->rx_total, 0);
+        } else {
+            r->st.messages[DIR_UP]++;
+            if (c->rx_dropping)
+                client_drop(r, c, DIR_UP, DROP_TOO_BIG);
+            else
+                client_from_client(c, c->rx, c->rx_len, 1);
+        }
+    }
+    return 0;
+}
+
+/* Frames from the child's stdout: 2-byte length, then that many bytes. A frame that is
+ * not a good packet is dropped and counted; the framing itself cannot break. */
+void client_pipe_bytes(client *c, const uint8_t *b, size_t n)
+{
+    frames_bytes(c, b, n, 0);
 }
 
 static void enqueue_down(client *c, relay_pkt *p)
@@ -388,11 +430,21 @@ void client_emit(client *c, int dir, relay_pkt *p)
     free(p);
 }
 
+size_t relay_v2_max_message(const relay *r)
+{
+    return r->o.max_message >= r->o.mtu + 2 ? r->o.max_message : r->o.mtu + 2;
+}
+
 size_t relay_config_json(const relay *r, const client *c, char *out, size_t cap)
 {
     char gw[16];
-    int n = snprintf(out, cap, "{\"version\":%d,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u}",
-                     RELAY_PROTOCOL_VERSION, c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw),
-                     r->o.mtu);
+    int n;
+    if (c->version == 2) /* and the largest message either side may send */
+        n = snprintf(out, cap,
+                     "{\"version\":2,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u,\"max_message\":%zu}",
+                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu, relay_v2_max_message(r));
+    else
+        n = snprintf(out, cap, "{\"version\":1,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u}",
+                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -26,10 +26,12 @@ static const char *const usage_text[] = {
     "\n"
     "Connects wtcp stacks (browsers, Node, WASI programs) to a real network. The relay owns a\n"
     "TUN device, gives each client an address on its subnet and forwards the client's IPv4\n"
-    "packets: over a WebSocket (subprotocol \"wtcp\"; first a JSON configuration as a text\n"
-    "message, then one packet per binary message) or, with `exec`, over COMMAND's stdin and\n"
-    "stdout (each packet preceded by its length, 2 bytes big-endian; the configuration is in\n"
-    "the environment: WTCP_ADDR, WTCP_PREFIX, WTCP_GATEWAY, WTCP_MTU). In exec mode the relay\n"
+    "packets: over a WebSocket (first a JSON configuration as a text message; then, with the\n"
+    "subprotocol \"wtcp.2\", binary messages of packets each preceded by its length, 2 bytes\n"
+    "big-endian, up to --max-message; with \"wtcp\" or none, one packet per binary message)\n"
+    "or, with `exec`, over COMMAND's stdin and stdout (each packet preceded by its length, 2\n"
+    "bytes big-endian; the configuration is in the environment: WTCP_ADDR, WTCP_PREFIX,\n"
+    "WTCP_GATEWAY, WTCP_MTU). In exec mode the relay\n"
     "ends when COMMAND ends. Every client packet must be well-formed IPv4 (version, header\n"
     "length, total length = message length, header checksum) from the client's own address and\n"
     "within the MTU; anything else is dropped and counted. See docs/PROTOCOL.md.\n"
@@ -343,7 +345,7 @@ static void parse_options(relay_opts *o, int argc, char **argv)
             for (const char *const *u = usage_text; *u; u++)
                 fputs(*u, stdout);
             exit(0);
-        case OPT_VERSION: printf("wtcp-relay %s (protocol %d, libwebsockets %s)\n", RELAY_VERSION, RELAY_PROTOCOL_VERSION, lws_get_library_version()); exit(0);
+        case OPT_VERSION: printf("wtcp-relay %s (protocols 1 and 2, libwebsockets %s)\n", RELAY_VERSION, lws_get_library_version()); exit(0);
         default:
             if (c >= OPT_FAULT && c < OPT_FAULT + 3 * FAULT_KINDS) {
                 set_fault(o, c, optarg);
@@ -659,6 +661,7 @@ out:
     for (size_t i = 0; i < r->ntokens; i++)
         free(r->tokens[i]);
     free(r->tokens);
+    free(r->txbuf);
     pool_destroy(&r->pool);
     free(r);
     return rc;

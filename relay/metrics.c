@@ -75,6 +75,11 @@ size_t metrics_render(const relay *r, char *buf, size_t cap)
     for (int d = 0; d < DIR_COUNT; d++)
         put(&o, "wtcp_relay_bytes_total{direction=\"%s\"} %llu\n", dir_names[d],
             (unsigned long long)s->bytes[d]);
+    head(&o, "wtcp_relay_messages_total", "counter",
+         "WebSocket binary messages (protocol 1: one packet each; 2: a batch each).");
+    for (int d = 0; d < DIR_COUNT; d++)
+        put(&o, "wtcp_relay_messages_total{direction=\"%s\"} %llu\n", dir_names[d],
+            (unsigned long long)s->messages[d]);
     head(&o, "wtcp_relay_drops_total", "counter", "Packets and messages dropped, by direction and reason.");
     for (int d = 0; d < DIR_COUNT; d++)
         for (int i = 0; i < DROP_COUNT; i++)

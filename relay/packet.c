@@ -9,7 +9,7 @@ static const char *const drop_names[DROP_COUNT] = {
     [DROP_SPOOFED] = "spoofed",         [DROP_PEER] = "peer",
     [DROP_NO_ROUTE] = "no_route",       [DROP_RATE_LIMIT] = "rate_limit",
     [DROP_QUEUE_FULL] = "queue_full",   [DROP_FAULT_LOSS] = "fault_loss",
-    [DROP_WRITE_ERROR] = "write_error",
+    [DROP_WRITE_ERROR] = "write_error", [DROP_BAD_BATCH] = "bad_batch",
 };
 
 const char *relay_drop_name(enum relay_drop d)

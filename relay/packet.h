@@ -19,6 +19,8 @@ enum relay_drop {
     DROP_QUEUE_FULL,  /* the client's queue is full (slow client) */
     DROP_FAULT_LOSS,  /* fault injection: --loss */
     DROP_WRITE_ERROR, /* the TUN refused the packet */
+    DROP_BAD_BATCH,   /* protocol v2: an empty message, a zero length, or a length that
+                       * overruns the message (the rest of that message is dropped) */
     DROP_COUNT
 };
 

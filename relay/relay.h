@@ -11,8 +11,8 @@
 #include "pool.h"
 
 #define RELAY_VERSION "0.1.0"
-#define RELAY_PROTOCOL_VERSION 1
-#define RELAY_WS_PROTOCOL "wtcp"           /* the WebSocket subprotocol */
+#define RELAY_WS_PROTOCOL "wtcp"           /* protocol version 1: one packet per message */
+#define RELAY_WS_PROTOCOL_V2 "wtcp.2"      /* version 2: length-prefixed packets, many per message */
 #define RELAY_TOKEN_PROTOCOL "wtcp.token." /* a subprotocol carrying the token */
 #define RELAY_MAX_ORIGINS 16
 
@@ -117,6 +117,7 @@ typedef struct client {
     struct lws *in_wsi;  /* CLIENT_EXEC: the child's stdin, we write */
     struct lws *out_wsi; /* CLIENT_EXEC: the child's stdout, we read */
 
+    int version;        /* WebSocket: the wire protocol version, 1 or 2 (docs/PROTOCOL.md) */
     int config_sent;
     int closing;        /* a close frame is due */
     uint16_t close_code;
@@ -127,9 +128,10 @@ typedef struct client {
     uint8_t *rx;
     size_t rx_len, rx_total;
     int rx_binary, rx_dropping;
-    uint8_t hdr[2];
+    uint8_t hdr[2];      /* pipes and v2 messages: the 2-byte length being read */
     unsigned hdr_have;
     size_t frame_len;
+    int rx_bad;          /* v2: this message's lengths broke; the rest of it is dropped */
 
     relay_pktq outq; /* towards the client, ready to send */
     int pipe_blocked; /* exec: the child's stdin was full; ask lws for POLLOUT again */
@@ -143,6 +145,7 @@ typedef struct client {
 /* The relay's counters, exported as Prometheus metrics. */
 typedef struct relay_stats {
     uint64_t packets[DIR_COUNT], bytes[DIR_COUNT];
+    uint64_t messages[DIR_COUNT]; /* WebSocket binary messages (v1: one per packet) */
     uint64_t drops[DIR_COUNT][DROP_COUNT];
     uint64_t connections[CLIENT_KINDS];
     uint64_t refused[REFUSE_COUNT];
@@ -189,6 +192,7 @@ typedef struct relay {
     int done;
 
     uint8_t tunbuf[LWS_PRE + 65536];
+    uint8_t *txbuf; /* LWS_PRE + max_message: a v2 message being built (ws.c) */
 } relay;
 
 /* main.c */
@@ -213,6 +217,9 @@ relay_pkt *pktq_pop(relay_pktq *q);
 int pktq_full(const relay *r, const relay_pktq *q, const relay_pkt *p);
 void pktq_free(relay_pktq *q);
 size_t relay_config_json(const relay *r, const client *c, char *out, size_t cap);
+/* The largest v2 message either side may send: --max-message, but room for one packet of
+ * the MTU and its length at least. */
+size_t relay_v2_max_message(const relay *r);
 
 /* tun.c */
 int tun_open(relay *r);

@@ -376,6 +376,31 @@ else
     [ "${out##* }" = 3 ] && ok "5 ws: the relay keeps serving new clients ($out)" || bad "5 ws: after abuse" "$out"
     in_ns curl -s -m 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:8787/ >"$tmp/t5.plain"
     [ "$(cat "$tmp/t5.plain")" = 426 ] && ok "5 ws: plain HTTP on the WebSocket port gets 426" || bad "5 ws: plain HTTP" "$(cat "$tmp/t5.plain")"
+    # Protocol 2 (wtcp.2): batches, good and broken, beside a version 1 client; counted
+    # per reason (the counters before, then after).
+    declare -A before
+    for k in bad_batch bad_checksum too_big; do
+        before[$k]=$(metric 9187 "wtcp_relay_drops_total{direction=\"up\",reason=\"$k\"}")
+    done
+    msgs_up=$(metric 9187 'wtcp_relay_messages_total{direction="up"}')
+    in_ns "${wsc[@]}" batch ws://127.0.0.1:8787/ >"$tmp/t5b.out" 2>&1
+    st=$?
+    sed 's/^/     | /' "$tmp/t5b.out" | grep -v '^     | expect'
+    [ $st -eq 0 ] && ok "5 ws v2: batches of packets (20 at once, one at the size limit, broken ones) behaved" ||
+        bad "5 ws v2: batch scenario" "see the lines above"
+    wrong=
+    for kv in $(sed -n 's/^expect //p' "$tmp/t5b.out"); do
+        k=${kv%%=*}
+        v=${kv#*=}
+        got=$(metric 9187 "wtcp_relay_drops_total{direction=\"up\",reason=\"$k\"}")
+        [ $((got - before[$k])) = "$v" ] || wrong="$wrong $k=+$((got - before[$k]))(want +$v)"
+    done
+    [ -z "$wrong" ] && ok "5 ws v2: each broken packet or batch counted by its reason" || bad "5 ws v2: counters" "$wrong"
+    msgs=$(( $(metric 9187 'wtcp_relay_messages_total{direction="up"}') - msgs_up ))
+    [ "$msgs" = 10 ] && ok "5 ws v2: 10 messages up (9 batches, 1 from the version 1 client)" || bad "5 ws v2: messages up" "$msgs, want 10"
+    out=$(in_ns "${wsc[@]}" toobig ws://127.0.0.1:8787/ 70000 wtcp.2)
+    [ "$(echo "$out" | cut -d' ' -f1-2)" = "close 1009" ] &&
+        ok "5 ws v2: a 70000-byte batch closes the connection with 1009" || bad "5 ws v2: batch too big" "$out"
 fi
 stop_relay TERM
 if [ "$RELAY_STATUS" -eq 0 ] && ! grep -q -E 'AddressSanitizer|runtime error' "$RELAY_LOG"; then

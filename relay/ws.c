@@ -100,11 +100,12 @@ static int token_ok(relay *r, struct lws *wsi)
 
 static int offers_wtcp(struct lws *wsi)
 {
-    char list[512];
+    char list[512], copy[512];
     int n = lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL);
     if (n <= 0)
-        return 1; /* no list: the default protocol is wtcp */
-    return subprotocol_offers(list, RELAY_WS_PROTOCOL);
+        return 1; /* no list: the default protocol is wtcp (version 1) */
+    memcpy(copy, list, sizeof copy); /* subprotocol_offers cuts the list it reads */
+    return subprotocol_offers(list, RELAY_WS_PROTOCOL) || subprotocol_offers(copy, RELAY_WS_PROTOCOL_V2);
 }
 
 static int refuse(relay *r, struct lws *wsi, enum relay_refusal why, unsigned status, const char *msg)
@@ -152,7 +153,7 @@ static int confirm_upgrade(relay *r, struct lws *wsi, const char *up)
     if (!offers_wtcp(wsi)) {
         char peer[64];
         relay_log("refuse peer=%s reason=subprotocol status=400", peer_of(wsi, peer, sizeof peer));
-        static const char msg[] = "400 offer the subprotocol \"wtcp\" (first) or none\n";
+        static const char msg[] = "400 offer the subprotocol \"wtcp.2\" or \"wtcp\" (first) or none\n";
         return http_reply(wsi, 400, "text/plain; charset=utf-8", msg, sizeof msg - 1) ? -1 : 1;
     }
     return 0;
@@ -194,6 +195,37 @@ static int serve_http(relay *r, struct lws *wsi, const char *path)
 
 /* ---------------------------------------------------------------- WebSocket clients */
 
+static void count_down(relay *r, client *c, uint32_t len)
+{
+    c->packets[DIR_DOWN]++;
+    c->bytes[DIR_DOWN] += len;
+    r->st.packets[DIR_DOWN]++;
+    r->st.bytes[DIR_DOWN] += len;
+}
+
+/* Version 2: as many queued packets as fit in one message of --max-message bytes, each
+ * after its 2-byte length. What waits goes in one message now, so batching adds no delay. */
+static int ws_write_batch(relay *r, struct lws *wsi, client *c)
+{
+    uint8_t *msg = r->txbuf + LWS_PRE;
+    size_t n = 0;
+    relay_pkt *p;
+    size_t max = relay_v2_max_message(r);
+    while ((p = c->outq.head) && n + 2 + p->len <= max) {
+        p = pktq_pop(&c->outq);
+        msg[n] = (uint8_t)(p->len >> 8);
+        msg[n + 1] = (uint8_t)p->len;
+        memcpy(msg + n + 2, PKT_DATA(p), p->len);
+        n += 2 + (size_t)p->len;
+        count_down(r, c, p->len);
+        free(p);
+    }
+    if (lws_write(wsi, msg, n, LWS_WRITE_BINARY) < (int)n)
+        return -1;
+    r->st.messages[DIR_DOWN]++;
+    return 0;
+}
+
 static int ws_writable(relay *r, struct lws *wsi, client *c)
 {
     if (c->closing) {
@@ -214,6 +246,12 @@ static int ws_writable(relay *r, struct lws *wsi, client *c)
     for (int i = 0; i < WRITES_PER_CALLBACK && c->outq.head; i++) {
         if (wrote && lws_send_pipe_choked(wsi))
             break;
+        if (c->version == 2) {
+            if (ws_write_batch(r, wsi, c) < 0)
+                return -1;
+            wrote = 1;
+            continue;
+        }
         relay_pkt *p = pktq_pop(&c->outq);
         int n = lws_write(wsi, PKT_DATA(p), p->len, LWS_WRITE_BINARY);
         if (n < (int)p->len) {
@@ -221,10 +259,8 @@ static int ws_writable(relay *r, struct lws *wsi, client *c)
             return -1;
         }
         wrote = 1;
-        c->packets[DIR_DOWN]++;
-        c->bytes[DIR_DOWN] += p->len;
-        r->st.packets[DIR_DOWN]++;
-        r->st.bytes[DIR_DOWN] += p->len;
+        count_down(r, c, p->len);
+        r->st.messages[DIR_DOWN]++;
         free(p);
     }
     if (c->outq.head)
@@ -270,11 +306,15 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         c->wsi = wsi;
         s->c = c;
+        /* libwebsockets answered with the first subprotocol of the client's list that it
+         * serves; none offered is version 1. */
+        const struct lws_protocols *pr = lws_get_protocol(wsi);
+        c->version = pr && !strcmp(pr->name, RELAY_WS_PROTOCOL_V2) ? 2 : 1;
         char origin[128];
         if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
             strcpy(origin, "-");
-        relay_log("connect client=%s kind=ws peer=%s origin=%s clients=%u", c->addr_s, c->peer,
-                  origin, r->nclients[CLIENT_WS]);
+        relay_log("connect client=%s kind=ws peer=%s origin=%s version=%d clients=%u", c->addr_s, c->peer,
+                  origin, c->version, r->nclients[CLIENT_WS]);
         lws_callback_on_writable(wsi);
         return 0;
     }
@@ -383,8 +423,10 @@ int ws_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---------------------------------------------------------------- set-up */
 
+/* Version 1 first: it is what a client that offers no subprotocol gets. */
 static const struct lws_protocols ws_protocols[] = {
     {RELAY_WS_PROTOCOL, ws_callback, sizeof(pss), 65536, 0, NULL, 65536 + 16},
+    {RELAY_WS_PROTOCOL_V2, ws_callback, sizeof(pss), 65536, 0, NULL, 65536 + 16},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -492,6 +534,10 @@ int ws_setup(relay *r)
         return -1;
     if (r->o.listen && !(r->vh_ws = make_vhost(r, "ws", r->o.listen, ws_protocols, r->o.cert != NULL)))
         return -1;
+    if (r->o.listen && !(r->txbuf = malloc(LWS_PRE + relay_v2_max_message(r)))) {
+        relay_log("error msg=\"out of memory\"");
+        return -1;
+    }
     if (r->o.metrics && !(r->vh_metrics = make_vhost(r, "metrics", r->o.metrics, metrics_protocols, 0)))
         return -1;
     return 0;

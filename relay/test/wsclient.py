@@ -6,7 +6,8 @@ with hand-made IPv4/ICMP packets, and sends forged and malformed ones.
   wsclient.py probe URL [--token-proto T] [--origin O] [--protocol P]...
       prints "status N" and, on 101, "config {...}" and "protocol P"
   wsclient.py abuse URL          the anti-spoofing / malformed-packet scenario (prints lines)
-  wsclient.py toobig URL N       sends an N-byte binary message, prints the close code
+  wsclient.py toobig URL N [P..] sends an N-byte binary message (offering subprotocols P),
+                                 prints the close code
   wsclient.py nopong URL         answers no ping; prints how long until the relay closed
   wsclient.py silent HOST PORT   opens TCP and sends nothing; prints seconds until closed
   wsclient.py sleeper URL S      connects, prints its address, reads nothing for S seconds
@@ -14,6 +15,8 @@ with hand-made IPv4/ICMP packets, and sends forged and malformed ones.
   wsclient.py patient URL S      reads S seconds (answering pings), then pings the relay
   wsclient.py peers URL          two clients; the first pings the second's address
   wsclient.py waitclose URL      connects and prints the close code the relay sends
+  wsclient.py batch URL          protocol 2 (wtcp.2): batches of pings, good and broken,
+                                 beside a version 1 client; prints "expect" drop counts
 Exit status 0 when the scenario behaved, 1 otherwise (with FAIL lines).
 """
 import base64
@@ -199,8 +202,8 @@ def wait_reply(ws, src, dst, ident, seq, timeout):
             return True
 
 
-def open_client(url):
-    ws = WS(url)
+def open_client(url, protocols=("wtcp",)):
+    ws = WS(url, protocols=protocols)
     op, data = ws.recv(5)
     if op != 1:
         raise RuntimeError(f"first message: opcode {op}, want a text configuration")
@@ -312,8 +315,108 @@ def abuse(args):
     print("expect " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
+def frame(pkts):
+    """A protocol 2 message: each packet after its 2-byte big-endian length."""
+    return b"".join(struct.pack(">H", len(p)) + p for p in pkts)
+
+
+def unframe(data):
+    out, off = [], 0
+    while off + 2 <= len(data):
+        n = struct.unpack(">H", data[off:off + 2])[0]
+        if n == 0 or off + 2 + n > len(data):
+            raise RuntimeError(f"bad batch from the relay at offset {off}")
+        out.append(data[off + 2:off + 2 + n])
+        off += 2 + n
+    if off != len(data):
+        raise RuntimeError("trailing bytes in a batch from the relay")
+    return out
+
+
+def replies(ws, src, dst, ident, want, timeout=3.0):
+    """Reads protocol 2 messages until `want` echo replies (by sequence number) came;
+    returns (sequence numbers seen, messages, most packets in one message)."""
+    seen, msgs, most = set(), 0, 0
+    end = time.time() + timeout
+    while len(seen) < want and time.time() < end:
+        try:
+            op, data = ws.recv(max(0.05, end - time.time()))
+        except socket.timeout:
+            break
+        if op != 2:
+            continue
+        pkts = unframe(data)
+        msgs += 1
+        most = max(most, len(pkts))
+        for p in pkts:
+            for q in range(1, 1000):
+                if is_echo_reply(p, src, dst, ident, q):
+                    seen.add(q)
+                    break
+    return seen, msgs, most
+
+
+def batch(args):
+    url = args[0]
+    ws = WS(url, protocols=("wtcp.2", "wtcp"))
+    op, data = ws.recv(5)
+    cfg = json.loads(data)
+    me, gw, mtu = cfg["address"], cfg["gateway"], cfg["mtu"]
+    check(ws.headers.get("sec-websocket-protocol") == "wtcp.2" and cfg.get("version") == 2 and
+          cfg.get("max_message") == 65535, f"offered wtcp.2, wtcp: answered wtcp.2, config {json.dumps(cfg)}")
+    old, cfg1 = open_client(url)
+    check(cfg1.get("version") == 1 and "max_message" not in cfg1,
+          f"a version 1 client on the same relay gets version 1 ({json.dumps(cfg1)})")
+
+    ws.send(2, frame([icmp_echo(me, gw, 5, q) for q in range(1, 21)]))
+    seen, msgs, most = replies(ws, gw, me, 5, 20)
+    check(len(seen) == 20 and most >= 2, f"20 echoes in one message: {len(seen)} replies in {msgs} messages (at most {most} in one)")
+    old.send(2, icmp_echo(cfg1["address"], gw, 6, 1))
+    check(wait_reply(old, gw, cfg1["address"], 6, 1, 3), "the version 1 client is answered alongside")
+
+    # Exactly max_message bytes: 44 packets of 1480 bytes and one that fills the rest.
+    big = [icmp_echo(me, gw, 8, q, b"b" * (1480 - 28)) for q in range(1, 45)]
+    rest = 65535 - len(frame(big)) - 2
+    big.append(icmp_echo(me, gw, 8, 45, b"r" * (rest - 28)))
+    check(len(frame(big)) == 65535, f"a batch of {len(frame(big))} bytes")
+    ws.send(2, frame(big))
+    seen, msgs, most = replies(ws, gw, me, 8, 45)
+    check(len(seen) == 45, f"a batch at the size limit (45 packets): {len(seen)} replies in {msgs} messages")
+
+    drops = {"bad_checksum": 0, "bad_batch": 0, "too_big": 0}
+    p = bytearray(icmp_echo(me, gw, 9, 2)); p[10] ^= 0x55
+    ws.send(2, frame([icmp_echo(me, gw, 9, 1), bytes(p), icmp_echo(me, gw, 9, 3)]))
+    drops["bad_checksum"] += 1
+    seen, _, _ = replies(ws, gw, me, 9, 2)
+    check(seen == {1, 3}, f"one malformed packet in the middle of a batch: only it is dropped (replies {sorted(seen)})")
+    ws.send(2, frame([icmp_echo(me, gw, 10, 1), icmp_echo(me, gw, 10, 2, b"x" * (mtu - 27)), icmp_echo(me, gw, 10, 3)]))
+    drops["too_big"] += 1
+    seen, _, _ = replies(ws, gw, me, 10, 2)
+    check(seen == {1, 3}, f"a packet over the MTU in a batch: only it is dropped (replies {sorted(seen)})")
+    ws.send(2, frame([icmp_echo(me, gw, 11, 1), icmp_echo(me, gw, 11, 2)]) + b"\x05")
+    drops["bad_batch"] += 1
+    seen, _, _ = replies(ws, gw, me, 11, 2)
+    check(seen == {1, 2}, f"a batch ending in half a length: the packets before it pass (replies {sorted(seen)})")
+    ws.send(2, frame([icmp_echo(me, gw, 12, 1)]) + struct.pack(">H", 1000) + icmp_echo(me, gw, 12, 2))
+    drops["bad_batch"] += 1
+    seen, _, _ = replies(ws, gw, me, 12, 1)
+    check(seen == {1}, f"a length that overruns the message drops the rest of it (replies {sorted(seen)})")
+    ws.send(2, frame([icmp_echo(me, gw, 13, 1)]) + b"\0\0" + frame([icmp_echo(me, gw, 13, 2)]))
+    drops["bad_batch"] += 1
+    seen, _, _ = replies(ws, gw, me, 13, 2, 1.0)
+    check(seen == {1}, f"a zero length drops the rest of the message (replies {sorted(seen)})")
+    ws.send(2, b"")
+    drops["bad_batch"] += 1
+    ws.send(2, frame([icmp_echo(me, gw, 14, 1)]))
+    seen, _, _ = replies(ws, gw, me, 14, 1)
+    check(seen == {1}, "after an empty message the connection still works")
+    old.close()
+    ws.close()
+    print("expect " + " ".join(f"{k}={v}" for k, v in sorted(drops.items())))
+
+
 def toobig(args):
-    ws, _ = open_client(args[0])
+    ws, _ = open_client(args[0], tuple(args[2:]) or ("wtcp",))
     ws.send(2, b"\x45" + b"\0" * (int(args[1]) - 1))
     try:
         op, data = ws.recv(5)
@@ -435,7 +538,7 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"probe": probe, "abuse": abuse, "toobig": toobig, "nopong": nopong, "silent": silent,
      "sleeper": sleeper, "ping": ping, "patient": patient, "peers": peers,
-     "waitclose": waitclose}[cmd](args)
+     "waitclose": waitclose, "batch": batch}[cmd](args)
     sys.exit(1 if failures else 0)
 
 

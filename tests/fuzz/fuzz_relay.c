@@ -1,6 +1,7 @@
 /* fuzz_relay.c: libFuzzer target for what the relay takes from its clients and the
  * network (relay/client.c, packet.c, pool.c): WebSocket message fragments (any order of
- * first/final, binary or text, any size), exec-pipe bytes with their 2-byte framing, and
+ * first/final, binary or text, any size; protocol 1 and protocol 2 batches), exec-pipe
+ * bytes with their 2-byte framing, and
  * packets from the TUN, for three clients at once with fuzzer-chosen options; and the
  * Sec-WebSocket-Protocol lists of handshakes (relay/subprotocol.c). Every packet
  * is either delivered (to the TUN, written to /dev/null, or to a client's queue, drained
@@ -38,6 +39,8 @@ static void subprotocol_list(const uint8_t *data, size_t len)
     list[len] = 0;
     memcpy(copy, list, len + 1);
     subprotocol_offers(copy, RELAY_WS_PROTOCOL);
+    memcpy(copy, list, len + 1);
+    subprotocol_offers(copy, RELAY_WS_PROTOCOL_V2);
     memcpy(copy, list, len + 1);
     if (subprotocol_token(copy, RELAY_TOKEN_PROTOCOL, tok, sizeof tok) && !strstr(list, tok))
         abort();
@@ -81,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 3; i++)
         if (!(c[i] = client_new(r, i == 2 ? CLIENT_EXEC : CLIENT_WS, "fuzz")))
             abort();
+    c[0]->version = 1;
+    c[1]->version = (o & 32) ? 2 : 1; /* its messages are batches of length-prefixed packets */
     static uint8_t buf[LWS_PRE + 65536 + 64];
     while (size > 0) {
         uint8_t op = take(&data, &size);
@@ -90,17 +95,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size;
         uint8_t *p = buf + LWS_PRE;
         memcpy(p, data, len);
-        /* Mostly a real source address for the client, so the later checks are reached. */
-        if ((op & 0x40) && len >= 20) {
-            p[12] = (uint8_t)(k->addr >> 24), p[13] = (uint8_t)(k->addr >> 16);
-            p[14] = (uint8_t)(k->addr >> 8), p[15] = (uint8_t)k->addr;
+        /* Mostly a real source address for the client, so the later checks are reached;
+         * in a batch, for its first packet, with a length that says so. */
+        size_t at = 0;
+        if ((op & 0x40) && k->version == 2 && len >= 22 && ((op >> 2) & 7) < 2) {
+            p[0] = (uint8_t)((len - 2) >> 8), p[1] = (uint8_t)(len - 2);
+            at = 2;
+        }
+        uint8_t *ip = p + at;
+        size_t iplen = len - at;
+        if ((op & 0x40) && iplen >= 20) {
+            ip[12] = (uint8_t)(k->addr >> 24), ip[13] = (uint8_t)(k->addr >> 16);
+            ip[14] = (uint8_t)(k->addr >> 8), ip[15] = (uint8_t)k->addr;
             if (op & 0x80) { /* and a right length and checksum */
-                p[2] = (uint8_t)(len >> 8), p[3] = (uint8_t)len;
-                p[10] = p[11] = 0;
-                size_t ihl = (size_t)(p[0] & 15) * 4;
-                if (ihl >= 20 && ihl <= len) {
-                    uint16_t s = ipv4_checksum(p, ihl);
-                    p[10] = (uint8_t)(s >> 8), p[11] = (uint8_t)s;
+                ip[2] = (uint8_t)(iplen >> 8), ip[3] = (uint8_t)iplen;
+                ip[10] = ip[11] = 0;
+                size_t ihl = (size_t)(ip[0] & 15) * 4;
+                if (ihl >= 20 && ihl <= iplen) {
+                    uint16_t s = ipv4_checksum(ip, ihl);
+                    ip[10] = (uint8_t)(s >> 8), ip[11] = (uint8_t)s;
                 }
             }
         }
