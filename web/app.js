@@ -14,6 +14,8 @@ const relayUrl = (() => {
   return url.toString();
 })();
 const relayShown = relayUrl.replace(/([?&]token=)[^&]*/, '$1…');
+// ?v=1 asks the relay for wire protocol version 1 (one packet per message); the default is 2.
+const relayVersion = params.get('v') === '1' ? 1 : 2;
 
 // ---- state ----
 let stack = null;
@@ -167,7 +169,7 @@ async function start() {
   banner('connecting', `connecting to the relay ${relayShown}…`);
   let s;
   try {
-    s = await createStack({ relay: relayUrl, relayTimeout: 8000 });
+    s = await createStack({ relay: relayUrl, relayTimeout: 8000, relayVersion });
   } catch {
     return scheduleRetry('error', 'relay unreachable or refused (token?)');
   }
@@ -175,8 +177,8 @@ async function start() {
   backoff = 1;
   lost = false;
   startedAt = performance.now();
-  Object.assign(demo, { stack: s, address: s.address, gateway: s.gateway });
-  banner('connected', `connected to ${relayShown} — this tab is ${s.address}`);
+  Object.assign(demo, { stack: s, address: s.address, gateway: s.gateway, version: s.link.version });
+  banner('connected', `connected to ${relayShown} (protocol ${s.link.version}) — this tab is ${s.address}`);
   $('address').textContent = s.address;
   $('netinfo').textContent = `${s.address}/${s.prefix}  gateway ${s.gateway ?? '—'}  mtu ${s.mtu}`;
   $('curl').textContent = `curl http://${s.address}/`;

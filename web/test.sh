@@ -75,7 +75,7 @@ fi
 nsexec() { ip netns exec "$ns" "$@"; }
 
 # ---- the relay ----
-ip netns exec "$ns" "$build/wtcp-relay" --listen 127.0.0.1:8787 --mtu "${WEB_TEST_MTU:-1500}" >"$tmp/relay.log" 2>&1 &
+ip netns exec "$ns" "$build/wtcp-relay" --listen 127.0.0.1:8787 --metrics 127.0.0.1:9188 --mtu "${WEB_TEST_MTU:-1500}" >"$tmp/relay.log" 2>&1 &
 relay_pid=$!
 pids+=("$relay_pid")
 up=0

@@ -278,6 +278,18 @@ else
         bad "2 wtcp->linux: upload to the sink" "status $st, sink saw: ${shas:-nothing}"
         show "$tmp/t2put.err"
     fi
+    # 2c. The same download in wire protocol 1 (one packet per message), beside the
+    # protocol 2 clients above: the relay serves both.
+    PEER_STACK_OPTIONS='{"relayVersion":1}' in_ns timeout 120 "${peer[@]}" get "$url" http://10.77.0.1:8080/big.bin 1 >"$tmp/t2v1.out" 2>"$tmp/t2v1.err"
+    st=$?
+    v1=$(grep -c 'version=1' "$RELAY_LOG")
+    v2=$(grep -c 'version=2' "$RELAY_LOG")
+    if [ $st -eq 0 ] && [ "$(field sha256 "$tmp/t2v1.out")" = "$big_sha" ] && [ "$v1" -ge 1 ] && [ "$v2" -ge 2 ]; then
+        ok "2 protocols: a protocol 1 client downloads $big_mib MiB byte-exact ($(mibs "$big" "$(field ms "$tmp/t2v1.out")") MiB/s) on the relay that served $v2 protocol 2 clients"
+    else
+        bad "2 protocols: a protocol 1 client" "status $st, clients: $v1 of version 1, $v2 of version 2"
+        show "$tmp/t2v1.err"
+    fi
     drops=$(in_ns curl -s -m 5 http://127.0.0.1:9187/metrics | awk '/^wtcp_relay_drops_total/ { s += $2 } END { print s + 0 }')
     echo "     figure: through wtcp-relay, $big_mib MiB, median of 3: curl <- wtcp (Node http server) $rate1 MiB/s;" \
         "wtcp <- python http.server $rate2a MiB/s; wtcp -> kernel TCP sink $rate2b MiB/s (relay drops: $drops)"

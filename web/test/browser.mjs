@@ -83,6 +83,26 @@ try {
   fail(`launching ${CHROMIUM}`, (err?.message ?? String(err)).split('\n')[0]);
   process.exit(1);
 }
+/** The relay's packet and message counters (its --metrics), to show packets per message. */
+async function relayCounts() {
+  try {
+    const text = await (await fetch('http://127.0.0.1:9188/metrics')).text();
+    const get = (name, dir) => Number(text.match(new RegExp(`^${name}\\{direction="${dir}"\\} (\\d+)`, 'm'))?.[1] ?? NaN);
+    return ['up', 'down'].map((d) => [get('wtcp_relay_packets_total', d), get('wtcp_relay_messages_total', d)]);
+  } catch {
+    return null;
+  }
+}
+function perMessage(before, after) {
+  if (!before || !after) return '';
+  const [up, down] = [0, 1].map((i) => {
+    const pk = after[i][0] - before[i][0];
+    const ms = after[i][1] - before[i][1];
+    return `${pk} packets in ${ms} messages (${(pk / ms).toFixed(1)} per message)`;
+  });
+  return `; relay: up ${up}, down ${down}`;
+}
+
 const errors = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -156,6 +176,7 @@ try {
     await page.waitForFunction(() => /connection refused/.test(document.querySelector('#client-msg').textContent));
   });
 
+  const counts0 = await relayCounts();
   const speed = await check('speed test, 8 MiB each way', async () => {
     await page.fill('#speed-mib', '8');
     await page.click('#speed-run');
@@ -167,7 +188,30 @@ try {
     if (!(down > 0 && up > 0)) throw new Error(`down ${down}, up ${up}`);
     return { down, up };
   });
-  if (speed) console.log(`figure: Chromium speed test: download ${speed.down} Mbit/s, upload ${speed.up} Mbit/s`);
+  const counts1 = await relayCounts();
+  if (speed) console.log(`figure: Chromium speed test, protocol 2: download ${speed.down} Mbit/s, upload ${speed.up} Mbit/s${perMessage(counts0, counts1)}`);
+
+  // The same page asking for wire protocol 1 (?v=1): one packet per WebSocket message.
+  const speed1 = await check('protocol 1 (?v=1) beside protocol 2: the same speed test', async () => {
+    const v = await page.evaluate(() => window.wtcpDemo.version);
+    if (v !== 2) throw new Error(`the default page speaks protocol ${v}, want 2`);
+    const old = await browser.newPage();
+    try {
+      await old.goto(`${URL_}?v=1`);
+      await old.waitForFunction(() => window.wtcpDemo?.address);
+      const v1 = await old.evaluate(() => window.wtcpDemo.version);
+      if (v1 !== 1) throw new Error(`?v=1 speaks protocol ${v1}`);
+      await old.fill('#speed-mib', '8');
+      await old.click('#speed-run');
+      await old.waitForSelector('#speed[data-state="done"], #speed[data-state="failed"]', { timeout: 45000 });
+      if ((await old.getAttribute('#speed', 'data-state')) !== 'done') throw new Error(await old.textContent('#speed-msg'));
+      return { down: Number(await old.textContent('#down-mbps')), up: Number(await old.textContent('#up-mbps')) };
+    } finally {
+      await old.close();
+    }
+  });
+  const counts2 = await relayCounts();
+  if (speed1) console.log(`figure: Chromium speed test, protocol 1: download ${speed1.down} Mbit/s, upload ${speed1.up} Mbit/s${perMessage(counts1, counts2)}`);
 
   await check(`screenshot with a selected connection's chart: ${shot}`, async () => {
     // select the upload (the newest speed row) by clicking it

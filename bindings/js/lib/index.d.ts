@@ -123,8 +123,10 @@ export interface RelayOptions extends Omit<StackTuning, 'mtu'> {
   relay: string | URL;
   /** WebSocket implementation (default: globalThis.WebSocket, or `ws` in Node 20). */
   WebSocket?: WebSocketConstructor;
-  /** WebSocket subprotocols. */
+  /** WebSocket subprotocols (e.g. a token as "wtcp.token.TOKEN"); "wtcp.2" is offered first unless relayVersion is 1. */
   protocols?: string | string[];
+  /** The wire protocol to ask for: 2 (default; many packets per message, falls back to 1 when the relay has only 1) or 1 (one packet per message). */
+  relayVersion?: 1 | 2;
   /** How long to wait for the config message, in ms (default 10000). */
   relayTimeout?: number;
   address?: undefined;
@@ -190,12 +192,18 @@ export class RelayLink implements Link {
   private constructor();
   readonly kind: 'relay';
   readonly url: string;
+  /** The wire protocol version in use: 2 (length-prefixed packets, many per message) or 1. */
+  readonly version: 1 | 2;
   /** Resolves when the relay's WebSocket closes. */
   readonly closed: Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
 export interface RelayConfig {
+  /** 1 or 2. */
+  version: number;
+  /** Version 2: the largest message either side may send (0 in version 1). */
+  maxMessage: number;
   address: string;
   prefix: number;
   gateway: string | null;

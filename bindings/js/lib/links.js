@@ -1,7 +1,8 @@
 // links.js: how packets travel between a stack and the world: an in-memory link between
 // two stacks (with an optional seeded fault injector), and the relay's WebSocket (its
-// first message is a JSON config, then one IPv4 packet per binary message). The raw
-// packet link needs no code here: it is stack.input() and stack.onpacket / packets.
+// first message is a JSON config; then, in protocol version 2, binary messages of
+// length-prefixed IPv4 packets, or one packet per message in version 1; docs/PROTOCOL.md).
+// The raw packet link needs no code here: it is stack.input() and stack.onpacket / packets.
 
 import { WtcpError } from './errors.js';
 import { parseAddress, describe } from './args.js';
@@ -263,6 +264,24 @@ function redactUrl(url) {
   return String(url).replace(/([?&]token=)[^&#]*/gi, '$1***');
 }
 
+const PROTOCOL_V1 = 'wtcp';
+const PROTOCOL_V2 = 'wtcp.2';
+
+/** The subprotocols to offer: what the caller gave, with "wtcp.2" first unless it asked
+ * for version 1 (relayVersion: 1), which offers the list as given (none by default). */
+export function relayProtocols(protocols, version = 2) {
+  if (version !== 1 && version !== 2) {
+    throw new WtcpError('EINVAL', `options.relayVersion must be 1 or 2, got ${describe(version)}`);
+  }
+  let list = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols;
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) {
+    throw new WtcpError('EINVAL', `options.protocols must be a string or an array of strings, got ${describe(protocols)}`);
+  }
+  if (version === 1) return list.length ? list : undefined;
+  if (!list.includes(PROTOCOL_V2)) list = [PROTOCOL_V2, ...(list.includes(PROTOCOL_V1) ? [] : [PROTOCOL_V1]), ...list];
+  return list;
+}
+
 /** Opens the relay's WebSocket and waits for its config message. */
 export async function openRelay(url, options = {}) {
   if (typeof url !== 'string' && !(url instanceof URL)) {
@@ -274,9 +293,10 @@ export async function openRelay(url, options = {}) {
     throw new WtcpError('EINVAL', 'no WebSocket implementation: pass options.WebSocket (in Node 20: install "ws")');
   }
   const timeout = options.relayTimeout ?? 10000;
+  const protocols = relayProtocols(options.protocols, options.relayVersion ?? 2);
   let ws;
   try {
-    ws = new Ctor(String(url), options.protocols);
+    ws = new Ctor(String(url), protocols);
   } catch (err) {
     throw new WtcpError('EINVAL', `cannot open relay ${shown}: ${err?.message ?? err}`, { cause: err });
   }
@@ -290,7 +310,13 @@ export async function openRelay(url, options = {}) {
     link._onConfig = (text) => {
       clearTimeout(timer);
       try {
-        resolve(parseRelayConfig(text, shown));
+        const config = parseRelayConfig(text, shown);
+        if (config.version === 2 && !protocols?.includes(PROTOCOL_V2)) {
+          throw new WtcpError('EPROTO', `${shown}: the relay answered with version 2, which was not offered`);
+        }
+        link._setVersion(config.version, config.maxMessage);
+        const { version, maxMessage, ...stackConfig } = config;
+        resolve(stackConfig);
       } catch (err) {
         ws.close();
         reject(err);
@@ -304,7 +330,8 @@ export async function openRelay(url, options = {}) {
   return { config, link };
 }
 
-/** Checks the relay's first message: {"version":1,"address":...,"prefix":...,"gateway":...,"mtu":...}. */
+/** Checks the relay's first message: {"version":1 or 2,"address":...,"prefix":...,
+ * "gateway":...,"mtu":..., and in version 2 "max_message":...}. */
 export function parseRelayConfig(text, url = 'relay') {
   let msg;
   try {
@@ -312,8 +339,8 @@ export function parseRelayConfig(text, url = 'relay') {
   } catch {
     throw new WtcpError('EPROTO', `${url}: the config message is not JSON`);
   }
-  if (msg === null || typeof msg !== 'object' || msg.version !== 1) {
-    throw new WtcpError('EPROTO', `${url}: unsupported config message (version ${describe(msg?.version)}, want 1)`);
+  if (msg === null || typeof msg !== 'object' || (msg.version !== 1 && msg.version !== 2)) {
+    throw new WtcpError('EPROTO', `${url}: unsupported config message (version ${describe(msg?.version)}, want 1 or 2)`);
   }
   const bad = (what) => new WtcpError('EPROTO', `${url}: config message has a bad ${what}`);
   try {
@@ -325,19 +352,34 @@ export function parseRelayConfig(text, url = 'relay') {
   if (!Number.isInteger(msg.prefix) || msg.prefix < 0 || msg.prefix > 32) throw bad('prefix');
   const mtu = msg.mtu ?? 1500;
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) throw bad('mtu');
-  return { address: msg.address, prefix: msg.prefix, gateway: msg.gateway ?? null, mtu };
+  let maxMessage = 0;
+  if (msg.version === 2) {
+    maxMessage = msg.max_message;
+    if (!Number.isInteger(maxMessage) || maxMessage < mtu + 2 || maxMessage > 1 << 24) throw bad('max_message');
+  }
+  return { version: msg.version, maxMessage, address: msg.address, prefix: msg.prefix, gateway: msg.gateway ?? null, mtu };
 }
 
-/** One WebSocket to the relay: binary messages are packets both ways. */
+/** One WebSocket to the relay. Version 1: a binary message is one packet, both ways.
+ * Version 2: a binary message is packets, each after its length (2 bytes, big-endian);
+ * what the stack sends in one turn of the event loop leaves as one message (split at
+ * the relay's max_message), flushed at the end of that turn, never on a timer. */
 export class RelayLink {
   kind = 'relay';
   url;
+  /** The wire protocol version the relay answered with (1 or 2). */
+  version = 1;
   /** Resolves with { code, reason } when the WebSocket closes. */
   closed;
   #ws;
   #stack = null;
   #early = [];
   #configured = false;
+  #maxMessage = 0;
+  #out = null; // version 2: the message being filled, its length and packet count
+  #outLen = 0;
+  #outPackets = 0;
+  #flushQueued = false;
   _onConfig = null;
   _onFail = null;
 
@@ -358,6 +400,12 @@ export class RelayLink {
     };
   }
 
+  /** @internal From the config message. */
+  _setVersion(version, maxMessage) {
+    this.version = version;
+    this.#maxMessage = maxMessage;
+  }
+
   #message(data) {
     if (typeof data === 'string') {
       if (!this.#configured) {
@@ -368,24 +416,91 @@ export class RelayLink {
       return; // later text messages are reserved
     }
     if (!this.#configured) return;
-    const packet = new Uint8Array(data);
+    const bytes = new Uint8Array(data);
     if (this.#stack) {
-      if (!this.#stack.closed) this.#stack.input(packet);
+      if (!this.#stack.closed) this.#deliver(bytes);
     } else if (this.#early.length < EARLY_LIMIT) {
-      this.#early.push(packet);
+      this.#early.push(bytes);
     }
+  }
+
+  #deliver(bytes) {
+    const stack = this.#stack;
+    if (this.version === 1) {
+      stack.input(bytes);
+      return;
+    }
+    // Version 2: every packet into the core's inbox, then one call feeds them all. A
+    // zero length, or one that overruns the message, drops the rest of it (counted).
+    const core = stack._core;
+    let queued = false;
+    let off = 0;
+    if (bytes.length === 0) stack._linkDropped();
+    while (off < bytes.length) {
+      const n = off + 2 <= bytes.length ? (bytes[off] << 8) | bytes[off + 1] : 0;
+      if (n === 0 || off + 2 + n > bytes.length) {
+        stack._linkDropped();
+        break;
+      }
+      if (core.queueInput(bytes.subarray(off + 2, off + 2 + n))) queued = true;
+      else stack._linkDropped();
+      off += 2 + n;
+    }
+    if (queued) stack._inputQueued(clock.now());
   }
 
   /** @internal Starts carrying the stack's packets. */
   attach(stack) {
     this.#stack = stack;
     stack.link = this;
-    stack.onpacket = (packet) => {
-      const ws = this.#ws;
-      if (ws.readyState !== 1 || ws.bufferedAmount > SEND_BUFFER_LIMIT) stack._linkDropped();
-      else ws.send(packet);
-    };
-    for (const p of this.#early.splice(0)) stack.input(p);
+    if (this.version === 1) {
+      stack.onpacket = (packet) => {
+        const ws = this.#ws;
+        if (ws.readyState !== 1 || ws.bufferedAmount > SEND_BUFFER_LIMIT) stack._linkDropped();
+        else ws.send(packet);
+      };
+    } else {
+      const one = (packet) => this.#append(packet, 0, packet.length);
+      stack.onpacket = one;
+      // A pump's output goes from wasm memory straight into the message (no object per packet).
+      stack._setBatchSink(one, (core, addr) => core.forEachOutput(addr, (mem, at, n) => this.#append(mem, at, n)));
+    }
+    for (const p of this.#early.splice(0)) this.#deliver(p);
+  }
+
+  #append(mem, at, n) {
+    if (this.#outLen + 2 + n > this.#maxMessage) this.#flush();
+    if (this.#out === null) this.#out = new Uint8Array(this.#maxMessage);
+    const out = this.#out;
+    out[this.#outLen] = n >> 8;
+    out[this.#outLen + 1] = n & 255;
+    out.set(mem.subarray(at, at + n), this.#outLen + 2);
+    this.#outLen += 2 + n;
+    this.#outPackets++;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushTask);
+    }
+  }
+
+  #flushTask = () => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  #flush() {
+    if (this.#outLen === 0) return;
+    const ws = this.#ws;
+    const message = this.#out.subarray(0, this.#outLen);
+    const packets = this.#outPackets;
+    this.#out = null; // the WebSocket may hold on to what it was given
+    this.#outLen = 0;
+    this.#outPackets = 0;
+    if (ws.readyState !== 1 || ws.bufferedAmount > SEND_BUFFER_LIMIT) {
+      for (let i = 0; i < packets; i++) this.#stack._linkDropped();
+    } else {
+      ws.send(message);
+    }
   }
 
   close() {

@@ -231,6 +231,40 @@ export class Core {
     return packets;
   }
 
+  /** Whether one of the output records in [base, base + len) is for addr. */
+  #outputHas(addr, base, len) {
+    const u8 = this.#u8;
+    const u32 = this.#u32;
+    for (let off = 0; off < len; ) {
+      const at = base + off;
+      const dst = ((u8[at + 20] << 24) | (u8[at + 21] << 16) | (u8[at + 22] << 8) | u8[at + 23]) >>> 0;
+      if (dst === addr) return true;
+      off += 4 + ((u32[at >>> 2] + 3) & ~3);
+    }
+    return false;
+  }
+
+  /** Hands each packet the core sent to fn(memory, start, length) (a view of wasm memory,
+   * valid only during the call: copy what you keep), then forgets them. Returns the bytes
+   * they took (0: none), or -1 without calling fn when one of them is for `selfAddr`
+   * (loopback needs takeOutput()). */
+  forEachOutput(selfAddr, fn) {
+    this.#views();
+    const u8 = this.#u8;
+    const u32 = this.#u32;
+    const len = u32[this.#io + OUT_LEN];
+    if (len === 0) return 0;
+    const base = u32[this.#io + OUT_PTR];
+    if (this.#outputHas(selfAddr, base, len)) return -1;
+    for (let off = 0; off < len; ) {
+      const n = u32[(base + off) >>> 2];
+      fn(u8, base + off + 4, n);
+      off += 4 + ((n + 3) & ~3);
+    }
+    u32[this.#io + OUT_LEN] = 0;
+    return len;
+  }
+
   /** Moves the packets the core sent into `dest`'s inbox, with one copy and no object
    * per packet. Returns the bytes moved (0: there were none); -1 when one of them is for
    * `selfAddr` (nothing moved: loopback needs takeOutput()); -2 when dest had no memory
@@ -242,12 +276,7 @@ export class Core {
     const len = u32[this.#io + OUT_LEN];
     if (len === 0) return 0;
     const base = u32[this.#io + OUT_PTR];
-    for (let off = 0; off < len; ) {
-      const at = base + off;
-      const dst = ((u8[at + 20] << 24) | (u8[at + 21] << 16) | (u8[at + 22] << 8) | u8[at + 23]) >>> 0;
-      if (dst === selfAddr) return -1;
-      off += 4 + ((u32[at >>> 2] + 3) & ~3);
-    }
+    if (this.#outputHas(selfAddr, base, len)) return -1;
     const moved = dest._appendRecords(u8.subarray(base, base + len));
     u32[this.#io + OUT_LEN] = 0;
     return moved ? len : -2;
