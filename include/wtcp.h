@@ -200,24 +200,26 @@ int wtcp_sendto(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len,
 int wtcp_recvfrom(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len,
                   uint32_t *addr, uint16_t *port);
 
-/* Socket options (int values). */
-enum wtcp_sockopt {
-    WTCP_SO_REUSEADDR = 1,
-    WTCP_SO_RCVBUF,
-    WTCP_SO_SNDBUF,
-    WTCP_SO_KEEPALIVE,
-    WTCP_SO_ERROR,       /* get: pending error (cleared), 0 if none */
-    WTCP_TCP_NODELAY,
-    WTCP_TCP_MAXSEG,
-    WTCP_SO_LINGER0,     /* 1: close() sends RST (SO_LINGER with l_linger 0) */
-    WTCP_TCP_KEEPIDLE,   /* seconds of idle before keepalive probes (with SO_KEEPALIVE) */
-    WTCP_TCP_KEEPINTVL,  /* seconds between keepalive probes */
-    WTCP_TCP_KEEPCNT,    /* unanswered probes before the connection fails */
-    WTCP_TCP_USER_TIMEOUT, /* ms data may stay unacknowledged before ETIMEDOUT (0: retries) */
-    WTCP_TCP_CONGESTION, /* a wtcp_congestion value (Linux's TCP_CONGESTION, by number) */
-    WTCP_TCP_RTO_MIN,    /* the RTO's floor in ms, 1..120000 (Linux's TCP_RTO_MIN_US in ms;
-                          * default cfg.rto_min_ms, 200) */
-};
+/* Socket options (int values), described once: X(name, value); the enum and the npm
+ * package's option table (bindings/js) both come from this list. */
+#define WTCP_SOCKOPT_MAP(X)                                                               \
+    X(SO_REUSEADDR, 1)                                                                    \
+    X(SO_RCVBUF, 2)                                                                       \
+    X(SO_SNDBUF, 3)                                                                       \
+    X(SO_KEEPALIVE, 4)                                                                    \
+    X(SO_ERROR, 5)         /* get: pending error (cleared), 0 if none */                  \
+    X(TCP_NODELAY, 6)                                                                     \
+    X(TCP_MAXSEG, 7)                                                                      \
+    X(SO_LINGER0, 8)       /* 1: close() sends RST (SO_LINGER with l_linger 0) */         \
+    X(TCP_KEEPIDLE, 9)     /* seconds of idle before keepalive probes (with SO_KEEPALIVE) */ \
+    X(TCP_KEEPINTVL, 10)   /* seconds between keepalive probes */                         \
+    X(TCP_KEEPCNT, 11)     /* unanswered probes before the connection fails */            \
+    X(TCP_USER_TIMEOUT, 12) /* ms data may stay unacknowledged before ETIMEDOUT (0: retries) */ \
+    X(TCP_CONGESTION, 13)  /* a wtcp_congestion value (Linux's TCP_CONGESTION, by number) */ \
+    X(TCP_RTO_MIN, 14)     /* the RTO's floor in ms, 1..120000 (Linux's TCP_RTO_MIN_US in ms; \
+                            * default cfg.rto_min_ms, 200) */
+#define WTCP_SOCKOPT_ENUM(name, value) WTCP_##name = value,
+enum wtcp_sockopt { WTCP_SOCKOPT_MAP(WTCP_SOCKOPT_ENUM) };
 int wtcp_setsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int value);
 int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);
 
@@ -225,15 +227,17 @@ int wtcp_getsockname(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *p
 int wtcp_getpeername(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
 
 /* Events: which handles need attention, so bindings never poll sockets. */
-enum wtcp_event_bits {
-    WTCP_EV_READABLE = 1 << 0,   /* data, or end of stream, to read */
-    WTCP_EV_WRITABLE = 1 << 1,   /* room in the send buffer again, after a short write or
-                                  * after the buffer was full */
-    WTCP_EV_CONNECTED = 1 << 2,  /* active open completed */
-    WTCP_EV_ACCEPTABLE = 1 << 3, /* a listener has a connection to accept */
-    WTCP_EV_CLOSED = 1 << 4,     /* connection fully closed (no error) */
-    WTCP_EV_ERROR = 1 << 5,      /* connection failed; SO_ERROR tells why */
-};
+/* Event bits, described once: X(name, bit); the enum and the npm package's table. */
+#define WTCP_EVENT_MAP(X)                                                                 \
+    X(READABLE, 0)   /* data, or end of stream, to read */                                \
+    X(WRITABLE, 1)   /* room in the send buffer again, after a short write or after the   \
+                      * buffer was full */                                                \
+    X(CONNECTED, 2)  /* active open completed */                                          \
+    X(ACCEPTABLE, 3) /* a listener has a connection to accept */                          \
+    X(CLOSED, 4)     /* connection fully closed (no error) */                             \
+    X(ERROR, 5)      /* connection failed; SO_ERROR tells why */
+#define WTCP_EVENT_ENUM(name, bit) WTCP_EV_##name = 1 << (bit),
+enum wtcp_event_bits { WTCP_EVENT_MAP(WTCP_EVENT_ENUM) };
 typedef struct wtcp_event {
     wtcp_sock sock;
     uint32_t events;

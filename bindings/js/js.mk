@@ -28,10 +28,11 @@ JS_EXPORTS := malloc free \
 	wjs_io_ptr wjs_out_ptr wjs_out_len wjs_out_clear wjs_heap_bytes wjs_scratch wjs_input \
 	wjs_inbox_room wjs_input_batch wjs_poll wjs_pump wjs_events wjs_accept wjs_getsockname \
 	wjs_getpeername wjs_getsockopt wjs_send wjs_recv wjs_recv_avail \
-	wjs_sendto wjs_recvfrom wjs_info wjs_stats wjs_stat_name wjs_opt_name wjs_opt_count \
+	wjs_sendto wjs_recvfrom wjs_info wjs_info_name wjs_stats wjs_stat_name wjs_opt_name wjs_opt_count \
+	wjs_sockopt_name wjs_sockopt_value wjs_event_name wjs_event_bit wjs_state_name \
 	wtcp_socket wtcp_bind wtcp_listen wtcp_connect wtcp_shutdown wtcp_close wtcp_abort \
 	wtcp_setsockopt wtcp_readable wtcp_writable \
-	wtcp_errname wtcp_strerror wtcp_drop_name wtcp_state_name
+	wtcp_errname wtcp_strerror wtcp_drop_name wtcp_state_name wtcp_congestion_name
 JS_EMPTY   :=
 JS_SPACE   := $(JS_EMPTY) $(JS_EMPTY)
 JS_COMMA   := ,

@@ -8,25 +8,12 @@
 
 import { WtcpError, errorFromErrno } from './errors.js';
 import { formatAddress, toBytes, describe } from './args.js';
-import { EV, SO, SHUT_RD, SHUT_WR } from './wasm.js';
+import { EV, SO, SHUT_RD, SHUT_WR, STATES, INFO_FIELDS, CONGESTION } from './wasm.js';
 import { asyncDispose, dispose } from './dispose.js';
 
 const EAGAIN = -3;
 const READ_MAX = 1 << 20;
 
-const STATE_NAMES = [
-  'CLOSED',
-  'LISTEN',
-  'SYN-SENT',
-  'SYN-RECEIVED',
-  'ESTABLISHED',
-  'CLOSE-WAIT',
-  'FIN-WAIT-1',
-  'CLOSING',
-  'LAST-ACK',
-  'FIN-WAIT-2',
-  'TIME-WAIT',
-];
 
 // Phases of the JavaScript object. 'done': the core's handle was released because the
 // connection failed or both directions finished; figures stay readable. 'closed': the
@@ -265,8 +252,41 @@ export class Connection {
 
   /** Disables (true) or enables Nagle's algorithm. */
   setNoDelay(noDelay = true) {
+    return this.#option('setNoDelay', [['TCP_NODELAY', noDelay ? 1 : 0]]);
+  }
+
+  /** Keepalive probes (SO_KEEPALIVE) after `idle` seconds without traffic, every
+   * `interval` seconds, failing with ETIMEDOUT after `count` unanswered ones (defaults:
+   * the stack's, 60 s, 10 s, 5). */
+  setKeepAlive(enable = true, { idle, interval, count } = {}) {
+    const opts = [['SO_KEEPALIVE', enable ? 1 : 0]];
+    if (idle !== undefined) opts.push(['TCP_KEEPIDLE', checkInt(idle, 'idle', 1, 32767)]);
+    if (interval !== undefined) opts.push(['TCP_KEEPINTVL', checkInt(interval, 'interval', 1, 32767)]);
+    if (count !== undefined) opts.push(['TCP_KEEPCNT', checkInt(count, 'count', 1, 127)]);
+    return this.#option('setKeepAlive', opts);
+  }
+
+  /** How long (ms) sent data may stay unacknowledged before the connection fails with
+   * ETIMEDOUT (Linux's TCP_USER_TIMEOUT); 0: the retry count decides. */
+  setUserTimeout(ms) {
+    return this.#option('setUserTimeout', [['TCP_USER_TIMEOUT', checkInt(ms, 'ms', 0, 0x7fffffff)]]);
+  }
+
+  /** The congestion control of this connection: 'cubic' or 'newreno' (TCP_CONGESTION). */
+  setCongestion(name) {
+    if (!(name in CONGESTION)) {
+      throw new WtcpError('EINVAL', `setCongestion(): ${describe(name)} is not one of ${Object.keys(CONGESTION).join(', ')}`);
+    }
+    return this.#option('setCongestion', [['TCP_CONGESTION', CONGESTION[name]]]);
+  }
+
+  #option(what, pairs) {
     if (this.#closedError) throw this.#closedErr();
-    if (this.#phase <= OPEN) this.#core.setsockopt(this.#h, SO.NODELAY, noDelay ? 1 : 0);
+    if (this.#phase > OPEN) return this;
+    for (const [name, value] of pairs) {
+      const r = this.#core.setsockopt(this.#h, SO[name], value);
+      if (r < 0) throw errorFromErrno(r, `${what}(): ${name}`);
+    }
     return this;
   }
 
@@ -357,7 +377,7 @@ export class Connection {
   /** @internal Events from the core. */
   _onEvents(bits) {
     if (bits & EV.ERROR) {
-      const code = this.#core.getsockopt(this.#h, SO.ERROR);
+      const code = this.#core.getsockopt(this.#h, SO.SO_ERROR);
       const doing = this.#phase === CONNECTING ? `connect to ${this.remoteAddress}:${this.remotePort}` : this.#name();
       this.#fail(errorFromErrno(code < 0 ? code : -22, doing));
       return;
@@ -434,35 +454,28 @@ export class Connection {
   }
 }
 
+function checkInt(v, what, lo, hi) {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new WtcpError('EINVAL', `${what} must be an integer ${lo}..${hi}, got ${describe(v)}`);
+  return v;
+}
+
+// How info() shows a field whose number means a word (the rest are numbers as they are).
+const CA_STATES = ['open', 'disorder', 'recovery', 'loss'];
+const SHOW = {
+  state: (n) => STATES[n] ?? String(n),
+  localAddress: formatAddress,
+  remoteAddress: formatAddress,
+  timestamps: (n) => n !== 0,
+  sack: (n) => n !== 0,
+  congestion: (n) => Object.keys(CONGESTION).find((k) => CONGESTION[k] === n) ?? String(n),
+  caState: (n) => CA_STATES[n] ?? String(n),
+};
+
+/** info()'s object: the fields and their order come from the core (INFO_FIELDS). */
 function shapeInfo(v) {
-  return {
-    state: STATE_NAMES[v[0]] ?? String(v[0]),
-    localAddress: formatAddress(v[1]),
-    localPort: v[2],
-    remoteAddress: formatAddress(v[3]),
-    remotePort: v[4],
-    mss: v[5],
-    rcvMss: v[6],
-    sendWindow: v[7],
-    receiveWindow: v[8],
-    sendWindowScale: v[9],
-    receiveWindowScale: v[10],
-    timestamps: v[11] !== 0,
-    sack: v[12] !== 0,
-    cwnd: v[13],
-    ssthresh: v[14],
-    srtt: v[15],
-    rttvar: v[16],
-    rto: v[17],
-    backoff: v[18],
-    retransmits: v[19],
-    unacked: v[20],
-    sendBuffered: v[21],
-    receiveBuffered: v[22],
-    bytesSent: v[23],
-    bytesAcked: v[24],
-    bytesReceived: v[25],
-    segmentsIn: v[26],
-    segmentsOut: v[27],
-  };
+  const out = {};
+  INFO_FIELDS.forEach((name, i) => {
+    out[name] = SHOW[name] ? SHOW[name](v[i]) : v[i];
+  });
+  return out;
 }

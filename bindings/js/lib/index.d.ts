@@ -69,6 +69,8 @@ export interface StackTuning {
   /** The retransmission timeout's floor in ms (default 200, as Linux); lower it only
    * where peers ACK promptly, e.g. a relay on the same host. */
   rtoMin?: number;
+  /** Congestion control of every connection (default 'cubic'; a connection may choose its own). */
+  congestion?: Congestion;
   /** SYN retransmissions before ETIMEDOUT (default 6, about 127 s). */
   synRetries?: number;
   /** SYN-ACK retransmissions (default 5). */
@@ -223,6 +225,18 @@ export interface ListenOptions {
   reuseAddress?: boolean;
 }
 
+/** CUBIC (RFC 9438 with HyStart++) or NewReno (RFC 5681, RFC 6582). */
+export type Congestion = 'cubic' | 'newreno';
+
+export interface KeepAliveOptions {
+  /** Seconds without traffic before the first probe (default 60). */
+  idle?: number;
+  /** Seconds between probes (default 10). */
+  interval?: number;
+  /** Unanswered probes before ETIMEDOUT (default 5). */
+  count?: number;
+}
+
 export interface ConnectOptions {
   host: string;
   port: number;
@@ -230,6 +244,12 @@ export interface ConnectOptions {
   timeout?: number;
   noDelay?: boolean;
   localPort?: number;
+  /** Keepalive probes (SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT). */
+  keepAlive?: boolean | KeepAliveOptions;
+  /** Ms sent data may stay unacknowledged before ETIMEDOUT (TCP_USER_TIMEOUT; 0: retries). */
+  userTimeout?: number;
+  /** This connection's congestion control (TCP_CONGESTION). */
+  congestion?: Congestion;
 }
 
 export interface StackStats {
@@ -365,6 +385,17 @@ export interface ConnectionInfo {
   bytesReceived: number;
   segmentsIn: number;
   segmentsOut: number;
+  congestion: Congestion;
+  /** Linux's names: open, disorder (SACKs seen), recovery, loss (after a timeout). */
+  caState: 'open' | 'disorder' | 'recovery' | 'loss';
+  /** Segments the scoreboard counts lost now. */
+  lost: number;
+  /** Reordering degree seen, in segments. */
+  reordering: number;
+  /** RACK's reordering window now, ms. */
+  rackReorderWindow: number;
+  /** Tail loss probes sent. */
+  lossProbes: number;
 }
 
 export class Connection implements AsyncIterable<Uint8Array>, AsyncDisposable, Disposable {
@@ -384,6 +415,11 @@ export class Connection implements AsyncIterable<Uint8Array>, AsyncDisposable, D
   /** Resets the connection (RST). */
   abort(): void;
   setNoDelay(noDelay?: boolean): this;
+  /** Keepalive probes on (default) or off, with their timing in seconds. */
+  setKeepAlive(enable?: boolean, options?: KeepAliveOptions): this;
+  /** TCP_USER_TIMEOUT in ms (0: the retry count decides). */
+  setUserTimeout(ms: number): this;
+  setCongestion(name: Congestion): this;
   info(): ConnectionInfo;
   /** Received bytes as a stream, pulled: the receive window opens as it is read. */
   readonly readable: ReadableStream<Uint8Array>;

@@ -28,6 +28,7 @@ export class Socket extends Duplex {
   #opened; // resolves with the connection (or null when destroyed first)
   #open;
   #noDelay = false;
+  #keepAlive = null; // [enable, { idle }] from setKeepAlive before the connection exists
   #idleMs = 0;
   #idleTimer = null;
 
@@ -60,6 +61,7 @@ export class Socket extends Duplex {
     this.localAddress = conn.localAddress;
     this.localPort = conn.localPort;
     if (this.#noDelay) conn.setNoDelay(true);
+    if (this.#keepAlive) conn.setKeepAlive(...this.#keepAlive);
     this.#open(conn);
     if (this.#wantRead) this.#pull();
   }
@@ -187,7 +189,11 @@ export class Socket extends Duplex {
     return this;
   }
 
-  setKeepAlive() {
+  /** As net.Socket's: keepalive probes after `initialDelay` ms idle (0: the stack's 60 s). */
+  setKeepAlive(enable = false, initialDelay = 0) {
+    const idle = initialDelay > 0 ? Math.min(32767, Math.max(1, Math.ceil(initialDelay / 1000))) : undefined;
+    this.#keepAlive = [Boolean(enable), { idle }];
+    this.#conn?.setKeepAlive(...this.#keepAlive);
     return this;
   }
 

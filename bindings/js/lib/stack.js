@@ -10,7 +10,7 @@
 
 import { WtcpError, errorFromErrno } from './errors.js';
 import { parseAddress, prefixMask, checkPort, toBytes, optionalInt, checkOptions, describe } from './args.js';
-import { SOCK_STREAM, SOCK_DGRAM, SO } from './wasm.js';
+import { SOCK_STREAM, SOCK_DGRAM, SO, CONGESTION } from './wasm.js';
 import { asyncDispose, dispose } from './dispose.js';
 import { Connection } from './connection.js';
 import { Listener } from './listener.js';
@@ -94,6 +94,7 @@ export class Stack {
       timeWait: optionalInt(options, 'timeWait', 0, 0x7fffffff),
       maxTimeWait: optionalInt(options, 'maxTimeWait', 0, 0x7fffffff),
       rtoMin: optionalInt(options, 'rtoMin', 1, 120000),
+      congestion: congestionOf(options.congestion, 'options.congestion'),
       synRetries: optionalInt(options, 'synRetries', 0, 255),
       synAckRetries: optionalInt(options, 'synAckRetries', 0, 255),
       dataRetries: optionalInt(options, 'dataRetries', 0, 255),
@@ -178,7 +179,7 @@ export class Stack {
     const core = this.#core;
     const h = this.#socket(SOCK_STREAM, 'listen');
     let r = 0;
-    if (options.reuseAddress) r = core.setsockopt(h, SO.REUSEADDR, 1);
+    if (options.reuseAddress) r = core.setsockopt(h, SO.SO_REUSEADDR, 1);
     if (r >= 0) r = core.bind(h, addr, port);
     if (r >= 0) r = core.listen(h, backlog);
     if (r < 0) {
@@ -213,7 +214,7 @@ export class Stack {
     const core = this.#core;
     const h = this.#socket(SOCK_STREAM, `connect to ${target}`);
     let r = 0;
-    if (options.noDelay) r = core.setsockopt(h, SO.NODELAY, 1);
+    for (const [name, value] of connectOptions(options)) if (r >= 0) r = core.setsockopt(h, SO[name], value);
     if (r >= 0 && localPort) r = core.bind(h, 0, localPort);
     if (r >= 0) r = core.connect(h, addr, port);
     if (r !== EINPROGRESS) {
@@ -516,4 +517,34 @@ class PacketQueue {
   [Symbol.asyncIterator]() {
     return this;
   }
+}
+
+/** A congestion control's number by name ('cubic', 'newreno'), undefined for none given. */
+function congestionOf(name, what) {
+  if (name === undefined) return undefined;
+  if (!(name in CONGESTION)) {
+    throw new WtcpError('EINVAL', `${what} must be one of ${Object.keys(CONGESTION).join(', ')}, got ${describe(name)}`);
+  }
+  return CONGESTION[name];
+}
+
+/** The socket options connect() sets before the SYN: noDelay, keepAlive (true, or
+ * { idle, interval, count } in seconds), userTimeout (ms), congestion (a name). */
+function connectOptions(options) {
+  const out = [];
+  if (options.noDelay) out.push(['TCP_NODELAY', 1]);
+  const ka = options.keepAlive;
+  if (ka !== undefined && ka !== false) {
+    if (ka !== true && (ka === null || typeof ka !== 'object')) {
+      throw new WtcpError('EINVAL', `options.keepAlive must be true, false or { idle, interval, count }, got ${describe(ka)}`);
+    }
+    out.push(['SO_KEEPALIVE', 1]);
+    const k = ka === true ? {} : ka;
+    if (k.idle !== undefined) out.push(['TCP_KEEPIDLE', optionalInt(k, 'idle', 1, 32767)]);
+    if (k.interval !== undefined) out.push(['TCP_KEEPINTVL', optionalInt(k, 'interval', 1, 32767)]);
+    if (k.count !== undefined) out.push(['TCP_KEEPCNT', optionalInt(k, 'count', 1, 127)]);
+  }
+  if (options.userTimeout !== undefined) out.push(['TCP_USER_TIMEOUT', optionalInt(options, 'userTimeout', 0, 0x7fffffff)]);
+  if (options.congestion !== undefined) out.push(['TCP_CONGESTION', congestionOf(options.congestion, 'options.congestion')]);
+  return out;
 }

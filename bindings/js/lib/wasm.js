@@ -68,7 +68,9 @@ function compileDefault() {
 export async function instantiateCore(source) {
   const module = await (source === undefined ? compileDefault() : compileFrom(source));
   const instance = await WebAssembly.instantiate(module, importsFor(module));
-  return new Core(instance.exports);
+  const core = new Core(instance.exports);
+  learnTables(core);
+  return core;
 }
 
 // The module imports almost nothing (it never does I/O): the memory-growth notice of
@@ -95,8 +97,31 @@ export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SHUT_RD = 1;
 export const SHUT_WR = 2;
-export const SO = { REUSEADDR: 1, RCVBUF: 2, SNDBUF: 3, KEEPALIVE: 4, ERROR: 5, NODELAY: 6, MAXSEG: 7, LINGER0: 8 };
-export const EV = { READABLE: 1, WRITABLE: 2, CONNECTED: 4, ACCEPTABLE: 8, CLOSED: 16, ERROR: 32 };
+// wtcp.h's tables, read from the first wasm instance (the core describes them once:
+// WTCP_SOCKOPT_MAP, WTCP_EVENT_MAP, the state names, WJS_INFO and the congestion names in
+// bindings/js/src/wtcp_js.c): SO.TCP_NODELAY, EV.READABLE, STATES[4] === 'ESTABLISHED',
+// INFO_FIELDS[i] names info() field i, CONGESTION.cubic === 1.
+export const SO = {};
+export const EV = {};
+export const STATES = [];
+export const INFO_FIELDS = [];
+export const CONGESTION = {};
+
+function learnTables(core) {
+  if (INFO_FIELDS.length) return;
+  const x = core._exports;
+  const names = (fn) => {
+    const out = [];
+    for (let i = 0, p; (p = fn(i)) !== 0; i++) out.push(core.cString(p));
+    return out;
+  };
+  names(x.wjs_sockopt_name).forEach((n, i) => (SO[n] = x.wjs_sockopt_value(i)));
+  names(x.wjs_event_name).forEach((n, i) => (EV[n] = x.wjs_event_bit(i)));
+  STATES.push(...names(x.wjs_state_name));
+  INFO_FIELDS.push(...names(x.wjs_info_name));
+  for (let cc = 1, p; (p = x.wtcp_congestion_name(cc)) !== 0; cc++) CONGESTION[core.cString(p)] = cc;
+  for (const t of [SO, EV, STATES, INFO_FIELDS, CONGESTION]) Object.freeze(t);
+}
 
 // Slots of the io block (src/wtcp_js.c, enum wjs_io), and its event block's size.
 const OUT_PTR = 0;
@@ -141,6 +166,11 @@ export class Core {
       this.#i32 = new Int32Array(buf);
       this.#f64 = new Float64Array(buf);
     }
+  }
+
+  /** @internal The instance's exports (learnTables reads the core's tables through them). */
+  get _exports() {
+    return this.#x;
   }
 
   /** Creates the stack; `config` maps OPT names to numbers (missing: the core's default). */

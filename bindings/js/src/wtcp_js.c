@@ -30,7 +30,7 @@
 
 #define WJS_EXPORT __attribute__((used, visibility("default")))
 
-enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 32, WJS_STATS_FIELDS = 40 + WTCP_DROP_COUNT };
+enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 40, WJS_STATS_FIELDS = 40 + WTCP_DROP_COUNT };
 
 /* Slots of ctx->io, shared with lib/wasm.js (IO there). Queues hold records of
  * [u32 length][packet][padding to 4 bytes]. */
@@ -61,7 +61,7 @@ enum wjs_io {
     X("synAckRetries", synack_retries) X("dataRetries", data_retries)                       \
     X("ephemeralLo", ephemeral_lo) X("ephemeralHi", ephemeral_hi) X("ttl", ttl)             \
     X("noTimestamps", no_timestamps) X("noSack", no_sack) X("noWscale", no_wscale)          \
-    X("maxTimeWait", max_time_wait) X("rtoMin", rto_min_ms)
+    X("maxTimeWait", max_time_wait) X("rtoMin", rto_min_ms) X("congestion", congestion)
 
 #define WJS_OPT_NAME(name, field) name,
 static const char *const wjs_opt_names[] = { WJS_OPTS(WJS_OPT_NAME) };
@@ -349,7 +349,34 @@ WJS_EXPORT int wjs_recvfrom(wjs_ctx *ctx, int32_t s, uint32_t len)
     return r;
 }
 
-/* TCP_INFO as doubles, in the order lib/stack.js names them. */
+/* TCP_INFO as JavaScript sees it (connection.info()): each field's name there and its
+ * wtcp_info member, in this order. This list is their one definition: lib/connection.js
+ * takes the names from wjs_info_name() (and turns state, addresses and flags into words). */
+#define WJS_INFO(X)                                                                          \
+    X("state", state) X("localAddress", local_addr) X("localPort", local_port)               \
+    X("remoteAddress", remote_addr) X("remotePort", remote_port) X("mss", snd_mss)           \
+    X("rcvMss", rcv_mss) X("sendWindow", snd_wnd) X("receiveWindow", rcv_wnd)                \
+    X("sendWindowScale", snd_wscale) X("receiveWindowScale", rcv_wscale)                     \
+    X("timestamps", ts_ok) X("sack", sack_ok) X("cwnd", cwnd) X("ssthresh", ssthresh)        \
+    X("srtt", srtt_ms) X("rttvar", rttvar_ms) X("rto", rto_ms) X("backoff", backoff)         \
+    X("retransmits", retransmits) X("unacked", unacked) X("sendBuffered", snd_buf_used)      \
+    X("receiveBuffered", rcv_buf_used) X("bytesSent", bytes_sent) X("bytesAcked", bytes_acked) \
+    X("bytesReceived", bytes_received) X("segmentsIn", segs_in) X("segmentsOut", segs_out)    \
+    X("congestion", congestion) X("caState", ca_state) X("lost", lost)                       \
+    X("reordering", reordering) X("rackReorderWindow", rack_reo_wnd_ms) X("lossProbes", tlp_probes)
+
+#define WJS_INFO_NAME(name, field) name,
+static const char *const wjs_info_names[] = { WJS_INFO(WJS_INFO_NAME) };
+#undef WJS_INFO_NAME
+enum { WJS_INFO_COUNT = sizeof wjs_info_names / sizeof wjs_info_names[0] };
+_Static_assert(WJS_INFO_COUNT <= WJS_INFO_FIELDS, "ctx->info is too small for WJS_INFO");
+
+/* The name of info field i, or NULL past the last. */
+WJS_EXPORT const char *wjs_info_name(int i)
+{
+    return i >= 0 && i < WJS_INFO_COUNT ? wjs_info_names[i] : NULL;
+}
+
 WJS_EXPORT int wjs_info(wjs_ctx *ctx, int32_t s)
 {
     wtcp_info in;
@@ -358,36 +385,33 @@ WJS_EXPORT int wjs_info(wjs_ctx *ctx, int32_t s)
         return r;
     double *o = ctx->info;
     int i = 0;
-    o[i++] = in.state;
-    o[i++] = in.local_addr;
-    o[i++] = in.local_port;
-    o[i++] = in.remote_addr;
-    o[i++] = in.remote_port;
-    o[i++] = in.snd_mss;
-    o[i++] = in.rcv_mss;
-    o[i++] = in.snd_wnd;
-    o[i++] = in.rcv_wnd;
-    o[i++] = in.snd_wscale;
-    o[i++] = in.rcv_wscale;
-    o[i++] = in.ts_ok;
-    o[i++] = in.sack_ok;
-    o[i++] = in.cwnd;
-    o[i++] = in.ssthresh;
-    o[i++] = in.srtt_ms;
-    o[i++] = in.rttvar_ms;
-    o[i++] = in.rto_ms;
-    o[i++] = in.backoff;
-    o[i++] = in.retransmits;
-    o[i++] = in.unacked;
-    o[i++] = in.snd_buf_used;
-    o[i++] = in.rcv_buf_used;
-    o[i++] = (double)in.bytes_sent;
-    o[i++] = (double)in.bytes_acked;
-    o[i++] = (double)in.bytes_received;
-    o[i++] = (double)in.segs_in;
-    o[i++] = (double)in.segs_out;
+#define WJS_INFO_VALUE(name, field) o[i++] = (double)in.field;
+    WJS_INFO(WJS_INFO_VALUE)
+#undef WJS_INFO_VALUE
     return i;
 }
+
+/* The socket options, event bits and state names of wtcp.h, for lib/wasm.js's SO, EV and
+ * STATES: option i's name ("TCP_NODELAY") and value, event i's name and bit; NULL past the
+ * last. */
+#define WJS_NAME(name, value) #name,
+#define WJS_VALUE(name, value) value,
+static const char *const wjs_sockopt_names[] = { WTCP_SOCKOPT_MAP(WJS_NAME) };
+static const int wjs_sockopt_values[] = { WTCP_SOCKOPT_MAP(WJS_VALUE) };
+static const char *const wjs_event_names[] = { WTCP_EVENT_MAP(WJS_NAME) };
+static const int wjs_event_bits[] = { WTCP_EVENT_MAP(WJS_VALUE) };
+#undef WJS_NAME
+#undef WJS_VALUE
+enum {
+    WJS_SOCKOPT_COUNT = sizeof wjs_sockopt_names / sizeof wjs_sockopt_names[0],
+    WJS_EVENT_COUNT = sizeof wjs_event_names / sizeof wjs_event_names[0]
+};
+
+WJS_EXPORT const char *wjs_sockopt_name(int i) { return i >= 0 && i < WJS_SOCKOPT_COUNT ? wjs_sockopt_names[i] : NULL; }
+WJS_EXPORT int wjs_sockopt_value(int i) { return i >= 0 && i < WJS_SOCKOPT_COUNT ? wjs_sockopt_values[i] : -1; }
+WJS_EXPORT const char *wjs_event_name(int i) { return i >= 0 && i < WJS_EVENT_COUNT ? wjs_event_names[i] : NULL; }
+WJS_EXPORT int wjs_event_bit(int i) { return i >= 0 && i < WJS_EVENT_COUNT ? 1 << wjs_event_bits[i] : 0; }
+WJS_EXPORT const char *wjs_state_name(int i) { return i >= 0 && i < WTCP_NUM_STATES ? wtcp_state_name(i) : NULL; }
 
 /* The stack's counters as JavaScript sees them (stack.stats()): each one's name there and
  * its value, in this order, then the drops by reason. This list is their one definition:
