@@ -23,7 +23,12 @@ typedef struct parser {
     char **notes;
     int nnotes, capnotes;
     int ev_building;       /* sc->ev is parse_events' malloc'd buffer, not the arena's copy */
+    int depth;             /* expressions being parsed inside each other (parse_expr) */
 } parser;
+
+/* Lists in lists, assignments in assignments: deeper than this is an error, not a stack
+ * overflow (the fuzzer found `{{{{...` six thousand deep). */
+#define MAX_NESTING 100
 
 /* ---- -D defines ---- */
 #define MAX_DEFINES 64
@@ -774,7 +779,19 @@ static expr *parse_primary(parser *p)
     perr(p, t, "expected an expression but found %s", tokdesc(t));
 }
 
+static expr *parse_expr_here(parser *p);
+
+/* Every recursion of the parser passes here, so the depth bound holds for all of them. */
 static expr *parse_expr(parser *p)
+{
+    if (++p->depth > MAX_NESTING)
+        perr(p, peek(p), "expressions nested deeper than %d", MAX_NESTING);
+    expr *e = parse_expr_here(p);
+    p->depth--;
+    return e;
+}
+
+static expr *parse_expr_here(parser *p)
 {
     expr *first = parse_primary(p);
     if (!is_punct(peek(p), '|'))
