@@ -177,8 +177,16 @@ try {
   });
 
   const counts0 = await relayCounts();
+  // WEB_PROFILE=1: a CPU profile of the tab during the speed test, its top functions by
+  // self time printed (a diagnostic; make test does not set it).
+  const cdp = process.env.WEB_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (cdp) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await cdp.send('Profiler.start');
+  }
   const speed = await check('speed test, 8 MiB each way', async () => {
-    await page.fill('#speed-mib', '8');
+    await page.fill('#speed-mib', process.env.WEB_PROFILE ? '48' : '8');
     await page.click('#speed-run');
     await page.waitForSelector('#speed[data-state="done"], #speed[data-state="failed"]', { timeout: 45000 });
     const state = await page.getAttribute('#speed', 'data-state');
@@ -188,6 +196,21 @@ try {
     if (!(down > 0 && up > 0)) throw new Error(`down ${down}, up ${up}`);
     return { down, up };
   });
+  if (cdp) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const self = new Map();
+    const dt = profile.timeDeltas ?? [];
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    profile.samples.forEach((id, i) => {
+      const f = byId.get(id).callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0));
+    });
+    const total = [...self.values()].reduce((a, b) => a + b, 0);
+    for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+      console.log(`profile: ${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+    }
+  }
   const counts1 = await relayCounts();
   if (speed) console.log(`figure: Chromium speed test, protocol 2: download ${speed.down} Mbit/s, upload ${speed.up} Mbit/s${perMessage(counts0, counts1)}`);
 
