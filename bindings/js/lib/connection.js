@@ -258,12 +258,8 @@ export class Connection {
   /** Keepalive probes (SO_KEEPALIVE) after `idle` seconds without traffic, every
    * `interval` seconds, failing with ETIMEDOUT after `count` unanswered ones (defaults:
    * the stack's, 60 s, 10 s, 5). */
-  setKeepAlive(enable = true, { idle, interval, count } = {}) {
-    const opts = [['SO_KEEPALIVE', enable ? 1 : 0]];
-    if (idle !== undefined) opts.push(['TCP_KEEPIDLE', checkInt(idle, 'idle', 1, 32767)]);
-    if (interval !== undefined) opts.push(['TCP_KEEPINTVL', checkInt(interval, 'interval', 1, 32767)]);
-    if (count !== undefined) opts.push(['TCP_KEEPCNT', checkInt(count, 'count', 1, 127)]);
-    return this.#option('setKeepAlive', opts);
+  setKeepAlive(enable = true, options = {}) {
+    return this.#option('setKeepAlive', keepAliveOptions(enable, options));
   }
 
   /** How long (ms) sent data may stay unacknowledged before the connection fails with
@@ -274,10 +270,7 @@ export class Connection {
 
   /** The congestion control of this connection: 'cubic' or 'newreno' (TCP_CONGESTION). */
   setCongestion(name) {
-    if (!(name in CONGESTION)) {
-      throw new WtcpError('EINVAL', `setCongestion(): ${describe(name)} is not one of ${Object.keys(CONGESTION).join(', ')}`);
-    }
-    return this.#option('setCongestion', [['TCP_CONGESTION', CONGESTION[name]]]);
+    return this.#option('setCongestion', [['TCP_CONGESTION', congestionOf(name, 'setCongestion()')]]);
   }
 
   #option(what, pairs) {
@@ -457,6 +450,25 @@ export class Connection {
 function checkInt(v, what, lo, hi) {
   if (!Number.isInteger(v) || v < lo || v > hi) throw new WtcpError('EINVAL', `${what} must be an integer ${lo}..${hi}, got ${describe(v)}`);
   return v;
+}
+
+/** The socket options of keepalive: SO_KEEPALIVE and, when given, its timing in seconds
+ * (setKeepAlive, and connect()'s keepAlive option). */
+export function keepAliveOptions(enable, { idle, interval, count } = {}) {
+  const opts = [['SO_KEEPALIVE', enable ? 1 : 0]];
+  if (idle !== undefined) opts.push(['TCP_KEEPIDLE', checkInt(idle, 'idle', 1, 32767)]);
+  if (interval !== undefined) opts.push(['TCP_KEEPINTVL', checkInt(interval, 'interval', 1, 32767)]);
+  if (count !== undefined) opts.push(['TCP_KEEPCNT', checkInt(count, 'count', 1, 127)]);
+  return opts;
+}
+
+/** A congestion control's number by name ('cubic', 'newreno'); undefined for none given. */
+export function congestionOf(name, what) {
+  if (name === undefined) return undefined;
+  if (!(name in CONGESTION)) {
+    throw new WtcpError('EINVAL', `${what}: ${describe(name)} is not one of ${Object.keys(CONGESTION).join(', ')}`);
+  }
+  return CONGESTION[name];
 }
 
 // How info() shows a field whose number means a word (the rest are numbers as they are).

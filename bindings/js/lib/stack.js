@@ -10,9 +10,9 @@
 
 import { WtcpError, errorFromErrno } from './errors.js';
 import { parseAddress, prefixMask, checkPort, toBytes, optionalInt, checkOptions, describe } from './args.js';
-import { SOCK_STREAM, SOCK_DGRAM, SO, CONGESTION } from './wasm.js';
+import { SOCK_STREAM, SOCK_DGRAM, SO } from './wasm.js';
 import { asyncDispose, dispose } from './dispose.js';
-import { Connection } from './connection.js';
+import { Connection, keepAliveOptions, congestionOf } from './connection.js';
 import { Listener } from './listener.js';
 import { UdpSocket } from './udp.js';
 import { macrotask } from './links.js';
@@ -519,15 +519,6 @@ class PacketQueue {
   }
 }
 
-/** A congestion control's number by name ('cubic', 'newreno'), undefined for none given. */
-function congestionOf(name, what) {
-  if (name === undefined) return undefined;
-  if (!(name in CONGESTION)) {
-    throw new WtcpError('EINVAL', `${what} must be one of ${Object.keys(CONGESTION).join(', ')}, got ${describe(name)}`);
-  }
-  return CONGESTION[name];
-}
-
 /** The socket options connect() sets before the SYN: noDelay, keepAlive (true, or
  * { idle, interval, count } in seconds), userTimeout (ms), congestion (a name). */
 function connectOptions(options) {
@@ -538,11 +529,7 @@ function connectOptions(options) {
     if (ka !== true && (ka === null || typeof ka !== 'object')) {
       throw new WtcpError('EINVAL', `options.keepAlive must be true, false or { idle, interval, count }, got ${describe(ka)}`);
     }
-    out.push(['SO_KEEPALIVE', 1]);
-    const k = ka === true ? {} : ka;
-    if (k.idle !== undefined) out.push(['TCP_KEEPIDLE', optionalInt(k, 'idle', 1, 32767)]);
-    if (k.interval !== undefined) out.push(['TCP_KEEPINTVL', optionalInt(k, 'interval', 1, 32767)]);
-    if (k.count !== undefined) out.push(['TCP_KEEPCNT', optionalInt(k, 'count', 1, 127)]);
+    out.push(...keepAliveOptions(true, ka === true ? {} : ka));
   }
   if (options.userTimeout !== undefined) out.push(['TCP_USER_TIMEOUT', optionalInt(options, 'userTimeout', 0, 0x7fffffff)]);
   if (options.congestion !== undefined) out.push(['TCP_CONGESTION', congestionOf(options.congestion, 'options.congestion')]);

@@ -261,17 +261,21 @@ export class Core {
     return packets;
   }
 
-  /** Whether one of the output records in [base, base + len) is for addr. */
-  #outputHas(addr, base, len) {
+  /** The bytes of output records waiting (0: none), or -1 when one of them is for addr
+   * (loopback: the caller must take them with takeOutput()). Leaves the views fresh. */
+  #outputFor(addr) {
+    this.#views();
     const u8 = this.#u8;
     const u32 = this.#u32;
+    const len = u32[this.#io + OUT_LEN];
+    const base = u32[this.#io + OUT_PTR];
     for (let off = 0; off < len; ) {
       const at = base + off;
       const dst = ((u8[at + 20] << 24) | (u8[at + 21] << 16) | (u8[at + 22] << 8) | u8[at + 23]) >>> 0;
-      if (dst === addr) return true;
+      if (dst === addr) return -1;
       off += 4 + ((u32[at >>> 2] + 3) & ~3);
     }
-    return false;
+    return len;
   }
 
   /** Hands each packet the core sent to fn(memory, start, length) (a view of wasm memory,
@@ -279,13 +283,11 @@ export class Core {
    * they took (0: none), or -1 without calling fn when one of them is for `selfAddr`
    * (loopback needs takeOutput()). */
   forEachOutput(selfAddr, fn) {
-    this.#views();
+    const len = this.#outputFor(selfAddr);
+    if (len <= 0) return len;
     const u8 = this.#u8;
     const u32 = this.#u32;
-    const len = u32[this.#io + OUT_LEN];
-    if (len === 0) return 0;
     const base = u32[this.#io + OUT_PTR];
-    if (this.#outputHas(selfAddr, base, len)) return -1;
     for (let off = 0; off < len; ) {
       const n = u32[(base + off) >>> 2];
       fn(u8, base + off + 4, n);
@@ -300,14 +302,11 @@ export class Core {
    * `selfAddr` (nothing moved: loopback needs takeOutput()); -2 when dest had no memory
    * for them (they are dropped, as by a full link). */
   moveOutput(dest, selfAddr) {
-    this.#views();
-    const u8 = this.#u8;
+    const len = this.#outputFor(selfAddr);
+    if (len <= 0) return len;
     const u32 = this.#u32;
-    const len = u32[this.#io + OUT_LEN];
-    if (len === 0) return 0;
     const base = u32[this.#io + OUT_PTR];
-    if (this.#outputHas(selfAddr, base, len)) return -1;
-    const moved = dest._appendRecords(u8.subarray(base, base + len));
+    const moved = dest._appendRecords(this.#u8.subarray(base, base + len));
     u32[this.#io + OUT_LEN] = 0;
     return moved ? len : -2;
   }

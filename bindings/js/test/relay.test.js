@@ -40,6 +40,18 @@ async function startRelay({ config } = {}) {
   return `ws://127.0.0.1:${wss.address().port}`;
 }
 
+/** Sends `data` to the echo server on port 7 of `host` and checks what comes back. */
+async function echoes(stack, host, data) {
+  const conn = await stack.connect({ host, port: 7 });
+  const sending = (async () => {
+    await conn.write(data);
+    await conn.end();
+  })();
+  const back = await readAll(conn);
+  await sending;
+  return sameBytes(back, data);
+}
+
 /** Protocol 2 framing: each packet after its 2-byte big-endian length. */
 const frame = (pkts) => Buffer.concat(pkts.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 255]), Buffer.from(p)]));
 function unframe(data) {
@@ -94,15 +106,7 @@ describe('relay WebSocket link, protocol 2', () => {
     expect([a.link.version, b.link.version]).toEqual([2, 1]);
     expect(seen.offered.map((h) => h.replace(/ /g, ''))).toEqual(['wtcp.2,wtcp', '']);
     echoServer(b, 7);
-    const conn = await a.connect({ host: b.address, port: 7 });
-    const data = pattern(2 << 20, 5);
-    const sending = (async () => {
-      await conn.write(data);
-      await conn.end();
-    })();
-    const back = await readAll(conn);
-    await sending;
-    expect(sameBytes(back, data)).toBe(true);
+    expect(await echoes(a, b.address, pattern(2 << 20, 5))).toBe(true);
     expect(seen.mostPerMessage).toBeGreaterThan(1);
     a.close();
     b.close();
@@ -138,15 +142,7 @@ describe('relay WebSocket link', () => {
     expect(b.address).toBe('10.77.0.3');
     expect(a.link.kind).toBe('relay');
     echoServer(b, 7);
-    const conn = await a.connect({ host: b.address, port: 7 });
-    const data = pattern(2 << 20, 3);
-    const sending = (async () => {
-      await conn.write(data);
-      await conn.end();
-    })();
-    const back = await readAll(conn);
-    await sending;
-    expect(sameBytes(back, data)).toBe(true);
+    expect(await echoes(a, b.address, pattern(2 << 20, 3))).toBe(true);
     // With a gateway, off-subnet addresses are routed to the relay (no ENETUNREACH).
     const far = a.connect({ host: '192.0.2.1', port: 80, timeout: 200 });
     expect(await failure(far)).toMatchObject({ code: 'ETIMEDOUT' });
