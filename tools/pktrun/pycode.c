@@ -79,7 +79,12 @@ typedef struct comp {
     jmp_buf jb;
     char *why;
     size_t whysz;
+    int depth; /* p_factor and p_not calls open: unary operators and parentheses */
 } comp;
+
+/* Deeper than this is an error, not a stack overflow (the fuzzer found `((((~~~~...`
+ * thousands deep). */
+#define MAX_NESTING 100
 
 static void cfail(comp *c, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -492,16 +497,26 @@ static pn *p_power(comp *c)
     return a;
 }
 
+static void nest_in(comp *c)
+{
+    if (++c->depth > MAX_NESTING)
+        cfail(c, "expression nested deeper than %d", MAX_NESTING);
+}
+
 static pn *p_factor(comp *c)
 {
     ptok *t = cpeek(c);
+    pn *e;
+    nest_in(c);
     if (is_op(t, "-") || is_op(t, "+") || is_op(t, "~")) {
         cnext(c);
-        pn *e = node(c, t->s[0] == '-' ? K_NEG : t->s[0] == '+' ? K_POS : K_INV);
+        e = node(c, t->s[0] == '-' ? K_NEG : t->s[0] == '+' ? K_POS : K_INV);
         e->a = p_factor(c);
-        return e;
+    } else {
+        e = p_power(c);
     }
-    return p_power(c);
+    c->depth--;
+    return e;
 }
 
 static pn *p_term(comp *c)
@@ -613,13 +628,17 @@ static pn *p_comparison(comp *c)
 
 static pn *p_not(comp *c)
 {
+    pn *e;
+    nest_in(c);
     if (is_name(cpeek(c), "not")) {
         cnext(c);
-        pn *e = node(c, K_NOT);
+        e = node(c, K_NOT);
         e->a = p_not(c);
-        return e;
+    } else {
+        e = p_comparison(c);
     }
-    return p_comparison(c);
+    c->depth--;
+    return e;
 }
 
 static pn *p_and(comp *c)
