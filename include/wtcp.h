@@ -157,6 +157,11 @@ void wtcp_stack_free(wtcp_stack *stack);
  * fragment, an unknown protocol), else 0; drops in TCP/UDP/ICMP (checksum, window,
  * PAWS...) return 0 and are counted in wtcp_stats_get's drop[] by reason. */
 int wtcp_input(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t len);
+/* As wtcp_input, for a packet with more received at once behind it (a recvmmsg batch, a
+ * WebSocket message of many packets): the ACK and new data it calls for wait until the
+ * next wtcp_input() or wtcp_poll(), so one ACK answers the whole batch, as Linux answers
+ * a GRO batch. Feed the last packet of the batch with wtcp_input(). */
+int wtcp_input_more(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t len);
 
 #define WTCP_NEVER UINT64_MAX
 /* Run due timers and send pending segments; returns the next deadline (absolute

@@ -265,6 +265,8 @@ struct wtcp_stack {
     uint32_t heap_len;
     uint32_t ev_head, ev_tail;
     uint32_t out_head;         /* sockets with output pending (sent at wtcp_poll) */
+    uint8_t input_more;        /* in wtcp_input_more: TCP defers what a segment calls for */
+    uint8_t output_deferred;   /* it did: the next wtcp_input sends the output list */
     uint8_t *tx;               /* scratch for building one outgoing packet */
     uint32_t tx_cap;
     uint16_t ip_id;
@@ -285,6 +287,7 @@ void sock_release(wtcp_stack *st, uint32_t idx);   /* free the slot (gen++) */
 void sock_event(wtcp_stack *st, uint32_t idx, uint32_t bits);
 void sock_want_output(wtcp_stack *st, uint32_t idx);
 void sock_timers_changed(wtcp_stack *st, uint32_t idx);
+void stack_flush_output(wtcp_stack *st); /* tcp_output for every socket on the list */
 /* TCP 4-tuple table; raddr/rport 0 is a listener. */
 void hash_insert(wtcp_stack *st, uint32_t idx);
 void hash_remove(wtcp_stack *st, uint32_t idx);

@@ -85,10 +85,30 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
     stack_drop(st, WTCP_DROP_ICMP_IGNORED);
 }
 
+static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len);
+
 int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
 {
     if (!st || (!packet && len))
         return WTCP_EINVAL;
+    int r = ip_input(st, now, packet, len);
+    if (st->output_deferred)
+        stack_flush_output(st); /* the end of a batch begun with wtcp_input_more */
+    return r;
+}
+
+int wtcp_input_more(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
+{
+    if (!st || (!packet && len))
+        return WTCP_EINVAL;
+    st->input_more = 1;
+    int r = ip_input(st, now, packet, len);
+    st->input_more = 0;
+    return r;
+}
+
+static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
+{
     if (now > st->now)
         st->now = now;
     st->stats.ip_in++;

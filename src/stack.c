@@ -463,6 +463,22 @@ void sock_timers_changed(wtcp_stack *st, uint32_t idx)
     heap_fix(st, s->heap_pos);
 }
 
+void stack_flush_output(wtcp_stack *st)
+{
+    st->output_deferred = 0;
+    while (st->out_head != WTCP_NONE) {
+        uint32_t idx = st->out_head;
+        sock_slot *s = &st->socks[idx];
+        st->out_head = s->out_next;
+        s->in_output_list = 0;
+        if (s->in_use && s->type == WTCP_SOCK_STREAM) {
+            tcp_output(st, idx);
+            if (st->socks[idx].in_use)
+                sock_timers_changed(st, idx);
+        }
+    }
+}
+
 uint64_t wtcp_poll(wtcp_stack *st, uint64_t now)
 {
     if (!st)
@@ -478,17 +494,7 @@ uint64_t wtcp_poll(wtcp_stack *st, uint64_t now)
         tcp_timers_run(st, idx);
         sock_timers_changed(st, idx);
     }
-    while (st->out_head != WTCP_NONE) {
-        uint32_t idx = st->out_head;
-        sock_slot *s = &st->socks[idx];
-        st->out_head = s->out_next;
-        s->in_output_list = 0;
-        if (s->in_use && s->type == WTCP_SOCK_STREAM) {
-            tcp_output(st, idx);
-            if (st->socks[idx].in_use)
-                sock_timers_changed(st, idx);
-        }
-    }
+    stack_flush_output(st);
     tcp_tw_expire(st);
     uint64_t next = tcp_tw_next_deadline(st);
     if (st->heap_len && st->socks[st->heap[0]].deadline < next)

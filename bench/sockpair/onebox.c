@@ -41,8 +41,11 @@ static int memq_deliver(memq *q, memq *spare, wtcp_stack *st, uint64_t now)
     q->len = 0;
     for (size_t off = 0; off < tmp.len;) {
         size_t n = (size_t)tmp.buf[off] << 8 | tmp.buf[off + 1];
-        wtcp_input(st, now, tmp.buf + off + 2, n);
         off += n + 2;
+        if (off < tmp.len)
+            wtcp_input_more(st, now, tmp.buf + off - n, n);
+        else
+            wtcp_input(st, now, tmp.buf + off - n, n);
     }
     *spare = tmp;
     return 1;

@@ -924,6 +924,13 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     if ((c->flags & TF_OOO_FIN) && c->rcv_nxt == c->rcv_fin_seq)
         tcp_fin_received(st, idx);
 
+    if (st->input_more) {
+        /* More packets follow in this batch: one ACK (and one burst of new data) for
+         * all of them, sent when the batch ends (wtcp_input_more). */
+        sock_want_output(st, idx);
+        st->output_deferred = 1;
+        return;
+    }
     tcp_output(st, idx);
 }
 

@@ -247,8 +247,15 @@ uint32_t tcp_rack_detect_loss(wtcp_stack *st, uint32_t idx)
             mark_lost(st, c, r); /* RFC 6675 IsLost */
             continue;
         }
-        if (!k->xmit || !sent_after(k->order, r->order))
+        if (!k->xmit || !sent_after(k->order, r->order)) {
+            /* Sent after the newest delivered segment and beyond the dupthresh point:
+             * first sends go out in sequence order and a resend only later, so every
+             * record after this one is too. On a clean path that is the first record,
+             * and the scan costs nothing per ACK. */
+            if (!(r->flags & TXR_RETRANS))
+                break;
             continue;
+        }
         uint64_t due = r->xmit + k->rtt + reo;
         if (st->now >= due)
             mark_lost(st, c, r);

@@ -38,7 +38,8 @@
  *        w: window (bits 0-1: 65535, 0, w >> 2, (w >> 2) KiB). x: SACK blocks, x & 3 of
  *        them, each over what was sent, below SND.UNA, beyond SND.MAX or backwards (two
  *        bits each, x >> 2). op >> 5: 7 more segments like this one, each advanced by
- *        its length (a burst).
+ *        its length (a burst); with op & 1 the burst is one batch (wtcp_input_more, the
+ *        last with wtcp_input).
  *   4    the application writes: op [a b c], ((a << 8 | b) % 8192) bytes
  *   5    the application reads: op [a b c], up to a * 64 + 1 bytes, all there is if b & 1,
  *        nothing if b & 2
@@ -111,6 +112,7 @@ typedef struct fuzz {
     int renewed;          /* out() saw the SYN-ACK of a new connection on the tracked 4-tuple */
     uint32_t last_seq, last_ack, last_end; /* the peer's last segment */
     int input_syn;        /* that segment is a SYN (no ACK) now being input */
+    int input_more;       /* more of a batch follows it (wtcp_input_more) */
     int flooding;         /* syn_flood's SYNs are being input (not the tracked tuple) */
     int trace;
 } fuzz;
@@ -362,7 +364,10 @@ static void send_seg(const seg *s)
                 s->flags & WIRE_TCP_RST ? "R" : "", s->flags & WIRE_TCP_ACK ? "." : "",
                 s->seq - c->peer_isn, s->ack - c->stack_isn, s->win, len, s->with_ts ? " ts" : "",
                 s->nsack ? " sack" : "", s->nextra ? " opts" : "");
-    wtcp_input(F.st, F.now, buf, ip.total_len);
+    if (F.input_more)
+        wtcp_input_more(F.st, F.now, buf, ip.total_len);
+    else
+        wtcp_input(F.st, F.now, buf, ip.total_len);
     F.input_syn = 0;
 }
 
@@ -678,7 +683,9 @@ static void segment_op(uint8_t op, reader *r)
                 s.ts_val = ++F.ts_clock;
         }
         s.flags = (uint8_t)((s.flags & ~WIRE_TCP_FIN) | (j == burst - 1 ? fin : 0));
+        F.input_more = (op & 1) && j + 1 < burst;
         send_seg(&s);
+        F.input_more = 0;
         /* The peer's stream moves on when this segment continued it. */
         if (!(s.flags & (WIRE_TCP_RST | WIRE_TCP_SYN)) && !seq_gt(s.seq, c->peer_nxt)) {
             uint32_t end = s.seq + (uint32_t)s.len + ((s.flags & WIRE_TCP_FIN) ? 1 : 0);

@@ -797,6 +797,56 @@ TEST(send_buffer_full_is_a_short_write_and_writable_follows)
     CHECK_NET_DONE(n);
 }
 
+/* Packets fed with wtcp_input_more are one batch: nothing goes out until its last packet
+ * (wtcp_input), and then one ACK covers all of it; wtcp_poll also ends a batch. Fed one
+ * by one, the same segments draw an ACK for every second one. */
+static uint64_t ip_out_of(wtcp_stack *st)
+{
+    wtcp_stats s;
+    wtcp_stats_get(st, &s);
+    return s.ip_out;
+}
+
+TEST(a_batch_of_segments_is_answered_by_one_ack)
+{
+    harness *n = net_new();
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    static uint8_t data[8 * 1460], sink[sizeof data];
+    static packet batch[16];
+    for (int round = 0; round < 3; round++) {
+        CHECK_EQ_I(wtcp_send(sa, ca, data, sizeof data), (int)sizeof data);
+        wtcp_poll(sa, n->now);
+        size_t k = harness_in_flight(n);
+        CHECK(k >= 8 && k <= 16);
+        for (size_t i = 0; i < k; i++)
+            batch[i] = in_flight(n, i);
+        harness_drop_in_flight(n);
+        uint64_t before = ip_out_of(sb);
+        for (size_t i = 0; i < k; i++) {
+            int more = round == 0 || (round == 2 && i + 1 < k);
+            if (more)
+                CHECK_EQ_I(wtcp_input_more(sb, n->now, batch[i].data, batch[i].len), 0);
+            else
+                CHECK_EQ_I(wtcp_input(sb, n->now, batch[i].data, batch[i].len), 0);
+            if (more)
+                CHECK_EQ_U(ip_out_of(sb), before); /* held for the end of the batch */
+        }
+        if (round == 0)
+            wtcp_poll(sb, n->now); /* a batch may also end at wtcp_poll */
+        uint64_t acks = ip_out_of(sb) - before;
+        if (round == 1)
+            CHECK(acks >= k / 2);
+        else
+            CHECK_EQ_U(acks, 1);
+        CHECK_EQ_I(wtcp_recv(sb, cb, sink, sizeof sink), (int)sizeof data);
+        harness_run(n, 50); /* the ACKs reach A */
+    }
+    CHECK_EQ_I(wtcp_input_more(NULL, 0, data, 20), WTCP_EINVAL);
+    CHECK_NET_DONE(n);
+}
+
 /* A receiver that takes in every waiting packet before it reads (as a process pumping a
  * socket does) lets its buffer fill: no segment inside the window it advertised may be
  * dropped for want of room, on a link that loses nothing. */
@@ -1020,6 +1070,7 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
           RUN(send_buffer_full_is_a_short_write_and_writable_follows),
+          RUN(a_batch_of_segments_is_answered_by_one_ack),
           RUN(full_receive_buffer_drops_nothing_the_window_offered),
           RUN(congestion_control_is_chosen_per_socket),
           RUN(buffer_sizes_apply_to_an_established_connection), RUN(idle_connection_releases_its_buffers),

@@ -244,15 +244,23 @@ WJS_EXPORT int wjs_input_batch(wjs_ctx *ctx, double now_ms)
     uint64_t now = wjs_time(now_ms);
     const uint8_t *in = wjs_ptr(ctx->io[WJS_IO_IN_PTR]);
     uint32_t len = ctx->io[WJS_IO_IN_LEN];
-    int count = 0;
+    int count = 0, more = 0;
     for (uint32_t off = 0; off + 4 <= len; count++) {
         uint32_t n;
         memcpy(&n, in + off, 4);
         if (n > len - off - 4)
             break; /* a malformed record (JS wrote it): drop the rest */
-        wtcp_input(ctx->stack, now, in + off + 4, n);
+        const uint8_t *p = in + off + 4;
         off += 4 + ((n + 3) & ~3u);
+        /* One batch for the stack: one ACK for all of it, sent with the last packet. */
+        more = off + 4 <= len;
+        if (more)
+            wtcp_input_more(ctx->stack, now, p, n);
+        else
+            wtcp_input(ctx->stack, now, p, n);
     }
+    if (more)
+        (void)wtcp_poll(ctx->stack, now); /* the batch ended on a malformed record */
     ctx->io[WJS_IO_IN_LEN] = 0;
     return count;
 }
