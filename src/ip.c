@@ -87,24 +87,27 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
 
 static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len);
 
-int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
+/* One packet; more: others of its batch follow (their output waits for the last). */
+static int stack_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len, int more)
 {
     if (!st || (!packet && len))
         return WTCP_EINVAL;
+    st->input_more = (uint8_t)more;
     int r = ip_input(st, now, packet, len);
-    if (st->output_deferred)
+    st->input_more = 0;
+    if (!more && st->output_deferred)
         stack_flush_output(st); /* the end of a batch begun with wtcp_input_more */
     return r;
 }
 
+int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
+{
+    return stack_input(st, now, packet, len, 0);
+}
+
 int wtcp_input_more(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
 {
-    if (!st || (!packet && len))
-        return WTCP_EINVAL;
-    st->input_more = 1;
-    int r = ip_input(st, now, packet, len);
-    st->input_more = 0;
-    return r;
+    return stack_input(st, now, packet, len, 1);
 }
 
 static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)

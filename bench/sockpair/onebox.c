@@ -41,11 +41,12 @@ static int memq_deliver(memq *q, memq *spare, wtcp_stack *st, uint64_t now)
     q->len = 0;
     for (size_t off = 0; off < tmp.len;) {
         size_t n = (size_t)tmp.buf[off] << 8 | tmp.buf[off + 1];
+        const uint8_t *p = tmp.buf + off + 2;
         off += n + 2;
         if (off < tmp.len)
-            wtcp_input_more(st, now, tmp.buf + off - n, n);
+            wtcp_input_more(st, now, p, n); /* one batch: one ACK, after the last */
         else
-            wtcp_input(st, now, tmp.buf + off - n, n);
+            wtcp_input(st, now, p, n);
     }
     *spare = tmp;
     return 1;

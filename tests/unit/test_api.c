@@ -825,13 +825,12 @@ TEST(a_batch_of_segments_is_answered_by_one_ack)
         harness_drop_in_flight(n);
         uint64_t before = ip_out_of(sb);
         for (size_t i = 0; i < k; i++) {
-            int more = round == 0 || (round == 2 && i + 1 < k);
-            if (more)
+            if (round == 0 || (round == 2 && i + 1 < k)) {
                 CHECK_EQ_I(wtcp_input_more(sb, n->now, batch[i].data, batch[i].len), 0);
-            else
-                CHECK_EQ_I(wtcp_input(sb, n->now, batch[i].data, batch[i].len), 0);
-            if (more)
                 CHECK_EQ_U(ip_out_of(sb), before); /* held for the end of the batch */
+            } else {
+                CHECK_EQ_I(wtcp_input(sb, n->now, batch[i].data, batch[i].len), 0);
+            }
         }
         if (round == 0)
             wtcp_poll(sb, n->now); /* a batch may also end at wtcp_poll */
