@@ -73,6 +73,7 @@ enum {
     TF_FIN_ACKED = 1u << 18,   /* our FIN is acknowledged: nothing more to send */
     TF_DSACK = 1u << 19,       /* dsack_start/end hold a duplicate to report */
     TF_SNDBUF_LOCK = 1u << 20, /* SO_SNDBUF was set: no growth with cwnd (Linux's lock) */
+    TF_ACK_ALONE = 1u << 21,   /* this segment's ACK goes out at once, even in a batch */
 };
 
 /* HyStart++ phases (RFC 9406). */

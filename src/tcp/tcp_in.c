@@ -613,7 +613,7 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
             c->flags |= TF_DSACK;
         }
         if (skip >= len) {
-            c->flags |= TF_ACK_NOW; /* a duplicate: tell the peer where we are */
+            c->flags |= TF_ACK_NOW | TF_ACK_ALONE; /* a duplicate: tell the peer where we are */
             if (c->quickacks < TCP_MAX_QUICKACKS)
                 c->quickacks = TCP_MAX_QUICKACKS; /* as tcp_quickack_on_dup */
             return;
@@ -653,7 +653,7 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
         } else {
             ring_write_at(&c->rcvbuf, off, data, len);
         }
-        c->flags |= TF_ACK_NOW; /* out of order: ACK at once (RFC 5681 4.2) */
+        c->flags |= TF_ACK_NOW | TF_ACK_ALONE; /* out of order: ACK at once (RFC 5681 4.2) */
         return;
     }
     int had_holes = c->ooo.count > 0;
@@ -682,8 +682,11 @@ static void tcp_receive_data(wtcp_stack *st, uint32_t idx, uint32_t seq, const u
     /* A hole filled: the sender just repaired a loss with a small window; ACK every
      * segment for a while so its ACK clock does not wait on our delayed-ACK timer (Linux
      * did so on out-of-order data before it compressed SACKs; RFC 5681 4.2 allows it). */
-    if (had_holes && c->quickacks < TCP_MAX_QUICKACKS)
-        c->quickacks = TCP_MAX_QUICKACKS;
+    if (had_holes) {
+        c->flags |= TF_ACK_ALONE;
+        if (c->quickacks < TCP_MAX_QUICKACKS)
+            c->quickacks = TCP_MAX_QUICKACKS;
+    }
     if (had_holes || c->quickacks > 0 || c->rcv_nxt - c->last_ack_sent > c->rcv_mss)
         c->flags |= TF_ACK_NOW;
     else if (!c->timer[TCP_T_DELACK])
@@ -924,7 +927,12 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
     if ((c->flags & TF_OOO_FIN) && c->rcv_nxt == c->rcv_fin_seq)
         tcp_fin_received(st, idx);
 
-    if (st->input_more) {
+    /* A batch merges the ACKs of in-order data as Linux's GRO merges the segments; data
+     * out of order, a duplicate, or one that filled a hole is ACKed at once (TF_ACK_ALONE):
+     * the sender then recovers a loss with a small window, each ACK clocks out a segment,
+     * and one ACK for several can be lost with nothing behind it but the RTO (at 5 % loss
+     * that doubled the timeouts). */
+    if (st->input_more && !(tc(st, idx)->flags & TF_ACK_ALONE)) {
         /* More packets follow in this batch: one ACK (and one burst of new data) for
          * all of them, sent when the batch ends (wtcp_input_more). */
         sock_want_output(st, idx);

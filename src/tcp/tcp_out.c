@@ -135,7 +135,7 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
     wire_l4_checksum(seg, hlen + len, st->cfg.addr, s->raddr, WIRE_PROTO_TCP);
     if (flags & WIRE_TCP_ACK) {
         c->last_ack_sent = c->rcv_nxt;
-        c->flags &= ~(uint32_t)(TF_ACK_NOW | TF_DSACK);
+        c->flags &= ~(uint32_t)(TF_ACK_NOW | TF_DSACK | TF_ACK_ALONE);
         c->unacked_segs = 0;
         if (c->quickacks)
             c->quickacks--;

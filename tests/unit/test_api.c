@@ -846,6 +846,40 @@ TEST(a_batch_of_segments_is_answered_by_one_ack)
     CHECK_NET_DONE(n);
 }
 
+/* In a batch, only in-order data shares one ACK (as GRO merges only in-order segments):
+ * a segment beyond a hole, and the one that fills it, are each ACKed at once, so that a
+ * sender recovering with a small window does not hang on one ACK that may be lost. */
+TEST(a_batch_acks_out_of_order_data_at_once)
+{
+    harness *n = net_new();
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int ca, cb, lb;
+    CHECK_EQ_U(connect_pair(n, &ca, &cb, &lb), 0);
+    static uint8_t data[6 * 1460], sink[sizeof data];
+    static packet batch[16];
+    CHECK_EQ_I(wtcp_send(sa, ca, data, sizeof data), (int)sizeof data);
+    wtcp_poll(sa, n->now);
+    size_t k = harness_in_flight(n);
+    CHECK(k >= 6 && k <= 16);
+    for (size_t i = 0; i < k; i++)
+        batch[i] = in_flight(n, i);
+    harness_drop_in_flight(n);
+    /* The first segment is late: each of the others is out of order. */
+    for (size_t i = 1; i < k; i++) {
+        uint64_t before = ip_out_of(sb);
+        CHECK_EQ_I(wtcp_input_more(sb, n->now, batch[i].data, batch[i].len), 0);
+        CHECK_EQ_U(ip_out_of(sb) - before, 1);
+    }
+    uint64_t before = ip_out_of(sb);
+    CHECK_EQ_I(wtcp_input_more(sb, n->now, batch[0].data, batch[0].len), 0); /* fills the hole */
+    CHECK_EQ_U(ip_out_of(sb) - before, 1);
+    wtcp_poll(sb, n->now);
+    CHECK_EQ_U(ip_out_of(sb) - before, 1); /* nothing was left for the end of the batch */
+    CHECK_EQ_I(wtcp_recv(sb, cb, sink, sizeof sink), (int)sizeof data);
+    harness_run(n, 50);
+    CHECK_NET_DONE(n);
+}
+
 /* A receiver that takes in every waiting packet before it reads (as a process pumping a
  * socket does) lets its buffer fill: no segment inside the window it advertised may be
  * dropped for want of room, on a link that loses nothing. */
@@ -1069,7 +1103,7 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(icmp_echo_is_answered), RUN(icmp_port_unreachable_fails_connect), RUN(icmp_frag_needed_lowers_mss_and_resends),
           RUN(malformed_packets_are_dropped_and_counted), RUN(fragments_are_dropped_and_counted),
           RUN(send_buffer_full_is_a_short_write_and_writable_follows),
-          RUN(a_batch_of_segments_is_answered_by_one_ack),
+          RUN(a_batch_of_segments_is_answered_by_one_ack), RUN(a_batch_acks_out_of_order_data_at_once),
           RUN(full_receive_buffer_drops_nothing_the_window_offered),
           RUN(congestion_control_is_chosen_per_socket),
           RUN(buffer_sizes_apply_to_an_established_connection), RUN(idle_connection_releases_its_buffers),
