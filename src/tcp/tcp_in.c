@@ -931,7 +931,7 @@ static void tcp_synchronized_input(wtcp_stack *st, uint32_t idx, const wire_ipv4
      * out of order, a duplicate, or one that filled a hole is ACKed at once (TF_ACK_ALONE):
      * the sender then recovers a loss with a small window, each ACK clocks out a segment,
      * and one ACK for several can be lost with nothing behind it but the RTO (at 5 % loss
-     * that doubled the timeouts). */
+     * merged ACKs gave 1.7 times the timeouts). */
     if (st->input_more && !(tc(st, idx)->flags & TF_ACK_ALONE)) {
         /* More packets follow in this batch: one ACK (and one burst of new data) for
          * all of them, sent when the batch ends (wtcp_input_more). */
