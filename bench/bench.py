@@ -164,7 +164,8 @@ def relay_rows():
     g = "relay-lossy"
     labels = ["relay --loss 5 --reorder 5", "nftables 3 % loss each way"]
     systems = ["wtcp sending (wasm in Node)", "wtcp sending, rtoMin 10 ms (wasm in Node)",
-               "Linux client sending (kernel TCP via tunclient)", "Linux sending"]
+               "Linux client sending, cubic (kernel TCP via tunclient)",
+               "Linux client sending, bbr (kernel TCP via tunclient)", "Linux sending"]
     if not ROOT_USER:
         reason = "needs root"
     elif not WASM or not os.path.exists(os.path.join(BUILD, "wtcp-relay")):
@@ -273,7 +274,7 @@ REFERENCE = {  # (group, case-or-None) -> (system, metric) the ratio column divi
     ("bulk-2proc", "both directions"): ("Linux veth", "goodput"),
     ("bulk-1proc", None): ("wtcp native", "goodput"),
     ("lossy-link", None): ("lwIP raw", "goodput"),
-    ("relay-lossy", None): ("Linux sending", "goodput"),
+    ("relay-lossy", None): ("Linux client sending, cubic (kernel TCP via tunclient)", "goodput"),
     ("rr", None): ("Linux loopback", "round trips/s"),
     ("conn-rate", None): ("Linux loopback", "connections/s"),
     ("relay-conn-rate", None): ("Linux (the same server, kernel TCP)", "connections/s"),
@@ -325,11 +326,11 @@ def targets(agg):
             if v is not None:
                 t[("lossy-link", c, s, "goodput")] = (">= 21.3 Mbit/s (3x 7.1)", v >= 21.3)
     for c in ("relay --loss 5 --reorder 5", "nftables 3 % loss each way"):
-        lx = med("relay-lossy", c, "Linux sending", "goodput")
+        lx = med("relay-lossy", c, "Linux client sending, cubic (kernel TCP via tunclient)", "goodput")
         for s in ("wtcp sending (wasm in Node)", "wtcp sending, rtoMin 10 ms (wasm in Node)"):
             w = med("relay-lossy", c, s, "goodput")
             if w is not None and lx:
-                t[("relay-lossy", c, s, "goodput")] = (">= 0.5x Linux sending", w >= 0.5 * lx)
+                t[("relay-lossy", c, s, "goodput")] = (">= 0.5x Linux client, cubic", w >= 0.5 * lx)
     for s in ("wtcp native", "wtcp npm (Node)"):
         for m in ("memory per idle connection (server end)", "memory per idle connection (both ends)"):
             v = med("conns-10k", "10,000 idle connections", s, m)

@@ -28,7 +28,9 @@
 //                                   ADDR", then closes its side.
 //
 // Environment: PEER_STACK_OPTIONS, a JSON object of extra createStack() options for every
-// stack a command makes (e.g. '{"rtoMin":10}'); bad JSON is an error.
+// stack a command makes (e.g. '{"rtoMin":10}'); bad JSON is an error. PEER_TRACE=1: put
+// writes the connection's cwnd, ssthresh, srtt, rto, bytes in flight, recovery state and
+// retransmits to stderr every 2 ms ("trace MS cwnd ..."), to follow the window through loss.
 //
 // The package is imported by path (../../bindings/js/lib), which is what "wtcp" and
 // "wtcp/node" resolve to in Node; `ws` comes from bindings/js/node_modules.
@@ -140,6 +142,12 @@ const commands = {
     for (let i = 0; i < Number(runs); i++) {
       const conn = await stack.connect({ host, port: Number(port), timeout: 10000 });
       const t0 = now();
+      const trace = process.env.PEER_TRACE
+        ? setInterval(() => {
+            const v = conn.info();
+            process.stderr.write(`trace ${(now() - t0).toFixed(1)} cwnd ${v.cwnd} ssthresh ${v.ssthresh} srtt ${v.srtt} rto ${v.rto} flight ${v.unacked} ca ${v.caState} retrans ${v.retransmits}\n`);
+          }, 2)
+        : null;
       const chunk = 256 * 1024;
       for (let off = 0; off < data.length; off += chunk) await conn.write(data.subarray(off, off + chunk));
       await conn.end();
@@ -149,6 +157,7 @@ const commands = {
         if (got === null) break;
       }
       const ms = now() - t0;
+      if (trace) clearInterval(trace);
       const info = conn.info();
       conn.close();
       const s = stack.stats();
