@@ -160,9 +160,13 @@ def cases():
     ]
 
 
+# bench/relay-lossy.sh's paths, as its rows name them.
+RELAY_LOSSY_PATHS = ["relay --loss 5 --reorder 5", "nftables 3 % loss each way", "relay --loss 1 --delay 10 (20 ms RTT)"]
+
+
 def relay_rows():
     g = "relay-lossy"
-    labels = ["relay --loss 5 --reorder 5", "nftables 3 % loss each way"]
+    labels = RELAY_LOSSY_PATHS
     systems = ["wtcp sending (wasm in Node)", "wtcp sending, rtoMin 10 ms (wasm in Node)",
                "Linux client sending, cubic (kernel TCP via tunclient)",
                "Linux client sending, bbr (kernel TCP via tunclient)", "Linux sending"]
@@ -325,7 +329,7 @@ def targets(agg):
             v = med("lossy-link", c, s, "goodput")
             if v is not None:
                 t[("lossy-link", c, s, "goodput")] = (">= 21.3 Mbit/s (3x 7.1)", v >= 21.3)
-    for c in ("relay --loss 5 --reorder 5", "nftables 3 % loss each way"):
+    for c in RELAY_LOSSY_PATHS:
         lx = med("relay-lossy", c, "Linux client sending, cubic (kernel TCP via tunclient)", "goodput")
         for s in ("wtcp sending (wasm in Node)", "wtcp sending, rtoMin 10 ms (wasm in Node)"):
             w = med("relay-lossy", c, s, "goodput")

@@ -5,7 +5,8 @@
 #   wtcp sending   peer.mjs put: a raw wtcp connection uploads FILE to a kernel TCP sink
 #   Linux sending  peer.mjs get: Node's http client over wtcp downloads FILE from a Node
 #                  http server on kernel TCP (Linux's TCP is the sender)
-# Paths: relay --loss 5 --reorder 5 (the relay's fault options), and nftables 3 % random
+# Paths: relay --loss 5 --reorder 5 (the relay's fault options), relay --loss 1 --delay 10
+# (the lossy-link group's 1 % at 20 ms RTT, an eighth of the bytes), and nftables 3 % random
 # loss each way between the TUN device and a second namespace that holds the servers (the
 # relay itself faultless). That loss is in the forward hook of the relay's namespace, so
 # neither sender's own stack sees it: a drop in the output hook of the servers' own
@@ -107,8 +108,12 @@ modprobe -q tcp_bbr 2>/dev/null
 bbr=$(grep -ow bbr /proc/sys/net/ipv4/tcp_available_congestion_control)
 host_cc=$(cat /proc/sys/net/ipv4/tcp_congestion_control)
 echo "relay-lossy: the host's default congestion control (Linux sending): $host_cc" >&2
-head -c "$bytes" /dev/urandom >"$tmp/data.bin"
-want=$(sha256sum "$tmp/data.bin" | cut -d' ' -f1)
+# data BYTES: the file the transfers of the next path carry ($bytes, $want for the rows).
+data() {
+    bytes=$1
+    head -c "$bytes" /dev/urandom >"$tmp/data.bin"
+    want=$(sha256sum "$tmp/data.bin" | cut -d' ' -f1)
+}
 field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$2"; }
 wait_for() { # wait_for SECONDS FILE PATTERN
     local end=$((SECONDS + $1))
@@ -224,5 +229,10 @@ NFT
     done
     pids=("${pids[@]:0:$mark}")
 }
+data "$bytes"
 path "relay --loss 5 --reorder 5" no --loss 5 --reorder 5 --seed 11
 path "nftables 3 % loss each way" yes
+# The lossy-link group's path (1 % loss, 20 ms RTT) with Linux's CUBIC beside wtcp: an
+# eighth of the bytes, since AIMD moves only a few Mbit/s there.
+data $(((bytes + 7) / 8))
+path "relay --loss 1 --delay 10 (20 ms RTT)" no --loss 1 --delay 10 --seed 11
