@@ -8,7 +8,9 @@
 #                                    bindings/js/node_modules and /usr/bin/chromium)
 # WEB_TEST_MTU sets the relay's MTU (default 1500; make test also runs 65535, as make demo).
 # WEB_PROFILE=1 (a diagnostic) runs the protocol 2 speed test with 48 MiB under Chromium's
-# CPU profiler and prints the tab's top functions by self time.
+# CPU profiler and prints the tab's top functions by self time. WEB_SPEED_MIB sets the size
+# of that speed test (default 8, 48 with WEB_PROFILE); WEB_BARE_MIB that of the bare tab's
+# (web/test/bare-speed.mjs, default 32).
 set -u
 
 if [ $# -ne 1 ]; then
@@ -118,6 +120,19 @@ code=$(nsexec curl -s -o /dev/null -w '%{http_code} %{content_type}' http://127.
 if [ "$code" = "200 application/wasm" ]; then ok "serve.mjs: wtcp.wasm as application/wasm"; else fail "serve.mjs: wtcp.wasm: $code"; fi
 code=$(nsexec curl -s -o /dev/null -w '%{http_code}' --path-as-is http://127.0.0.1:8080/wtcp/lib/../../package.json)
 if [ "$code" = 404 ]; then ok "serve.mjs: refuses a path escape"; else fail "serve.mjs: path escape gave $code"; fi
+
+# ---- the speed test in a bare tab: no automation on the page (web/test/bare-speed.mjs) ----
+for v in ${WEB_BARE_ORDER:-2 1}; do
+    q=; [ $v = 1 ] && q='?v=1'
+    all=$(timeout 150 ip netns exec "$ns" node web/test/bare-speed.mjs "http://127.0.0.1:8080/$q" "${WEB_BARE_MIB:-32}" 2>&1)
+    out=$(echo "$all" | grep '^{' | tail -1)
+    if echo "$out" | grep -q "^{\"version\":$v,\"down\""; then
+        ok "bare tab (no DevTools domains but Runtime), protocol $v: the speed test ran"
+        echo "figure: Chromium speed test in a bare tab, protocol $v: $(echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("download %s Mbit/s, upload %s Mbit/s" % (r["down"], r["up"]))')"
+    else
+        fail "bare tab, protocol $v: ${out:-$(echo "$all" | tail -4 | tr '\n' ' ')}"
+    fi
+done
 
 # ---- the browser ----
 mkdir -p "$build/artifacts"

@@ -185,8 +185,9 @@ try {
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
   }
-  const speed = await check('speed test, 8 MiB each way', async () => {
-    await page.fill('#speed-mib', process.env.WEB_PROFILE ? '48' : '8');
+  const speedMib = process.env.WEB_SPEED_MIB ?? (process.env.WEB_PROFILE ? '48' : '8');
+  const speed = await check(`speed test, ${speedMib} MiB each way`, async () => {
+    await page.fill('#speed-mib', speedMib);
     await page.click('#speed-run');
     await page.waitForSelector('#speed[data-state="done"], #speed[data-state="failed"]', { timeout: 45000 });
     const state = await page.getAttribute('#speed', 'data-state');

@@ -314,7 +314,7 @@ export async function openRelay(url, options = {}) {
         if (config.version === 2 && !protocols?.includes(PROTOCOL_V2)) {
           throw new WtcpError('EPROTO', `${shown}: the relay answered with version 2, which was not offered`);
         }
-        link._setVersion(config.version, config.maxMessage);
+        link._setVersion(config.version, config.maxMessage, config.mtu);
         const { version, maxMessage, ...stackConfig } = config;
         resolve(stackConfig);
       } catch (err) {
@@ -376,6 +376,7 @@ export class RelayLink {
   #early = [];
   #configured = false;
   #maxMessage = 0;
+  #mtu = 0;
   #out = null; // version 2: the message being filled, its length and packet count
   #outLen = 0;
   #outPackets = 0;
@@ -401,9 +402,10 @@ export class RelayLink {
   }
 
   /** @internal From the config message. */
-  _setVersion(version, maxMessage) {
+  _setVersion(version, maxMessage, mtu) {
     this.version = version;
     this.#maxMessage = maxMessage;
+    this.#mtu = mtu;
   }
 
   #message(data) {
@@ -477,6 +479,12 @@ export class RelayLink {
     out.set(mem.subarray(at, at + n), this.#outLen + 2);
     this.#outLen += 2 + n;
     this.#outPackets++;
+    // A message with no room left for a full-size packet leaves at once: the next packet
+    // would flush it anyway, and the WebSocket can start on it while the stack goes on.
+    if (this.#maxMessage - this.#outLen < this.#mtu + 2) {
+      this.#flush();
+      return;
+    }
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushTask);
