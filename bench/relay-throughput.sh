@@ -11,7 +11,8 @@
 # It makes two network namespaces of its own: wtcp-bench-PID-r runs the relay (TUN wtcp0,
 # 10.77.0.1/16, WebSocket on 127.0.0.1:8787), the Node clients and the Linux servers;
 # wtcp-bench-PID-v is the far end of a veth pair (10.78.0.1/24 <-> 10.78.0.2/24, MTU 1500).
-# Directions (each the median of BENCH_RUNS transfers):
+# Directions (each the median of BENCH_RUNS transfers; the wasm stack's three each in wire
+# protocol 2, then in protocol 1 beside it):
 #   Linux <- wtcp   curl <- Node's http server over wtcp/node (tests/interop/peer.mjs serve)
 #   wtcp <- Linux   Node's http client over wtcp/node <- Node's http server (kernel TCP)
 #   wtcp -> Linux   a raw wtcp connection -> a kernel TCP sink (node:net)
@@ -110,11 +111,14 @@ relay_pid=$!
 pids+=("$relay_pid")
 wait_for 10 "$tmp/relay.log" ' start version=' || { cat "$tmp/relay.log" >&2; die "the relay did not start"; }
 bg "$R" serve "${peer[@]}" serve "$url" "$tmp/data.bin" 80
+bg "$R" serve1 env PEER_STACK_OPTIONS='{"relayVersion":1}' "${peer[@]}" serve "$url" "$tmp/data.bin" 80
 bg "$R" http "${peer[@]}" linux-http 0.0.0.0 8080 "$tmp/data.bin"
 bg "$R" sink "${peer[@]}" linux-sink 0.0.0.0 9000
 bg "$V" vhttp "${peer[@]}" linux-http 10.78.0.2 8080 "$tmp/data.bin"
 wait_for 20 "$tmp/serve.out" '^address' || die "the wtcp http server did not start: $(cat "$tmp/serve.err")"
 addr=$(sed -n 's/^address //p' "$tmp/serve.out")
+wait_for 20 "$tmp/serve1.out" '^address' || die "the protocol 1 wtcp http server did not start: $(cat "$tmp/serve1.err")"
+addr1=$(sed -n 's/^address //p' "$tmp/serve1.out")
 for f in http sink vhttp; do wait_for 10 "$tmp/$f.out" '^listening' || die "$f did not start: $(cat "$tmp/$f.err")"; done
 
 # Each direction sets RATES (bytes/s per run); measure sets CPU (the relay's, see above).
@@ -138,7 +142,7 @@ measure() { # measure NAME COMMAND...: runs it with the relay's CPU time taken a
         'BEGIN { printf "%.2f (%.0f%%)", c / 1e6 / mib, 100 * c / 1e6 / ms }')
 }
 down_runs() {
-    in_r timeout 300 "${peer[@]}" get "$url" http://10.77.0.1:8080/data "$runs" >"$tmp/get.out" 2>"$tmp/get.err" ||
+    in_r timeout 300 env PEER_STACK_OPTIONS="$PROTO" "${peer[@]}" get "$url" http://10.77.0.1:8080/data "$runs" >"$tmp/get.out" 2>"$tmp/get.err" ||
         die "wtcp <- Linux: $(cat "$tmp/get.err")"
     [ "$(field sha256 "$tmp/get.out" | sort -u)" = "$want" ] || die "wtcp <- Linux: the data differs"
     RATES=()
@@ -146,7 +150,7 @@ down_runs() {
 }
 up_runs() {
     : >"$tmp/sink.out"
-    in_r timeout 300 "${peer[@]}" put "$url" 10.77.0.1 9000 "$tmp/data.bin" "$runs" >"$tmp/put.out" 2>"$tmp/put.err" ||
+    in_r timeout 300 env PEER_STACK_OPTIONS="$PROTO" "${peer[@]}" put "$url" 10.77.0.1 9000 "$tmp/data.bin" "$runs" >"$tmp/put.out" 2>"$tmp/put.err" ||
         die "wtcp -> Linux: $(cat "$tmp/put.err")"
     sleep 0.2
     [ "$(field sha256 "$tmp/sink.out" | sort | uniq -c | awk '{ print $1 " " $2 }')" = "$runs $want" ] ||
@@ -163,12 +167,20 @@ add() {
     medians+=("$(median "${RATES[@]}")")
     cpus+=("$2")
 }
+# Wire protocol 2 (the default) and protocol 1 (relayVersion: 1) alternate, direction by direction.
+PROTO='{}'
 measure curl_runs "http://$addr/data"
 add "Linux <- wtcp   curl <- Node http server over wtcp/node" "$CPU"
+measure curl_runs "http://$addr1/data"
+add "  the same, protocol 1" "$CPU"
 measure down_runs
 add "wtcp <- Linux   Node http client over wtcp/node <- Node http" "$CPU"
+PROTO='{"relayVersion":1}' measure down_runs
+add "  the same, protocol 1" "$CPU"
 measure up_runs
 add "wtcp -> Linux   raw wtcp connection -> kernel TCP sink" "$CPU"
+PROTO='{"relayVersion":1}' measure up_runs
+add "  the same, protocol 1" "$CPU"
 if [ -f "$build/wasi/wtcp-httpd.wasm" ]; then
     mkdir -p "$tmp/www"
     ln "$tmp/data.bin" "$tmp/www/data"
