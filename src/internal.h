@@ -282,19 +282,24 @@ struct wtcp_stack {
 void *wtcp_mem_alloc(wtcp_stack *st, size_t n);
 void wtcp_mem_free(wtcp_stack *st, void *p);
 void stack_drop(wtcp_stack *st, int reason);
+void stack_flush_output(wtcp_stack *st); /* tcp_output for every socket on the list */
+uint64_t wtcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
+
+/* ---- sock.c: the socket layer ---- */
 wtcp_sock sock_handle(const wtcp_stack *st, uint32_t idx);
 uint32_t sock_alloc(wtcp_stack *st, int type);     /* WTCP_NONE when full */
 void sock_release(wtcp_stack *st, uint32_t idx);   /* free the slot (gen++) */
 void sock_event(wtcp_stack *st, uint32_t idx, uint32_t bits);
 void sock_want_output(wtcp_stack *st, uint32_t idx);
 void sock_timers_changed(wtcp_stack *st, uint32_t idx);
-void stack_flush_output(wtcp_stack *st); /* tcp_output for every socket on the list */
 /* TCP 4-tuple table; raddr/rport 0 is a listener. */
 void hash_insert(wtcp_stack *st, uint32_t idx);
 void hash_remove(wtcp_stack *st, uint32_t idx);
 uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
 int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except);
-uint64_t wtcp_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
+/* Whether port may be taken by socket idx (ctx: what the caller needs to decide). */
+typedef int (*port_usable_fn)(const wtcp_stack *st, uint32_t idx, uint16_t port, const void *ctx);
+uint16_t sock_ephemeral_port(wtcp_stack *st, uint32_t offset, port_usable_fn usable, uint32_t idx, const void *ctx);
 
 /* ---- ip.c ---- */
 /* Builds the IPv4 header in front of an L4 payload already at st->tx + 20 and sends. */

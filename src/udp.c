@@ -68,17 +68,20 @@ void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
     sock_event(st, idx, WTCP_EV_READABLE);
 }
 
+static int port_free_for_udp(const wtcp_stack *st, uint32_t idx, uint16_t port, const void *ctx)
+{
+    (void)idx;
+    (void)ctx;
+    return udp_find(st, port) == WTCP_NONE;
+}
+
 int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx)
 {
-    uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
-    for (uint32_t i = 0; i < span; i++) {
-        uint16_t port = (uint16_t)(st->cfg.ephemeral_lo + (st->port_seq++ % span));
-        if (udp_find(st, port) == WTCP_NONE) {
-            udp_set_bound(st, idx, port);
-            return 0;
-        }
-    }
-    return WTCP_EADDRNOTAVAIL;
+    uint16_t port = sock_ephemeral_port(st, 0, port_free_for_udp, idx, NULL);
+    if (port == 0)
+        return WTCP_EADDRNOTAVAIL;
+    udp_set_bound(st, idx, port);
+    return 0;
 }
 
 int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr, uint16_t port)

@@ -182,6 +182,13 @@ int wtcp_socket(wtcp_stack *st, int type)
     return sock_handle(st, idx);
 }
 
+/* A port bind(0) may take: no other socket of the type bound to it, no TIME-WAIT on it. */
+static int port_free_for_bind(const wtcp_stack *st, uint32_t idx, uint16_t p, const void *ctx)
+{
+    (void)ctx;
+    return !port_in_use(st, WTCP_SOCK_STREAM, p, idx);
+}
+
 int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
 {
     LOOKUP(0);
@@ -195,16 +202,12 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     if (port == 0) {
         if (s->type == WTCP_SOCK_DGRAM)
             return udp_bind_ephemeral(st, idx);
-        uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
-        for (uint32_t i = 0; i < span; i++) {
-            uint16_t p = (uint16_t)(st->cfg.ephemeral_lo + (st->port_seq++ % span));
-            if (!port_in_use(st, s->type, p, idx)) {
-                s->lport = p;
-                s->bound = 1;
-                return 0;
-            }
-        }
-        return WTCP_EADDRINUSE;
+        uint16_t p = sock_ephemeral_port(st, 0, port_free_for_bind, idx, NULL);
+        if (p == 0)
+            return WTCP_EADDRINUSE;
+        s->lport = p;
+        s->bound = 1;
+        return 0;
     }
     if (port_in_use(st, s->type, port, idx)) {
         /* SO_REUSEADDR lets a listener bind over connections left in TIME-WAIT etc. */
@@ -293,6 +296,21 @@ int wtcp_accept(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
     return sock_handle(st, child);
 }
 
+/* A port connect() may take towards raddr:rport: no connection or listener on it, no
+ * TIME-WAIT for that 4-tuple, and no other socket bound to it. */
+struct remote {
+    uint32_t addr;
+    uint16_t port;
+};
+
+static int port_free_for_connect(const wtcp_stack *st, uint32_t idx, uint16_t p, const void *ctx)
+{
+    const struct remote *r = ctx;
+    return hash_lookup(st, p, r->addr, r->port) == WTCP_NONE && hash_lookup(st, p, 0, 0) == WTCP_NONE &&
+           !tcp_tw_exists(st, p, r->addr, r->port) && !port_in_use(st, WTCP_SOCK_STREAM, p, idx);
+}
+
+/* RFC 6056 algorithm 3: the search starts at a keyed hash of the remote end. */
 static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t rport)
 {
     sock_slot *s = sk(st, idx);
@@ -300,18 +318,13 @@ static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t 
     wire_put32(t, raddr);
     wire_put16(t + 4, rport);
     uint32_t offset = (uint32_t)wtcp_siphash(st->cfg.isn_key, t, sizeof t);
-    uint32_t span = (uint32_t)st->cfg.ephemeral_hi - st->cfg.ephemeral_lo + 1;
-    for (uint32_t i = 0; i < span; i++) {
-        uint16_t p = (uint16_t)(st->cfg.ephemeral_lo + (offset + st->port_seq + i) % span);
-        if (hash_lookup(st, p, raddr, rport) == WTCP_NONE && hash_lookup(st, p, 0, 0) == WTCP_NONE &&
-            !tcp_tw_exists(st, p, raddr, rport) && !port_in_use(st, WTCP_SOCK_STREAM, p, idx)) {
-            st->port_seq += i + 1;
-            s->lport = p;
-            s->bound = 1;
-            return 0;
-        }
-    }
-    return WTCP_EADDRNOTAVAIL;
+    struct remote r = { raddr, rport };
+    uint16_t p = sock_ephemeral_port(st, offset, port_free_for_connect, idx, &r);
+    if (p == 0)
+        return WTCP_EADDRNOTAVAIL;
+    s->lport = p;
+    s->bound = 1;
+    return 0;
 }
 
 static int addr_reachable(const wtcp_stack *st, uint32_t addr)
