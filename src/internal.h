@@ -237,6 +237,7 @@ typedef struct sock_slot {
     uint8_t bound;
     uint32_t events;           /* pending event bits */
     uint32_t ev_next, out_next, hash_next, free_next;
+    uint32_t port_next;        /* chain in the port index (bound sockets only) */
     uint32_t heap_pos;         /* position in the timer heap, or WTCP_NONE */
     uint64_t deadline;         /* earliest armed timer (heap key) */
     int so_error;
@@ -262,6 +263,8 @@ struct wtcp_stack {
     uint32_t free_head;
     uint32_t *hash;            /* heads of chains of connected/listening TCP sockets */
     uint32_t hash_mask;
+    uint32_t *ports;           /* port index: heads of chains of bound sockets, by local port */
+    uint32_t ports_mask;
     uint32_t *heap;            /* timer heap of socket indices, ordered by deadline */
     uint32_t heap_len;
     uint32_t ev_head, ev_tail;
@@ -296,6 +299,9 @@ void sock_timers_changed(wtcp_stack *st, uint32_t idx);
 void hash_insert(wtcp_stack *st, uint32_t idx);
 void hash_remove(wtcp_stack *st, uint32_t idx);
 uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
+/* Port index: every bound socket is on the chain of its local port's bucket. */
+void sock_bind_port(wtcp_stack *st, uint32_t idx, uint16_t port); /* sets lport and bound */
+uint32_t port_first(const wtcp_stack *st, uint16_t port); /* a chain to walk by port_next */
 int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except);
 /* Whether port may be taken by socket idx (ctx: what the caller needs to decide). */
 typedef int (*port_usable_fn)(const wtcp_stack *st, uint32_t idx, uint16_t port, const void *ctx);

@@ -1,6 +1,6 @@
 /* sock.c: the socket layer: the socket table (slots, handles with generations, the free
  * list, growth up to max_sockets), the event queue, the output list, the timer heap, the
- * TCP 4-tuple hash, port use and the one ephemeral-port allocator (RFC 6056). */
+ * TCP 4-tuple hash, the port index and the one ephemeral-port allocator (RFC 6056). */
 #include <string.h>
 
 #include "internal.h"
@@ -65,6 +65,7 @@ uint32_t sock_alloc(wtcp_stack *st, int type)
     s->type = (uint8_t)type;
     s->heap_pos = WTCP_NONE;
     s->hash_next = WTCP_NONE;
+    s->port_next = WTCP_NONE;
     s->free_next = WTCP_NONE;
     s->rcvbuf_opt = st->cfg.rcvbuf;
     s->sndbuf_opt = st->cfg.sndbuf;
@@ -80,6 +81,7 @@ uint32_t sock_alloc(wtcp_stack *st, int type)
 }
 
 static void heap_remove(wtcp_stack *st, uint32_t idx);
+static void port_unlink(wtcp_stack *st, uint32_t idx);
 
 void sock_release(wtcp_stack *st, uint32_t idx)
 {
@@ -87,6 +89,7 @@ void sock_release(wtcp_stack *st, uint32_t idx)
     if (!s->in_use)
         return;
     hash_remove(st, idx);
+    port_unlink(st, idx);
     if (s->type == WTCP_SOCK_STREAM)
         tcp_free_buffers(st, s);
     else
@@ -270,11 +273,43 @@ uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint1
     return WTCP_NONE;
 }
 
+/* ---- the port index: bound sockets by local port ---- */
+
+static uint32_t *port_bucket(wtcp_stack *st, uint16_t port) { return &st->ports[(port * 0x9e3779b1u >> 16) & st->ports_mask]; }
+
+uint32_t port_first(const wtcp_stack *st, uint16_t port) { return st->ports[(port * 0x9e3779b1u >> 16) & st->ports_mask]; }
+
+void sock_bind_port(wtcp_stack *st, uint32_t idx, uint16_t port)
+{
+    sock_slot *s = &st->socks[idx];
+    if (s->bound)
+        return;
+    uint32_t *b = port_bucket(st, port);
+    s->lport = port;
+    s->bound = 1;
+    s->port_next = *b;
+    *b = idx;
+}
+
+static void port_unlink(wtcp_stack *st, uint32_t idx)
+{
+    sock_slot *s = &st->socks[idx];
+    if (!s->bound)
+        return;
+    for (uint32_t *link = port_bucket(st, s->lport); *link != WTCP_NONE; link = &st->socks[*link].port_next) {
+        if (*link == idx) {
+            *link = s->port_next;
+            break;
+        }
+    }
+    s->port_next = WTCP_NONE;
+}
+
 int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except)
 {
-    for (uint32_t i = 0; i < st->nsocks; i++) {
+    for (uint32_t i = port_first(st, port); i != WTCP_NONE; i = st->socks[i].port_next) {
         const sock_slot *s = &st->socks[i];
-        if (i != except && s->in_use && s->type == type && s->bound && s->lport == port)
+        if (i != except && s->in_use && s->type == type && s->lport == port)
             return 1;
     }
     return type == WTCP_SOCK_STREAM && tcp_tw_port_used(st, port);

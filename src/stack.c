@@ -170,26 +170,34 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
     if (!st)
         return WTCP_ENOMEM;
     *st = tmp;
-    /* The socket table starts small and doubles up to max_sockets (sock_alloc); the hash
-     * is sized for the maximum from the start (4 bytes per bucket). */
+    /* The socket table starts small and doubles up to max_sockets (sock_alloc); the
+     * 4-tuple hash and the port index are sized for the maximum from the start (4 bytes
+     * per bucket). */
     uint32_t n = cfg->max_sockets < SOCK_TABLE_START ? cfg->max_sockets : SOCK_TABLE_START;
     uint32_t buckets = 16;
     while (buckets < 2 * cfg->max_sockets)
         buckets <<= 1;
+    uint32_t port_buckets = 16; /* chains of 4 on average when the table is full */
+    while (port_buckets < cfg->max_sockets / 4 && port_buckets < 65536)
+        port_buckets <<= 1;
     st->nsocks = n;
     st->hash_mask = buckets - 1;
+    st->ports_mask = port_buckets - 1;
     st->tx_cap = cfg->mtu;
     st->socks = wtcp_mem_alloc(st, sizeof(sock_slot) * n);
     st->hash = wtcp_mem_alloc(st, sizeof(uint32_t) * buckets);
+    st->ports = wtcp_mem_alloc(st, sizeof(uint32_t) * port_buckets);
     st->heap = wtcp_mem_alloc(st, sizeof(uint32_t) * n);
     st->tx = wtcp_mem_alloc(st, st->tx_cap);
-    if (!st->socks || !st->hash || !st->heap || !st->tx) {
+    if (!st->socks || !st->hash || !st->ports || !st->heap || !st->tx) {
         wtcp_stack_free(st);
         return WTCP_ENOMEM;
     }
     memset(st->socks, 0, sizeof(sock_slot) * n);
     for (uint32_t i = 0; i < buckets; i++)
         st->hash[i] = WTCP_NONE;
+    for (uint32_t i = 0; i < port_buckets; i++)
+        st->ports[i] = WTCP_NONE;
     for (uint32_t i = 0; i < n; i++) {
         st->socks[i].free_next = i + 1 < n ? i + 1 : WTCP_NONE;
         st->socks[i].heap_pos = WTCP_NONE;
@@ -222,6 +230,7 @@ void wtcp_stack_free(wtcp_stack *st)
     tcp_tw_free_all(st);
     wtcp_mem_free(st, st->socks);
     wtcp_mem_free(st, st->hash);
+    wtcp_mem_free(st, st->ports);
     wtcp_mem_free(st, st->heap);
     wtcp_mem_free(st, st->tx);
     if (st->cfg.alloc)

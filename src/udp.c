@@ -16,8 +16,7 @@ static uint32_t udp_find(const wtcp_stack *st, uint16_t port)
 void udp_set_bound(wtcp_stack *st, uint32_t idx, uint16_t port)
 {
     sock_slot *s = &st->socks[idx];
-    s->lport = port;
-    s->bound = 1;
+    sock_bind_port(st, idx, port);
     s->raddr = UDP_HASH_RADDR;
     s->rport = 0;
     hash_insert(st, idx);

@@ -205,16 +205,15 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
         uint16_t p = sock_ephemeral_port(st, 0, port_free_for_bind, idx, NULL);
         if (p == 0)
             return WTCP_EADDRINUSE;
-        s->lport = p;
-        s->bound = 1;
+        sock_bind_port(st, idx, p);
         return 0;
     }
     if (port_in_use(st, s->type, port, idx)) {
         /* SO_REUSEADDR lets a listener bind over connections left in TIME-WAIT etc. */
         int blocked = !(s->opt_flags & TF_REUSEADDR); /* a compact TIME-WAIT holds it too */
-        for (uint32_t i = 0; i < st->nsocks && !blocked; i++) {
+        for (uint32_t i = port_first(st, port); i != WTCP_NONE && !blocked; i = st->socks[i].port_next) {
             const sock_slot *o = &st->socks[i];
-            if (i == idx || !o->in_use || o->type != s->type || !o->bound || o->lport != port)
+            if (i == idx || !o->in_use || o->type != s->type || o->lport != port)
                 continue;
             if (s->type == WTCP_SOCK_DGRAM || !(s->opt_flags & TF_REUSEADDR) ||
                 o->u.tcp.state == WTCP_LISTEN || (o->user_owned && o->u.tcp.state == WTCP_CLOSED))
@@ -227,8 +226,7 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
         udp_set_bound(st, idx, port);
         return 0;
     }
-    s->lport = port;
-    s->bound = 1;
+    sock_bind_port(st, idx, port);
     return 0;
 }
 
@@ -281,7 +279,7 @@ int wtcp_accept(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
     c->accept_next = WTCP_NONE;
     sock_slot *cs = sk(st, child);
     cs->user_owned = 1;
-    cs->bound = 1;
+    sock_bind_port(st, child, cs->lport);
     if (addr)
         *addr = cs->raddr;
     if (port)
@@ -313,7 +311,6 @@ static int port_free_for_connect(const wtcp_stack *st, uint32_t idx, uint16_t p,
 /* RFC 6056 algorithm 3: the search starts at a keyed hash of the remote end. */
 static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t rport)
 {
-    sock_slot *s = sk(st, idx);
     uint8_t t[6];
     wire_put32(t, raddr);
     wire_put16(t + 4, rport);
@@ -322,8 +319,7 @@ static int tcp_pick_port(wtcp_stack *st, uint32_t idx, uint32_t raddr, uint16_t 
     uint16_t p = sock_ephemeral_port(st, offset, port_free_for_connect, idx, &r);
     if (p == 0)
         return WTCP_EADDRNOTAVAIL;
-    s->lport = p;
-    s->bound = 1;
+    sock_bind_port(st, idx, p);
     return 0;
 }
 

@@ -205,6 +205,61 @@ TEST(socket_table_full_is_EMFILE)
     wtcp_stack_free(st);
 }
 
+/* The port index (sock.c): thousands of bound sockets share its buckets; a port is taken
+ * while a socket of the type holds it, free once that socket is closed, whatever its
+ * neighbours on the chain; TCP and UDP ports are apart; bind(0) finds the one free port. */
+TEST(port_index_tracks_binds_and_closes)
+{
+    enum { N = 3000, BASE = 20000 };
+    wtcp_config c;
+    wtcp_stack *st;
+    wtcp_config_init(&c);
+    c.output = no_output;
+    c.max_sockets = 2 * N + 8;
+    c.ephemeral_lo = BASE;
+    c.ephemeral_hi = BASE + N - 1;
+    CHECK_EQ_U(wtcp_stack_new(&c, &st), 0);
+    static int tcp[N], udp[N];
+    for (int i = 0; i < N; i++) {
+        tcp[i] = wtcp_socket(st, WTCP_SOCK_STREAM);
+        udp[i] = wtcp_socket(st, WTCP_SOCK_DGRAM);
+        CHECK(tcp[i] > 0 && udp[i] > 0);
+        /* UDP first: each TCP socket then sits ahead of it on the port's chain */
+        CHECK_EQ_I(wtcp_bind(st, udp[i], 0, (uint16_t)(BASE + i)), 0);
+        CHECK_EQ_I(wtcp_bind(st, tcp[i], 0, (uint16_t)(BASE + i)), 0);
+    }
+    int x = wtcp_socket(st, WTCP_SOCK_STREAM);
+    CHECK(x > 0);
+    for (int i = 0; i < N; i += 97)
+        CHECK_EQ_I(wtcp_bind(st, x, 0, (uint16_t)(BASE + i)), WTCP_EADDRINUSE);
+    CHECK_EQ_I(wtcp_bind(st, x, 0, 0), WTCP_EADDRINUSE); /* every ephemeral port is taken */
+    for (int i = 1; i < N; i += 2)
+        CHECK_EQ_I(wtcp_close(st, tcp[i]), 0);
+    for (int i = 0; i < N; i++) {
+        int y = wtcp_socket(st, WTCP_SOCK_STREAM);
+        CHECK(y > 0);
+        CHECK_EQ_I(wtcp_bind(st, y, 0, (uint16_t)(BASE + i)), i % 2 ? 0 : WTCP_EADDRINUSE);
+        if (i % 2)
+            tcp[i] = y;
+        else
+            CHECK_EQ_I(wtcp_close(st, y), 0);
+    }
+    /* Every port is taken again, for both types (a chain cut by a reused slot would
+     * show here as a port that binds). */
+    int pt = wtcp_socket(st, WTCP_SOCK_STREAM), pu = wtcp_socket(st, WTCP_SOCK_DGRAM);
+    CHECK(pt > 0 && pu > 0);
+    int bound = 0;
+    for (int i = 0; i < N; i++)
+        bound += (wtcp_bind(st, pt, 0, (uint16_t)(BASE + i)) == 0) + (wtcp_bind(st, pu, 0, (uint16_t)(BASE + i)) == 0);
+    CHECK_EQ_I(bound, 0);
+    CHECK_EQ_I(wtcp_close(st, tcp[1234]), 0);
+    CHECK_EQ_I(wtcp_bind(st, x, 0, 0), 0); /* the one free port */
+    wtcp_info info;
+    CHECK_EQ_I(wtcp_info_get(st, x, &info), 0);
+    CHECK_EQ_I(info.local_port, BASE + 1234);
+    wtcp_stack_free(st);
+}
+
 TEST(connect_accept_echo_close_with_events)
 {
     harness *n = net_new();
@@ -1115,4 +1170,4 @@ UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(add
           RUN(full_receive_buffer_drops_nothing_the_window_offered),
           RUN(congestion_control_is_chosen_per_socket),
           RUN(buffer_sizes_apply_to_an_established_connection), RUN(idle_connection_releases_its_buffers),
-          RUN(ten_thousand_idle_connections_with_defaults))
+          RUN(ten_thousand_idle_connections_with_defaults), RUN(port_index_tracks_binds_and_closes))
