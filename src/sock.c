@@ -275,9 +275,11 @@ uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint1
 
 /* ---- the port index: bound sockets by local port ---- */
 
-static uint32_t *port_bucket(wtcp_stack *st, uint16_t port) { return &st->ports[(port * 0x9e3779b1u >> 16) & st->ports_mask]; }
+static uint32_t port_bucket_of(const wtcp_stack *st, uint16_t port) { return (port * 0x9e3779b1u >> 16) & st->ports_mask; }
 
-uint32_t port_first(const wtcp_stack *st, uint16_t port) { return st->ports[(port * 0x9e3779b1u >> 16) & st->ports_mask]; }
+static uint32_t *port_bucket(wtcp_stack *st, uint16_t port) { return &st->ports[port_bucket_of(st, port)]; }
+
+uint32_t port_first(const wtcp_stack *st, uint16_t port) { return st->ports[port_bucket_of(st, port)]; }
 
 void sock_bind_port(wtcp_stack *st, uint32_t idx, uint16_t port)
 {
