@@ -207,6 +207,7 @@ typedef struct tcp_tw {
     uint64_t ts_recent_stamp;
     uint64_t expires;              /* end of 2MSL (ms) */
     uint32_t hash_next;            /* chain in the TIME-WAIT hash (free entries: the free list) */
+    uint32_t port_next;            /* chain in the table's port index */
     uint32_t older, newer;         /* the age list: oldest expires first (WTCP_NONE ends) */
     uint16_t win;                  /* window field of our ACKs (already scaled) */
     uint8_t ts_ok, in_use;
@@ -218,7 +219,8 @@ typedef struct tcp_tw_table {
     tcp_tw *e;
     uint32_t cap, count, free_head;
     uint32_t oldest, newest;
-    uint32_t *hash;
+    uint32_t *hash;               /* heads of the 4-tuple chains, then of the port chains */
+    uint32_t *ports;              /* = hash + hash_mask + 1: entries by local port */
     uint32_t hash_mask;
 } tcp_tw_table;
 

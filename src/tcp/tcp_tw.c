@@ -18,12 +18,18 @@ static uint32_t tw_bucket(const tcp_tw_table *t, uint16_t lport, uint32_t raddr,
     return h & t->hash_mask;
 }
 
+static uint32_t tw_port_bucket(const tcp_tw_table *t, uint16_t lport) { return (lport * 0x9e3779b1u >> 16) & t->hash_mask; }
+
+/* Onto the chains of its 4-tuple and of its local port. */
 static void tw_hash_insert(tcp_tw_table *t, uint32_t i)
 {
     tcp_tw *w = &t->e[i];
     uint32_t b = tw_bucket(t, w->lport, w->raddr, w->rport);
     w->hash_next = t->hash[b];
     t->hash[b] = i;
+    b = tw_port_bucket(t, w->lport);
+    w->port_next = t->ports[b];
+    t->ports[b] = i;
 }
 
 /* Room for one more entry: doubles the array and the hash (rehashing) up to the bound. */
@@ -40,7 +46,7 @@ static int tw_grow(wtcp_stack *st)
     while (buckets < cap)
         buckets <<= 1;
     tcp_tw *e = wtcp_mem_alloc(st, sizeof *e * cap);
-    uint32_t *hash = wtcp_mem_alloc(st, sizeof *hash * buckets);
+    uint32_t *hash = wtcp_mem_alloc(st, sizeof *hash * buckets * 2); /* 4-tuples, then ports */
     if (!e || !hash) {
         wtcp_mem_free(st, e);
         wtcp_mem_free(st, hash);
@@ -56,9 +62,10 @@ static int tw_grow(wtcp_stack *st)
     wtcp_mem_free(st, t->hash);
     t->e = e;
     t->hash = hash;
+    t->ports = hash + buckets;
     t->hash_mask = buckets - 1;
     t->cap = cap;
-    for (uint32_t b = 0; b < buckets; b++)
+    for (uint32_t b = 0; b < 2 * buckets; b++)
         hash[b] = WTCP_NONE;
     for (uint32_t i = 0; i < cap; i++)
         if (e[i].in_use)
@@ -135,6 +142,9 @@ static void tw_remove(wtcp_stack *st, uint32_t i)
     while (*link != i)
         link = &t->e[*link].hash_next;
     *link = w->hash_next;
+    for (link = &t->ports[tw_port_bucket(t, w->lport)]; *link != i;)
+        link = &t->e[*link].port_next;
+    *link = w->port_next;
     age_unlink(t, i);
     w->in_use = 0;
     w->hash_next = t->free_head;
@@ -271,7 +281,9 @@ int tcp_tw_exists(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t
 int tcp_tw_port_used(const wtcp_stack *st, uint16_t lport)
 {
     const tcp_tw_table *t = &st->tw;
-    for (uint32_t i = t->oldest; i != WTCP_NONE; i = t->e[i].newer)
+    if (!t->count)
+        return 0;
+    for (uint32_t i = t->ports[tw_port_bucket(t, lport)]; i != WTCP_NONE; i = t->e[i].port_next)
         if (t->e[i].lport == lport)
             return 1;
     return 0;

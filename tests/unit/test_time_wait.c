@@ -197,6 +197,61 @@ TEST(connect_skips_local_ports_whose_tuple_is_in_time_wait)
     CHECK_NET_DONE(n);
 }
 
+TEST(bind_refuses_a_port_in_time_wait_until_2msl)
+{
+    /* A closes 30 connections first, from 30 of its 40 ephemeral ports: each port waits in
+     * A's table (its port index), so bind refuses exactly those (without SO_REUSEADDR),
+     * takes the other 10, and takes all 40 after 2MSL. */
+    enum { PORTS = 40, CONNS = 30 };
+    harness *n = net_new(0, 0, PORTS);
+    CHECK(n != NULL);
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int l = wtcp_socket(sb, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_bind(sb, l, 0, 80), 0);
+    CHECK_EQ_I(wtcp_listen(sb, l, 64), 0);
+    uint8_t in_tw[PORTS] = {0};
+    uint16_t lo = 0;
+    for (int i = 0; i < CONNS; i++) {
+        int ca = wtcp_socket(sa, WTCP_SOCK_STREAM);
+        CHECK_EQ_I(wtcp_connect(sa, ca, B_ADDR, 80), WTCP_EINPROGRESS);
+        harness_run(n, 5);
+        int cb = wtcp_accept(sb, l, NULL, NULL);
+        CHECK(cb > 0);
+        wtcp_info info;
+        CHECK_EQ_I(wtcp_info_get(sa, ca, &info), 0);
+        wtcp_config c;
+        wtcp_config_init(&c);
+        lo = c.ephemeral_lo;
+        CHECK(info.local_port >= lo && info.local_port < lo + PORTS);
+        in_tw[info.local_port - lo] = 1;
+        CHECK_EQ_I(wtcp_close(sa, ca), 0);
+        harness_run(n, 5);
+        CHECK_EQ_I(wtcp_close(sb, cb), 0);
+        harness_run(n, 5);
+    }
+    wtcp_stats st;
+    wtcp_stats_get(sa, &st);
+    CHECK_EQ_U(st.tcp_time_wait, CONNS);
+    int refused = 0;
+    for (int p = 0; p < PORTS; p++) {
+        int x = wtcp_socket(sa, WTCP_SOCK_STREAM);
+        int r = wtcp_bind(sa, x, 0, (uint16_t)(lo + p));
+        CHECK_EQ_I(r, in_tw[p] ? WTCP_EADDRINUSE : 0);
+        refused += r != 0;
+        CHECK_EQ_I(wtcp_close(sa, x), 0);
+    }
+    CHECK_EQ_I(refused, CONNS);
+    harness_run(n, 61000);
+    for (int p = 0; p < PORTS; p++) {
+        int x = wtcp_socket(sa, WTCP_SOCK_STREAM);
+        CHECK_EQ_I(wtcp_bind(sa, x, 0, (uint16_t)(lo + p)), 0);
+        CHECK_EQ_I(wtcp_close(sa, x), 0);
+    }
+    CHECK_EQ_I(wtcp_close(sb, l), 0);
+    harness_run(n, 5);
+    CHECK_NET_DONE(n);
+}
+
 TEST(table_is_freed_when_a_reopening_syn_takes_its_last_entry)
 {
     /* Found by fuzz_segments: the table was freed only when its last entry expired, so
@@ -233,4 +288,5 @@ TEST(table_is_freed_when_a_reopening_syn_takes_its_last_entry)
 UNIT_MAIN(RUN(server_closing_first_never_runs_out_of_sockets), RUN(full_time_wait_table_recycles_the_oldest),
           RUN(held_socket_in_time_wait_becomes_compact_when_closed),
           RUN(connect_skips_local_ports_whose_tuple_is_in_time_wait),
-          RUN(table_is_freed_when_a_reopening_syn_takes_its_last_entry))
+          RUN(table_is_freed_when_a_reopening_syn_takes_its_last_entry),
+          RUN(bind_refuses_a_port_in_time_wait_until_2msl))
