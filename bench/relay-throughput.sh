@@ -19,6 +19,8 @@
 #   Linux <- WASI   curl <- wtcp-httpd.wasm under node:wasi, a client of `wtcp-relay exec`
 #                   (TUN wtcp1, 10.79.0.1/16; only when build/wasi exists: make wasi)
 #   Linux <- Linux  curl <- the same Node http server, across the veth pair (the baseline)
+# Packets per message: the WebSocket relay's counters (--metrics) around a direction's runs,
+# each way, and the messages per second both ways together.
 # Relay CPU: the relay's time on a CPU (/proc/PID/schedstat) during a direction's runs, per
 # MiB moved, and (in parentheses) as a share of one core over that wall-clock time (which
 # includes starting curl or Node). The EXIT trap removes what it made (only the PIDs it started,
@@ -106,8 +108,9 @@ now_ms() { date +%s%3N; }
 head -c "$bytes" /dev/urandom >"$tmp/data.bin"
 want=$(sha256sum "$tmp/data.bin" | cut -d' ' -f1)
 
-ip netns exec "$R" "$relay" --listen 127.0.0.1:8787 --mtu "$mtu" 2>"$tmp/relay.log" &
+ip netns exec "$R" "$relay" --listen 127.0.0.1:8787 --metrics 127.0.0.1:9189 --mtu "$mtu" 2>"$tmp/relay.log" &
 relay_pid=$!
+ws_relay_pid=$relay_pid
 pids+=("$relay_pid")
 wait_for 10 "$tmp/relay.log" ' start version=' || { cat "$tmp/relay.log" >&2; die "the relay did not start"; }
 bg "$R" serve "${peer[@]}" serve "$url" "$tmp/data.bin" 80
@@ -131,13 +134,29 @@ curl_runs() { # curl_runs URL
         RATES+=("$r")
     done
 }
-measure() { # measure NAME COMMAND...: runs it with the relay's CPU time taken around it
-    local c0 c1 t0 t1
+# The WebSocket relay's packet and message counters (its --metrics): "UP_PK UP_MSG DOWN_PK DOWN_MSG".
+counts() {
+    in_r curl -s -m 5 http://127.0.0.1:9189/metrics | awk '
+        /^wtcp_relay_packets_total\{direction="up"\}/ { up = $2 } /^wtcp_relay_messages_total\{direction="up"\}/ { um = $2 }
+        /^wtcp_relay_packets_total\{direction="down"\}/ { dn = $2 } /^wtcp_relay_messages_total\{direction="down"\}/ { dm = $2 }
+        END { print up + 0, um + 0, dn + 0, dm + 0 }'
+}
+measure() { # measure NAME COMMAND...: runs it with the relay's CPU time and message counts taken around it
+    local c0 c1 t0 t1 m0 m1
+    [ "$relay_pid" = "$ws_relay_pid" ] && m0=$(counts)
     c0=$(cpu_ns "$relay_pid")
     t0=$(now_ms)
     "$@"
     t1=$(now_ms)
     c1=$(cpu_ns "$relay_pid")
+    PPM=-
+    if [ "$relay_pid" = "$ws_relay_pid" ]; then
+        m1=$(counts)
+        PPM=$(awk -v a="$m0" -v b="$m1" -v ms=$((t1 - t0)) 'BEGIN {
+            split(a, x, " "); split(b, y, " ")
+            um = y[2] - x[2]; dm = y[4] - x[4]
+            printf "%.1f / %.1f (%.0fk/s)", um ? (y[1] - x[1]) / um : 0, dm ? (y[3] - x[3]) / dm : 0, (um + dm) / ms }')
+    fi
     CPU=$(awk -v c=$((c1 - c0)) -v ms=$((t1 - t0)) -v mib="$(awk -v b="$bytes" -v n="$runs" 'BEGIN { print b * n / 1048576 }')" \
         'BEGIN { printf "%.2f (%.0f%%)", c / 1e6 / mib, 100 * c / 1e6 / ms }')
 }
@@ -162,10 +181,12 @@ up_runs() {
 names=()
 medians=()
 cpus=()
+ppms=()
 add() {
     names+=("$1")
     medians+=("$(median "${RATES[@]}")")
     cpus+=("$2")
+    ppms+=("${PPM:--}")
 }
 # Wire protocol 2 (the default) and protocol 1 (relayVersion: 1) alternate, direction by direction.
 PROTO='{}'
@@ -199,8 +220,8 @@ add "Linux <- Linux  curl <- Node http server, veth pair" "-"
 veth=${medians[${#medians[@]} - 1]}
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%g", b / 1048576 }')
 echo "wtcp-relay throughput: $mib MiB per run, median of $runs, MTU $mtu (MB/s = 10^6 bytes/s); Node $(node --version), $(nproc) CPUs"
-printf '%-68s %12s %15s %20s\n' direction "median MB/s" "ratio to veth" "relay CPU ms/MiB"
+printf '%-68s %12s %15s %20s  %s\n' direction "median MB/s" "ratio to veth" "relay CPU ms/MiB" "packets per message up / down (messages/s)"
 for i in "${!names[@]}"; do
-    awk -v n="${names[$i]}" -v r="${medians[$i]}" -v v="$veth" -v c="${cpus[$i]}" \
-        'BEGIN { printf "%-68s %12.1f %15.3f %20s\n", n, r / 1e6, r / v, c }'
+    awk -v n="${names[$i]}" -v r="${medians[$i]}" -v v="$veth" -v c="${cpus[$i]}" -v p="${ppms[$i]}" \
+        'BEGIN { printf "%-68s %12.1f %15.3f %20s  %s\n", n, r / 1e6, r / v, c, p }'
 done
