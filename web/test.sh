@@ -10,7 +10,8 @@
 # WEB_PROFILE=1 (a diagnostic) runs the protocol 2 speed test with 48 MiB under Chromium's
 # CPU profiler and prints the tab's top functions by self time. WEB_SPEED_MIB sets the size
 # of that speed test (default 8, 48 with WEB_PROFILE); WEB_BARE_MIB that of the bare tab's
-# (web/test/bare-speed.mjs, default 32).
+# (web/test/bare-speed.mjs, default 32), WEB_BARE_ORDER the order of its two protocols
+# (default "2 1").
 set -u
 
 if [ $# -ne 1 ]; then
