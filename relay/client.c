@@ -448,3 +448,31 @@ size_t relay_config_json(const relay *r, const client *c, char *out, size_t cap)
                      c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
+
+/* A packet that left for the client: the client's and the relay's counters, down. */
+void client_count_down(client *c, uint32_t len)
+{
+    c->packets[DIR_DOWN]++;
+    c->bytes[DIR_DOWN] += len;
+    c->r->st.packets[DIR_DOWN]++;
+    c->r->st.bytes[DIR_DOWN] += len;
+}
+
+/* Version 2, down: as many queued packets as fit in max bytes, each after its 2-byte
+ * length, taken off the queue into msg and counted. Returns the message's length: 0 only
+ * when the queue is empty (a packet is at most the MTU, and max at least MTU + 2). */
+size_t client_v2_pack(client *c, uint8_t *msg, size_t max)
+{
+    size_t n = 0;
+    relay_pkt *p;
+    while ((p = c->outq.head) && n + 2 + p->len <= max) {
+        p = pktq_pop(&c->outq);
+        msg[n] = (uint8_t)(p->len >> 8);
+        msg[n + 1] = (uint8_t)p->len;
+        memcpy(msg + n + 2, PKT_DATA(p), p->len);
+        n += 2 + (size_t)p->len;
+        client_count_down(c, p->len);
+        free(p);
+    }
+    return n;
+}

@@ -149,10 +149,7 @@ int exec_pipe_writable(relay *r, struct lws *wsi)
             return 0;
         }
         pktq_pop(&c->outq);
-        c->packets[DIR_DOWN]++;
-        c->bytes[DIR_DOWN] += p->len;
-        r->st.packets[DIR_DOWN]++;
-        r->st.bytes[DIR_DOWN] += p->len;
+        client_count_down(c, p->len);
         free(p);
     }
     return 0;

@@ -207,6 +207,8 @@ void client_from_client(client *c, const uint8_t *p, size_t len, int binary);
  * (2-byte length framing). Both hand complete packets to client_from_client. */
 int client_ws_fragment(client *c, const uint8_t *in, size_t len, int first, int final, int binary);
 void client_pipe_bytes(client *c, const uint8_t *b, size_t n);
+void client_count_down(client *c, uint32_t len);
+size_t client_v2_pack(client *c, uint8_t *msg, size_t max);
 void client_from_network(relay *r, uint8_t *p, size_t len);
 void client_drop(relay *r, client *c, int dir, enum relay_drop why);
 void client_want_write(client *c);

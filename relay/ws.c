@@ -195,31 +195,13 @@ static int serve_http(relay *r, struct lws *wsi, const char *path)
 
 /* ---------------------------------------------------------------- WebSocket clients */
 
-static void count_down(relay *r, client *c, uint32_t len)
-{
-    c->packets[DIR_DOWN]++;
-    c->bytes[DIR_DOWN] += len;
-    r->st.packets[DIR_DOWN]++;
-    r->st.bytes[DIR_DOWN] += len;
-}
-
 /* Version 2: as many queued packets as fit in one message of --max-message bytes, each
- * after its 2-byte length. What waits goes in one message now, so batching adds no delay. */
+ * after its 2-byte length (client_v2_pack). What waits goes in one message now, so
+ * batching adds no delay. */
 static int ws_write_batch(relay *r, struct lws *wsi, client *c)
 {
     uint8_t *msg = r->txbuf + LWS_PRE;
-    size_t n = 0;
-    relay_pkt *p;
-    size_t max = relay_v2_max_message(r);
-    while ((p = c->outq.head) && n + 2 + p->len <= max) {
-        p = pktq_pop(&c->outq);
-        msg[n] = (uint8_t)(p->len >> 8);
-        msg[n + 1] = (uint8_t)p->len;
-        memcpy(msg + n + 2, PKT_DATA(p), p->len);
-        n += 2 + (size_t)p->len;
-        count_down(r, c, p->len);
-        free(p);
-    }
+    size_t n = client_v2_pack(c, msg, relay_v2_max_message(r));
     if (lws_write(wsi, msg, n, LWS_WRITE_BINARY) < (int)n)
         return -1;
     r->st.messages[DIR_DOWN]++;
@@ -259,7 +241,7 @@ static int ws_writable(relay *r, struct lws *wsi, client *c)
             return -1;
         }
         wrote = 1;
-        count_down(r, c, p->len);
+        client_count_down(c, p->len);
         r->st.messages[DIR_DOWN]++;
         free(p);
     }

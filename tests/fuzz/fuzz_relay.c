@@ -3,7 +3,8 @@
  * first/final, binary or text, any size; protocol 1 and protocol 2 batches), exec-pipe
  * bytes with their 2-byte framing, and
  * packets from the TUN, for three clients at once with fuzzer-chosen options; and the
- * Sec-WebSocket-Protocol lists of handshakes (relay/subprotocol.c). Every packet
+ * Sec-WebSocket-Protocol lists of handshakes (relay/subprotocol.c); and what the relay
+ * packs for a protocol 2 client (client_v2_pack, checked against its queue). Every packet
  * is either delivered (to the TUN, written to /dev/null, or to a client's queue, drained
  * here) or dropped and counted; nothing is read or written outside its buffer, nothing
  * leaks, no queue passes its bound. */
@@ -54,6 +55,30 @@ static uint8_t take(const uint8_t **d, size_t *n)
     (*d)++;
     (*n)--;
     return b;
+}
+
+/* client_v2_pack, as ws.c sends a protocol 2 client what waits for it: one message of
+ * whole packets, each after its length, in queue order, up to --max-message, never empty
+ * while packets wait, and the next packet would not have fitted. The expected message is
+ * built from the queue first (packing frees what it takes). */
+static void pack_check(relay *r, client *k)
+{
+    static uint8_t want[65536 + 64], msg[65536 + 64];
+    size_t max = relay_v2_max_message(r);
+    if (max > sizeof msg)
+        abort();
+    size_t w = 0, fit = 0, before = k->outq.count;
+    for (const relay_pkt *p = k->outq.head; p && w + 2 + p->len <= max; p = p->next, fit++) {
+        want[w] = (uint8_t)(p->len >> 8);
+        want[w + 1] = (uint8_t)p->len;
+        memcpy(want + w + 2, PKT_DATA(p), p->len);
+        w += 2 + (size_t)p->len;
+    }
+    size_t n = client_v2_pack(k, msg, max);
+    if (n != w || memcmp(msg, want, n) != 0 || (before && n == 0) || k->outq.count != before - fit)
+        abort();
+    if (k->outq.head && n + 2 + k->outq.head->len <= max)
+        abort(); /* it would have fitted */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -134,7 +159,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             client_from_network(r, p, len);
             break;
         }
-        case 6: { /* the client reads its queue */
+        case 6: { /* the client reads its queue: version 2 packs it into messages first */
+            if (k->version == 2)
+                pack_check(r, k);
             relay_pkt *q;
             while ((q = pktq_pop(&k->outq)))
                 free(q);
