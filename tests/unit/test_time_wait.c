@@ -69,6 +69,26 @@ static int one_exchange(harness *n, int l)
     return 1;
 }
 
+/* One connection A opens to B's listener l and closes first, so its tuple waits in A's
+ * TIME-WAIT table. Returns A's local port, 0 when something failed. */
+static uint16_t client_closes_first(harness *n, int l)
+{
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int ca = wtcp_socket(sa, WTCP_SOCK_STREAM);
+    if (ca <= 0 || wtcp_connect(sa, ca, B_ADDR, 80) != WTCP_EINPROGRESS)
+        return 0;
+    harness_run(n, 5);
+    int cb = wtcp_accept(sb, l, NULL, NULL);
+    wtcp_info info;
+    if (cb <= 0 || wtcp_info_get(sa, ca, &info) != 0 || wtcp_close(sa, ca) != 0)
+        return 0;
+    harness_run(n, 5);
+    if (wtcp_close(sb, cb) != 0)
+        return 0;
+    harness_run(n, 5);
+    return info.local_port;
+}
+
 TEST(server_closing_first_never_runs_out_of_sockets)
 {
     /* 16 socket slots on B, 2,000 connections closed by B within 2MSL: each waits in the
@@ -165,17 +185,8 @@ TEST(connect_skips_local_ports_whose_tuple_is_in_time_wait)
     int l = wtcp_socket(sb, WTCP_SOCK_STREAM);
     CHECK_EQ_I(wtcp_bind(sb, l, 0, 80), 0);
     CHECK_EQ_I(wtcp_listen(sb, l, 16), 0);
-    for (int i = 0; i < 4; i++) {
-        int ca = wtcp_socket(sa, WTCP_SOCK_STREAM);
-        CHECK_EQ_I(wtcp_connect(sa, ca, B_ADDR, 80), WTCP_EINPROGRESS);
-        harness_run(n, 5);
-        int cb = wtcp_accept(sb, l, NULL, NULL);
-        CHECK(cb > 0);
-        CHECK_EQ_I(wtcp_close(sa, ca), 0);
-        harness_run(n, 5);
-        CHECK_EQ_I(wtcp_close(sb, cb), 0);
-        harness_run(n, 5);
-    }
+    for (int i = 0; i < 4; i++)
+        CHECK(client_closes_first(n, l) != 0);
     wtcp_stats s;
     wtcp_stats_get(sa, &s);
     CHECK_EQ_U(s.tcp_time_wait, 4);
@@ -210,24 +221,13 @@ TEST(bind_refuses_a_port_in_time_wait_until_2msl)
     CHECK_EQ_I(wtcp_bind(sb, l, 0, 80), 0);
     CHECK_EQ_I(wtcp_listen(sb, l, 64), 0);
     uint8_t in_tw[PORTS] = {0};
-    uint16_t lo = 0;
+    wtcp_config c;
+    wtcp_config_init(&c);
+    uint16_t lo = c.ephemeral_lo;
     for (int i = 0; i < CONNS; i++) {
-        int ca = wtcp_socket(sa, WTCP_SOCK_STREAM);
-        CHECK_EQ_I(wtcp_connect(sa, ca, B_ADDR, 80), WTCP_EINPROGRESS);
-        harness_run(n, 5);
-        int cb = wtcp_accept(sb, l, NULL, NULL);
-        CHECK(cb > 0);
-        wtcp_info info;
-        CHECK_EQ_I(wtcp_info_get(sa, ca, &info), 0);
-        wtcp_config c;
-        wtcp_config_init(&c);
-        lo = c.ephemeral_lo;
-        CHECK(info.local_port >= lo && info.local_port < lo + PORTS);
-        in_tw[info.local_port - lo] = 1;
-        CHECK_EQ_I(wtcp_close(sa, ca), 0);
-        harness_run(n, 5);
-        CHECK_EQ_I(wtcp_close(sb, cb), 0);
-        harness_run(n, 5);
+        uint16_t port = client_closes_first(n, l);
+        CHECK(port >= lo && port < lo + PORTS);
+        in_tw[port - lo] = 1;
     }
     wtcp_stats st;
     wtcp_stats_get(sa, &st);
