@@ -113,7 +113,7 @@ typedef struct wtcp_config {
     uint32_t max_sockets;   /* sockets, default 16384, max 65535; the table grows to it as
                              * sockets are made (736 bytes a slot). Closed connections in
                              * TIME-WAIT do not count (max_time_wait) */
-    uint32_t sndbuf;        /* default send buffer bytes (256 KiB) */
+    uint32_t sndbuf;        /* send buffer ceiling: it grows to 2 x cwnd up to this (4 MiB) */
     uint32_t rcvbuf;        /* default receive buffer bytes (256 KiB) */
     uint32_t rcvbuf_max;    /* largest SO_RCVBUF; sets the window scale (6 MiB: scale 7, as Linux) */
     uint32_t max_backlog;   /* cap on listen()'s backlog (4096, Linux's somaxconn): it bounds

@@ -127,7 +127,7 @@ void wtcp_config_init(wtcp_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->mtu = 1500;
     cfg->max_sockets = 16384;
-    cfg->sndbuf = 256 * 1024;
+    cfg->sndbuf = 4 * 1024 * 1024;
     cfg->rcvbuf = 256 * 1024;
     cfg->rcvbuf_max = 6 * 1024 * 1024;
     cfg->max_backlog = 4096;

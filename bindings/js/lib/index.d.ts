@@ -52,7 +52,7 @@ export interface StackTuning {
   /** Sockets, including those not yet accepted (default 16384); closed connections in
    * TIME-WAIT do not count (maxTimeWait). */
   maxSockets?: number;
-  /** Send buffer per connection in bytes (default 256 KiB). */
+  /** Most a connection's send buffer grows to, in bytes, as its congestion window grows (default 4 MiB). */
   sendBuffer?: number;
   /** Receive buffer per connection in bytes (default 256 KiB). */
   receiveBuffer?: number;
