@@ -1,4 +1,4 @@
-/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768). */
+/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768, 826). */
 #ifndef WTCP_H
 #define WTCP_H
 
@@ -99,7 +99,11 @@ enum wtcp_congestion {
 /* "cubic", "newreno"; NULL for an unknown value. */
 const char *wtcp_congestion_name(int cc);
 
+/* Link types of interfaces: raw IPv4 packets, or Ethernet II frames (with ARP). */
+enum wtcp_link { WTCP_LINK_IP = 1, WTCP_LINK_ETHERNET = 2 };
+
 typedef struct wtcp_config {
+    /* Interface 0 (more with wtcp_iface_add): */
     uint32_t addr;          /* our IPv4 address, host byte order */
     uint8_t prefix_len;     /* on-link prefix (0: every address is on-link) */
     uint32_t gateway;       /* a router beyond the prefix (0: none, so off-link
@@ -140,6 +144,11 @@ typedef struct wtcp_config {
                              * lower it only on paths whose peers ACK promptly (0: default) */
     uint8_t no_syncookies;  /* 1: never answer with SYN cookies (0: when a listener's SYN
                              * queue is full, as Linux's tcp_syncookies=1) */
+    uint32_t arp_max;       /* ARP cache entries over all Ethernet interfaces, default 256;
+                             * when full the least recently used is evicted */
+    uint8_t link;           /* interface 0's link: WTCP_LINK_IP (0 means it too) or
+                             * WTCP_LINK_ETHERNET (wtcp_input then takes frames) */
+    uint8_t mac[6];         /* interface 0's MAC address when it is Ethernet */
 } wtcp_config;
 
 /* Fill defaults; the caller then sets addr, output and isn_key. */
@@ -162,6 +171,58 @@ int wtcp_input(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t le
  * next wtcp_input() or wtcp_poll(), so one ACK answers the whole batch, as Linux answers
  * a GRO batch. Feed the last packet of the batch with wtcp_input(). */
 int wtcp_input_more(wtcp_stack *stack, uint64_t now_ms, const void *packet, size_t len);
+
+/* Interfaces (src/if.c)
+ * ----------
+ * A stack has up to WTCP_MAX_IFACES interfaces. Interface 0 is the config's: an IP link
+ * (addr, prefix_len, mtu, output; packets in through wtcp_input). wtcp_iface_add adds
+ * more: IP links, or Ethernet II links whose frames carry IPv4 and ARP (RFC 826). Every
+ * packet sent takes a route: the interface whose on-link prefix holds the destination
+ * (the longest prefix wins), else the default route (cfg.gateway on interface 0, or
+ * wtcp_route_default). Sockets work on every interface: bound to address 0 a listener
+ * accepts on all of them, and a connection's local address is its route's interface's. */
+#define WTCP_MAX_IFACES 8
+enum wtcp_family { WTCP_AF_INET = 2 };
+/* An interface address with its on-link prefix; shaped for IPv6 to be another family. */
+typedef struct wtcp_ifaddr {
+    uint8_t family;         /* WTCP_AF_INET */
+    uint8_t prefix_len;     /* 0..32 (0: every address is on-link) */
+    uint32_t v4;            /* host byte order; 0: none yet */
+    uint8_t v6[16];         /* reserved */
+} wtcp_ifaddr;
+typedef struct wtcp_iface_config {
+    uint8_t link;           /* WTCP_LINK_IP or WTCP_LINK_ETHERNET */
+    wtcp_ifaddr addr;
+    uint16_t mtu;           /* IP MTU 576..65535, default 1500 (Ethernet: 1514-byte frames) */
+    uint8_t mac[6];         /* Ethernet: ours, unicast and not zero */
+    wtcp_output_fn output;  /* required: IP packets, or Ethernet frames without FCS */
+    void *output_user;
+} wtcp_iface_config;
+/* Defaults: WTCP_LINK_ETHERNET, WTCP_AF_INET, MTU 1500. */
+void wtcp_iface_config_init(wtcp_iface_config *cfg);
+/* Returns the new interface's index (1..WTCP_MAX_IFACES-1), WTCP_EINVAL, WTCP_ENOBUFS
+ * (no interface slot left) or WTCP_ENOMEM. An Ethernet interface announces its address
+ * with a gratuitous ARP at the next wtcp_poll. */
+int wtcp_iface_add(wtcp_stack *stack, const wtcp_iface_config *cfg);
+/* Feed one packet (IP link) or frame (Ethernet) received on interface iface; returns as
+ * wtcp_input (WTCP_EINVAL for an unknown interface). */
+int wtcp_iface_input(wtcp_stack *stack, int iface, uint64_t now_ms, const void *data, size_t len);
+/* As wtcp_input_more, on interface iface. */
+int wtcp_iface_input_more(wtcp_stack *stack, int iface, uint64_t now_ms, const void *data,
+                          size_t len);
+/* The default route: off-link destinations go to gateway through iface (gateway 0 removes
+ * it). The gateway must be on iface's prefix. */
+int wtcp_route_default(wtcp_stack *stack, int iface, uint32_t gateway);
+typedef struct wtcp_iface_info {
+    uint8_t link;
+    wtcp_ifaddr addr;
+    uint16_t mtu;
+    uint8_t mac[6];
+    uint64_t in, out, in_bytes, out_bytes; /* packets or frames received and sent */
+    uint64_t drops;                        /* received and dropped (also in wtcp_stats) */
+} wtcp_iface_info;
+/* WTCP_EINVAL for an index without an interface. */
+int wtcp_iface_get(const wtcp_stack *stack, int iface, wtcp_iface_info *info);
 
 #define WTCP_NEVER UINT64_MAX
 /* Run due timers and send pending segments; returns the next deadline (absolute
@@ -307,7 +368,16 @@ int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
     X(TCP_NO_MEMORY, "tcp: no memory or socket slot for connection")           \
     X(TCP_RST_IGNORED, "tcp: RST not acceptable")                              \
     X(TCP_OOO_FULL, "tcp: out-of-order data beyond buffer")                    \
-    X(TCP_DUPLICATE, "tcp: duplicate segment (all of it received before)")
+    X(TCP_DUPLICATE, "tcp: duplicate segment (all of it received before)")    \
+    X(IP_NO_ROUTE, "ip: no route to the destination")                         \
+    X(ETH_TOO_SHORT, "eth: shorter than a header")                             \
+    X(ETH_NOT_OURS, "eth: destination is another MAC address")                 \
+    X(ETH_BAD_SRC, "eth: broadcast/multicast source")                          \
+    X(ETH_TYPE, "eth: EtherType not handled")                                  \
+    X(ARP_MALFORMED, "arp: malformed")                                         \
+    X(ARP_NOT_OURS, "arp: not for our address")                                \
+    X(ARP_QUEUE_FULL, "arp: queue full while resolving")                       \
+    X(ARP_UNRESOLVED, "arp: no reply, queued packet dropped")
 
 enum wtcp_drop_reason {
 #define WTCP_DROP_ENUM(name, msg) WTCP_DROP_##name,
@@ -330,6 +400,11 @@ typedef struct wtcp_stats {
     uint64_t tcp_time_wait;           /* connections in compact TIME-WAIT now (a gauge) */
     uint64_t tcp_tw_recycled;         /* ... ended before 2MSL because the table was full */
     uint64_t tcp_syncookies_sent, tcp_syncookies_recv, tcp_syncookies_failed; /* RFC 4987 */
+    uint64_t eth_in, eth_out;         /* Ethernet frames, all interfaces */
+    uint64_t arp_in, arp_out;         /* ARP messages */
+    uint64_t arp_entries;             /* ARP cache entries now (a gauge) */
+    uint64_t arp_queued;              /* packets waiting for a resolution now (a gauge) */
+    uint64_t arp_evicted;             /* cache entries evicted because the cache was full */
 } wtcp_stats;
 void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
 

@@ -200,7 +200,7 @@ typedef struct tcp_conn {
 /* A connection in TIME-WAIT that nobody holds a handle to, kept in compact form
  * (tcp_tw.c): what it needs to answer the peer for 2MSL, no buffers, no socket slot. */
 typedef struct tcp_tw {
-    uint32_t raddr;
+    uint32_t laddr, raddr;
     uint16_t lport, rport;
     uint32_t snd_nxt, rcv_nxt;     /* our sequence after our FIN; past the peer's FIN */
     uint32_t ts_recent, ts_offset; /* RFC 7323 (when ts_ok): echo and our clock's offset */
@@ -257,6 +257,56 @@ typedef struct sock_slot {
     } u;
 } sock_slot;
 
+/* ---- interfaces and ARP (if.c, arp.c) ---- */
+enum {
+    IF_HEADROOM = 16,          /* bytes before st->tx (and a queued packet) for a link header */
+    ARP_REACHABLE_MS = 60000,  /* an answer is trusted this long, then probed if in use */
+    ARP_RETRY_MS = 1000,       /* between requests (RFC 1122 2.3.2.1: at most one a second) */
+    ARP_TRIES = 3,             /* requests before giving up (Linux's mcast/ucast_solicit) */
+    ARP_QUEUE_MAX = 16,        /* packets held per unresolved address (the oldest goes first) */
+    ARP_QUEUE_BYTES = 256 * 1024, /* ... and over the whole stack */
+    ARP_DEFAULT_MAX = 256,
+};
+
+typedef struct wtcp_if {
+    uint8_t link;              /* WTCP_LINK_*; 0: an unused slot */
+    uint8_t prefix_len;
+    uint8_t announce;          /* a gratuitous ARP is due at the next wtcp_poll */
+    uint16_t mtu;
+    uint32_t addr, mask;       /* mask from prefix_len */
+    uint8_t mac[6];
+    wtcp_output_fn output;
+    void *output_user;
+    uint64_t in, out, in_bytes, out_bytes, drops;
+} wtcp_if;
+
+typedef struct arp_pkt {       /* a packet waiting for its next hop's MAC address */
+    struct arp_pkt *next;
+    uint32_t len;              /* the IP packet's, at data + IF_HEADROOM */
+    uint8_t data[];
+} arp_pkt;
+
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE, ARP_PROBE };
+typedef struct arp_entry {
+    uint32_t ip;
+    uint8_t mac[6];
+    uint8_t ifx;
+    uint8_t state;             /* enum arp_state */
+    uint8_t tries;             /* requests sent in this state */
+    uint8_t queued;            /* packets on queue */
+    uint64_t deadline;         /* INCOMPLETE, PROBE: the next request; REACHABLE: stale then */
+    uint64_t used;             /* last packet sent through it (least recently used goes) */
+    arp_pkt *queue, *queue_tail;
+} arp_entry;
+
+typedef struct arp_table {
+    arp_entry *e;              /* cfg.arp_max entries, allocated with the first Ethernet link */
+    uint32_t cap, count;
+    uint32_t last;             /* the entry found last (a cache of one) */
+    uint32_t queued_bytes;
+    uint64_t next_deadline;    /* earliest deadline of any entry, WTCP_NEVER if none */
+} arp_table;
+
 struct wtcp_stack {
     wtcp_config cfg;
     uint64_t now;
@@ -273,8 +323,16 @@ struct wtcp_stack {
     uint32_t out_head;         /* sockets with output pending (sent at wtcp_poll) */
     uint8_t input_more;        /* in wtcp_input_more: TCP defers what a segment calls for */
     uint8_t output_deferred;   /* it did: the next wtcp_input sends the output list */
-    uint8_t *tx;               /* scratch for building one outgoing packet */
-    uint32_t tx_cap;
+    uint8_t *tx;               /* scratch for building one outgoing packet (IF_HEADROOM
+                                * bytes of tx_base before it for a link header) */
+    uint8_t *tx_base;
+    uint32_t tx_cap;           /* the largest interface MTU */
+    wtcp_if ifs[WTCP_MAX_IFACES];
+    uint8_t nifs;
+    uint8_t rx_if;             /* the interface of the packet being taken in (its drops) */
+    uint8_t route_if;          /* the default route: its interface and gateway (0: none) */
+    uint32_t route_gw;
+    arp_table arp;
     uint16_t ip_id;
     uint32_t port_seq;         /* RFC 6056 algorithm 3 counter */
     uint64_t challenge_window_start;
@@ -297,10 +355,12 @@ void sock_release(wtcp_stack *st, uint32_t idx);   /* free the slot (gen++) */
 void sock_event(wtcp_stack *st, uint32_t idx, uint32_t bits);
 void sock_want_output(wtcp_stack *st, uint32_t idx);
 void sock_timers_changed(wtcp_stack *st, uint32_t idx);
-/* TCP 4-tuple table; raddr/rport 0 is a listener. */
+/* TCP 4-tuple table; raddr/rport 0 is a listener. A local port is one socket's on every
+ * address, so the bucket leaves laddr out; a socket bound to address 0 matches any laddr,
+ * and laddr 0 asks for any socket on the port. */
 void hash_insert(wtcp_stack *st, uint32_t idx);
 void hash_remove(wtcp_stack *st, uint32_t idx);
-uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
+uint32_t hash_lookup(const wtcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
 /* Port index: every bound socket is on the chain of its local port's bucket. */
 void sock_bind_port(wtcp_stack *st, uint32_t idx, uint16_t port); /* sets lport and bound */
 uint32_t port_first(const wtcp_stack *st, uint16_t port); /* a chain to walk by port_next */
@@ -309,9 +369,41 @@ int port_in_use(const wtcp_stack *st, int type, uint16_t port, uint32_t except);
 typedef int (*port_usable_fn)(const wtcp_stack *st, uint32_t idx, uint16_t port, const void *ctx);
 uint16_t sock_ephemeral_port(wtcp_stack *st, uint32_t offset, port_usable_fn usable, uint32_t idx, const void *ctx);
 
+/* ---- if.c: interfaces, routes and link output ---- */
+#define IF_NONE 0xff
+/* The interface a packet to dst leaves by (IF_NONE: no route) and its next hop. */
+uint8_t if_route(const wtcp_stack *st, uint32_t dst, uint32_t *nexthop);
+/* The interface whose address addr is (IF_NONE: not ours). */
+uint8_t if_local(const wtcp_stack *st, uint32_t addr);
+/* The source address for a packet to dst (0 when no route). */
+uint32_t if_source_for(const wtcp_stack *st, uint32_t dst);
+/* The MTU of the route to dst (the first interface's when none). */
+uint16_t if_mtu_for(const wtcp_stack *st, uint32_t dst);
+/* Sends an IP packet (with IF_HEADROOM writable bytes before it) to nexthop by ifx. */
+void if_output(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint8_t *pkt, size_t len);
+/* Sends an Ethernet frame around payload (IF_HEADROOM writable bytes before it; padded
+ * to the minimum frame in place, so at least 46 bytes must be writable from payload). */
+void ether_send(wtcp_stack *st, uint8_t ifx, const uint8_t dst[6], uint16_t type, uint8_t *payload,
+                size_t len);
+int if_config_check(const wtcp_config *cfg); /* interface 0's fields: 0 or WTCP_EINVAL */
+int if_init(wtcp_stack *st);        /* interface 0 from the config: 0 or WTCP_ENOMEM */
+uint64_t if_poll(wtcp_stack *st);   /* announcements and ARP timers; the next deadline */
+
+/* ---- arp.c: the ARP cache and resolution (RFC 826, RFC 1122 2.3.2) ---- */
+void arp_input(wtcp_stack *st, uint8_t ifx, const uint8_t *msg, size_t len);
+/* Sends pkt to nexthop's MAC on ifx, or queues it and asks. */
+void arp_output(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint8_t *pkt, size_t len);
+/* Asks for ip on ifx (a gratuitous ARP when ip is ifx's own address). */
+void arp_request(wtcp_stack *st, uint8_t ifx, uint32_t ip, const uint8_t *unicast_mac);
+uint64_t arp_timers(wtcp_stack *st); /* retries, expiry; the next deadline */
+void arp_free_all(wtcp_stack *st);
+
 /* ---- ip.c ---- */
-/* Builds the IPv4 header in front of an L4 payload already at st->tx + 20 and sends. */
-void ip_send(wtcp_stack *st, uint32_t dst, uint8_t proto, size_t l4_len);
+/* An IPv4 packet received on interface ifx. */
+int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len);
+/* Builds the IPv4 header in front of an L4 payload already at st->tx + 20 and sends it by
+ * its route; src 0 takes the route's interface address. WTCP_ENETUNREACH when no route. */
+int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4_len);
 void icmp_send_error(wtcp_stack *st, uint8_t type, uint8_t code, uint32_t rest,
                      const wire_ipv4 *orig);
 

@@ -1,10 +1,17 @@
-/* ip.c: IPv4 input and output (RFC 791, RFC 1122 3.2) and ICMP echo and errors (RFC 792). */
+/* ip.c: IPv4 input and output by route (RFC 791, RFC 1122 3.2) and ICMP echo and errors
+ * (RFC 792). */
 #include <string.h>
 
 #include "internal.h"
 
-void ip_send(wtcp_stack *st, uint32_t dst, uint8_t proto, size_t l4_len)
+int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4_len)
 {
+    uint32_t nexthop;
+    uint8_t ifx = if_route(st, dst, &nexthop);
+    if (ifx == IF_NONE) {
+        stack_drop(st, WTCP_DROP_IP_NO_ROUTE);
+        return WTCP_ENETUNREACH;
+    }
     wire_ipv4 ip;
     memset(&ip, 0, sizeof ip);
     ip.total_len = (uint16_t)(WIRE_IPV4_HDR + l4_len);
@@ -12,12 +19,13 @@ void ip_send(wtcp_stack *st, uint32_t dst, uint8_t proto, size_t l4_len)
     ip.frag = WIRE_IP_DF;
     ip.ttl = st->cfg.ttl;
     ip.proto = proto;
-    ip.src = st->cfg.addr;
+    ip.src = src ? src : st->ifs[ifx].addr;
     ip.dst = dst;
     wire_ipv4_emit(st->tx, &ip);
     st->stats.ip_out++;
     st->stats.ip_out_bytes += ip.total_len;
-    st->cfg.output(st->cfg.output_user, st->tx, ip.total_len);
+    if_output(st, ifx, nexthop, st->tx, ip.total_len);
+    return 0;
 }
 
 /* RFC 1812 / 1122: never answer with ICMP to broadcast, multicast or zero sources. */
@@ -37,7 +45,8 @@ void icmp_send_error(wtcp_stack *st, uint8_t type, uint8_t code, uint32_t rest, 
         return;
     size_t n = wire_icmp_emit(st->tx + WIRE_IPV4_HDR, type, code, rest, orig_hdr, quote);
     st->stats.icmp_out++;
-    ip_send(st, orig->src, WIRE_PROTO_ICMP, n);
+    /* From the address the datagram was sent to, when it is ours. */
+    ip_send(st, if_local(st, orig->dst) != IF_NONE ? orig->dst : 0, orig->src, WIRE_PROTO_ICMP, n);
 }
 
 static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
@@ -57,7 +66,7 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
         size_t n = wire_icmp_emit(st->tx + WIRE_IPV4_HDR, WIRE_ICMP_ECHO_REPLY, 0, icmp.rest,
                                   icmp.payload, icmp.payload_len);
         st->stats.icmp_out++;
-        ip_send(st, ip->src, WIRE_PROTO_ICMP, n);
+        ip_send(st, ip->dst, ip->src, WIRE_PROTO_ICMP, n);
         return;
     }
     if (icmp.type == WIRE_ICMP_DEST_UNREACH || icmp.type == WIRE_ICMP_TIME_EXCEEDED) {
@@ -75,7 +84,7 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
         q.proto = p[9];
         q.src = wire_get32(p + 12);
         q.dst = wire_get32(p + 16);
-        if (q.src != st->cfg.addr || q.proto != WIRE_PROTO_TCP) {
+        if (if_local(st, q.src) == IF_NONE || q.proto != WIRE_PROTO_TCP) {
             stack_drop(st, WTCP_DROP_ICMP_IGNORED);
             return;
         }
@@ -85,35 +94,9 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
     stack_drop(st, WTCP_DROP_ICMP_IGNORED);
 }
 
-static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len);
-
-/* One packet; more: others of its batch follow (their output waits for the last). */
-static int stack_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len, int more)
+int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
 {
-    if (!st || (!packet && len))
-        return WTCP_EINVAL;
-    st->input_more = (uint8_t)more;
-    int r = ip_input(st, now, packet, len);
-    st->input_more = 0;
-    if (!more && st->output_deferred)
-        stack_flush_output(st); /* the end of a batch begun with wtcp_input_more */
-    return r;
-}
-
-int wtcp_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
-{
-    return stack_input(st, now, packet, len, 0);
-}
-
-int wtcp_input_more(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
-{
-    return stack_input(st, now, packet, len, 1);
-}
-
-static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len)
-{
-    if (now > st->now)
-        st->now = now;
+    (void)ifx; /* where it came from matters once the stack forwards */
     st->stats.ip_in++;
     st->stats.ip_in_bytes += len;
     wire_ipv4 ip;
@@ -122,7 +105,7 @@ static int ip_input(wtcp_stack *st, uint64_t now, const void *packet, size_t len
         stack_drop(st, r);
         return WTCP_EPROTO;
     }
-    if (ip.dst != st->cfg.addr) {
+    if (if_local(st, ip.dst) == IF_NONE) {
         stack_drop(st, WTCP_DROP_IP_NOT_OURS);
         return WTCP_EADDRNOTAVAIL;
     }

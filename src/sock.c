@@ -261,12 +261,13 @@ void hash_remove(wtcp_stack *st, uint32_t idx)
     }
 }
 
-uint32_t hash_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport)
+uint32_t hash_lookup(const wtcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
     uint32_t i = st->hash[hash_bucket(st, lport, raddr, rport)];
     while (i != WTCP_NONE) {
         const sock_slot *s = &st->socks[i];
-        if (s->lport == lport && s->raddr == raddr && s->rport == rport)
+        if (s->lport == lport && s->raddr == raddr && s->rport == rport &&
+            (laddr == 0 || s->laddr == 0 || s->laddr == laddr))
             return i;
         i = s->hash_next;
     }

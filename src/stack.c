@@ -1,5 +1,6 @@
 /* stack.c: stack lifetime, configuration, memory, counters and names, output flushing and
- * wtcp_poll (the socket table, events and timer heap are in sock.c), SipHash-2-4. */
+ * wtcp_poll (the socket table, events and timer heap are in sock.c; interfaces in if.c),
+ * SipHash-2-4. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,7 @@ void wtcp_config_init(wtcp_config *cfg)
     cfg->congestion = WTCP_CC_CUBIC;
     cfg->max_time_wait = 16384;
     cfg->rto_min_ms = TCP_RTO_MIN_MS;
+    cfg->arp_max = ARP_DEFAULT_MAX;
 }
 
 int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
@@ -153,7 +155,7 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
         cfg->rcvbuf < 1024 || cfg->rcvbuf_max < cfg->rcvbuf || cfg->ephemeral_lo == 0 ||
         cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->rcvbuf_max > (1u << 30) ||
         cfg->sndbuf > (1u << 30) || (cfg->congestion && !wtcp_congestion_name(cfg->congestion)) ||
-        cfg->rto_min_ms > TCP_RTO_MAX_MS)
+        cfg->rto_min_ms > TCP_RTO_MAX_MS || if_config_check(cfg) < 0)
         return WTCP_EINVAL;
     wtcp_stack tmp;
     memset(&tmp, 0, sizeof tmp);
@@ -188,7 +190,8 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
     st->hash = wtcp_mem_alloc(st, sizeof(uint32_t) * buckets);
     st->ports = wtcp_mem_alloc(st, sizeof(uint32_t) * port_buckets);
     st->heap = wtcp_mem_alloc(st, sizeof(uint32_t) * n);
-    st->tx = wtcp_mem_alloc(st, st->tx_cap);
+    st->tx_base = wtcp_mem_alloc(st, IF_HEADROOM + (size_t)st->tx_cap);
+    st->tx = st->tx_base ? st->tx_base + IF_HEADROOM : NULL;
     if (!st->socks || !st->hash || !st->ports || !st->heap || !st->tx) {
         wtcp_stack_free(st);
         return WTCP_ENOMEM;
@@ -208,6 +211,10 @@ int wtcp_stack_new(const wtcp_config *cfg, wtcp_stack **out)
     st->out_head = WTCP_NONE;
     st->tw.free_head = st->tw.oldest = st->tw.newest = WTCP_NONE;
     st->ip_id = (uint16_t)wtcp_siphash(cfg->isn_key, (const uint8_t *)"ipid", 4);
+    if (if_init(st) < 0) {
+        wtcp_stack_free(st);
+        return WTCP_ENOMEM;
+    }
     *out = st;
     return 0;
 }
@@ -228,11 +235,12 @@ void wtcp_stack_free(wtcp_stack *st)
         }
     }
     tcp_tw_free_all(st);
+    arp_free_all(st);
     wtcp_mem_free(st, st->socks);
     wtcp_mem_free(st, st->hash);
     wtcp_mem_free(st, st->ports);
     wtcp_mem_free(st, st->heap);
-    wtcp_mem_free(st, st->tx);
+    wtcp_mem_free(st, st->tx_base);
     if (st->cfg.alloc)
         st->cfg.alloc(st->cfg.alloc_user, st, 0);
     else
@@ -244,6 +252,8 @@ void stack_drop(wtcp_stack *st, int reason)
     if (reason >= 0 && reason < WTCP_DROP_COUNT)
         st->stats.drop[reason]++;
     st->stats.drops++;
+    if (st->rx_if != IF_NONE)
+        st->ifs[st->rx_if].drops++;
 }
 
 void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
@@ -251,6 +261,10 @@ void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
     if (st && out) {
         *out = st->stats;
         out->tcp_time_wait = st->tw.count;
+        out->arp_entries = st->arp.count;
+        out->arp_queued = 0;
+        for (uint32_t i = 0; st->arp.e && i < st->arp.cap; i++)
+            out->arp_queued += st->arp.e[i].queued;
     }
 }
 
@@ -289,7 +303,9 @@ uint64_t wtcp_poll(wtcp_stack *st, uint64_t now)
     }
     stack_flush_output(st);
     tcp_tw_expire(st);
-    uint64_t next = tcp_tw_next_deadline(st);
+    uint64_t next = if_poll(st);
+    if (tcp_tw_next_deadline(st) < next)
+        next = tcp_tw_next_deadline(st);
     if (st->heap_len && st->socks[st->heap[0]].deadline < next)
         next = st->socks[st->heap[0]].deadline;
     return next;

@@ -5,9 +5,10 @@
 
 enum { UDP_REC_HDR = 8 }; /* queue record: addr(4) port(2) len(2) */
 
-static uint32_t udp_find(const wtcp_stack *st, uint16_t port)
+/* The socket bound to port on laddr (or on every address); laddr 0: any on port. */
+static uint32_t udp_find(const wtcp_stack *st, uint32_t laddr, uint16_t port)
 {
-    uint32_t idx = hash_lookup(st, port, UDP_HASH_RADDR, 0);
+    uint32_t idx = hash_lookup(st, laddr, port, UDP_HASH_RADDR, 0);
     if (idx != WTCP_NONE && st->socks[idx].type != WTCP_SOCK_DGRAM)
         return WTCP_NONE;
     return idx;
@@ -37,7 +38,7 @@ void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
         return;
     }
     st->stats.udp_in++;
-    uint32_t idx = udp_find(st, u.dport);
+    uint32_t idx = udp_find(st, ip->dst, u.dport);
     if (idx == WTCP_NONE) {
         stack_drop(st, WTCP_DROP_UDP_NO_PORT);
         icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, ip);
@@ -71,7 +72,7 @@ static int port_free_for_udp(const wtcp_stack *st, uint32_t idx, uint16_t port, 
 {
     (void)idx;
     (void)ctx;
-    return udp_find(st, port) == WTCP_NONE;
+    return udp_find(st, 0, port) == WTCP_NONE;
 }
 
 int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx)
@@ -99,9 +100,12 @@ int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32
     size_t n = wire_udp_emit(seg, s->lport, port, len);
     if (len)
         memcpy(seg + n, buf, len);
-    wire_l4_checksum(seg, n + len, st->cfg.addr, addr, WIRE_PROTO_UDP);
+    uint32_t src = s->laddr ? s->laddr : if_source_for(st, addr);
+    if (src == 0)
+        return WTCP_ENETUNREACH;
+    wire_l4_checksum(seg, n + len, src, addr, WIRE_PROTO_UDP);
     st->stats.udp_out++;
-    ip_send(st, addr, WIRE_PROTO_UDP, n + len);
+    ip_send(st, src, addr, WIRE_PROTO_UDP, n + len);
     return (int)len;
 }
 

@@ -34,7 +34,7 @@ uint32_t tcp_syncookie_check(const wtcp_stack *st, const wire_ipv4 *ip, const wi
 int tcp_syncookie_options(const wtcp_stack *st, const wire_tcp *ack, uint8_t *wscale_ok, uint8_t *wscale,
                           uint8_t *sack_ok);
 void tcp_syncookie_send_synack(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const wire_tcp *syn);
-uint32_t tcp_syncookie_window(const wtcp_stack *st, uint32_t lidx);
+uint32_t tcp_syncookie_window(const wtcp_stack *st, uint32_t lidx, uint32_t raddr);
 
 /* tcp_out.c */
 uint32_t tcp_ts_now(const wtcp_stack *st, const tcp_conn *c);

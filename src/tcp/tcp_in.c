@@ -96,7 +96,7 @@ static uint32_t tcp_child_new(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip
     sock_slot *ls = sk(st, lidx);
     sock_slot *s = sk(st, idx);
     tcp_conn *c = &s->u.tcp;
-    s->laddr = st->cfg.addr;
+    s->laddr = ip->dst;
     s->lport = ls->lport;
     s->raddr = ip->src;
     s->rport = seg->sport;
@@ -123,7 +123,7 @@ static uint32_t tcp_child_new(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip
     c->rto_min = s->rto_min_opt;
     c->rtt_start = st->now;
     c->rcv_mss = TCP_DEFAULT_MSS;
-    c->path_mtu = st->cfg.mtu;
+    c->path_mtu = if_mtu_for(st, ip->src);
     c->state = WTCP_LISTEN; /* so that the hook sees LISTEN -> SYN-RECEIVED */
     return idx;
 }
@@ -177,7 +177,7 @@ static int tcp_syncookie_accept(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *
     c->snd_wnd = (uint32_t)seg->win << c->snd_wscale;
     c->max_snd_wnd = c->snd_wnd;
     c->last_ack_sent = c->rcv_nxt;
-    c->rcv_adv = c->rcv_nxt + tcp_syncookie_window(st, lidx); /* what the SYN-ACK offered */
+    c->rcv_adv = c->rcv_nxt + tcp_syncookie_window(st, lidx, ip->src); /* what the SYN-ACK offered */
     tcp_update_mss(st, idx);
     hash_insert(st, idx);
     l->syn_queued++; /* tcp_established moves it to the accept queue */
@@ -965,14 +965,14 @@ void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
         stack_drop(st, WTCP_DROP_TCP_BAD_FLAGS);
         return;
     }
-    uint32_t idx = hash_lookup(st, seg.dport, ip->src, seg.sport);
+    uint32_t idx = hash_lookup(st, ip->dst, seg.dport, ip->src, seg.sport);
     if (idx != WTCP_NONE) {
         tcp_conn *c = tc(st, idx);
         c->segs_in++;
         if (c->state == WTCP_TIME_WAIT && (f & WIRE_TCP_SYN) && !(f & WIRE_TCP_ACK)) {
             /* RFC 6191 / 1122 4.2.2.13: a new SYN above RCV.NXT (or with a newer timestamp)
              * may reopen the connection through a listener. */
-            uint32_t lidx = hash_lookup(st, seg.dport, 0, 0);
+            uint32_t lidx = hash_lookup(st, ip->dst, seg.dport, 0, 0);
             int newer = seq_gt(seg.seq, c->rcv_nxt) ||
                         ((c->flags & TF_TS_OK) && seg.opt.has_ts && seq_gt(seg.opt.ts_val, c->ts_recent));
             if (lidx != WTCP_NONE && newer) {
@@ -996,7 +996,7 @@ void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
     }
     if (tcp_tw_input(st, ip, &seg))
         return;
-    idx = hash_lookup(st, seg.dport, 0, 0);
+    idx = hash_lookup(st, ip->dst, seg.dport, 0, 0);
     if (idx != WTCP_NONE && tc(st, idx)->state == WTCP_LISTEN) {
         tc(st, idx)->segs_in++;
         tcp_listen_input(st, idx, ip, &seg);
@@ -1015,7 +1015,7 @@ void tcp_icmp_error(wtcp_stack *st, const wire_icmp *icmp, const wire_ipv4 *qip,
     }
     uint16_t sport = wire_get16(ql4), dport = wire_get16(ql4 + 2);
     uint32_t seq = wire_get32(ql4 + 4);
-    uint32_t idx = hash_lookup(st, sport, qip->dst, dport);
+    uint32_t idx = hash_lookup(st, qip->src, sport, qip->dst, dport);
     if (idx == WTCP_NONE) {
         stack_drop(st, WTCP_DROP_ICMP_IGNORED);
         return;

@@ -39,7 +39,7 @@ static void tcp_build_options(wtcp_stack *st, uint32_t idx, uint8_t flags, wire_
     if (flags & WIRE_TCP_SYN) {
         int synack = (flags & WIRE_TCP_ACK) != 0;
         o->has_mss = 1;
-        uint32_t mss = st->cfg.mtu - WIRE_IPV4_HDR - WIRE_TCP_HDR;
+        uint32_t mss = if_mtu_for(st, s->raddr) - WIRE_IPV4_HDR - WIRE_TCP_HDR; /* the link's */
         if (s->maxseg_opt && s->maxseg_opt < mss)
             mss = s->maxseg_opt;
         o->mss = (uint16_t)mss;
@@ -132,7 +132,7 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
         uint32_t off = seq - c->snd_una;
         ring_peek(&c->sndbuf, off, seg + hlen, len);
     }
-    wire_l4_checksum(seg, hlen + len, st->cfg.addr, s->raddr, WIRE_PROTO_TCP);
+    wire_l4_checksum(seg, hlen + len, s->laddr, s->raddr, WIRE_PROTO_TCP);
     if (flags & WIRE_TCP_ACK) {
         c->last_ack_sent = c->rcv_nxt;
         c->flags &= ~(uint32_t)(TF_ACK_NOW | TF_DSACK | TF_ACK_ALONE);
@@ -148,7 +148,7 @@ void tcp_send_segment(wtcp_stack *st, uint32_t idx, uint32_t seq, uint8_t flags,
     st->stats.tcp_out++;
     if (flags & WIRE_TCP_RST)
         st->stats.tcp_rst_out++;
-    ip_send(st, s->raddr, WIRE_PROTO_TCP, hlen + len);
+    ip_send(st, s->laddr, s->raddr, WIRE_PROTO_TCP, hlen + len);
 }
 
 /* Segments without text carry SND.MAX, not SND.NXT: after a timeout SND.NXT goes back,
@@ -197,10 +197,10 @@ void tcp_send_reset_reply(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *s
     }
     uint8_t *out = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(out, &h);
-    wire_l4_checksum(out, hlen, st->cfg.addr, ip->src, WIRE_PROTO_TCP);
+    wire_l4_checksum(out, hlen, ip->dst, ip->src, WIRE_PROTO_TCP);
     st->stats.tcp_out++;
     st->stats.tcp_rst_out++;
-    ip_send(st, ip->src, WIRE_PROTO_TCP, hlen);
+    ip_send(st, ip->dst, ip->src, WIRE_PROTO_TCP, hlen);
 }
 
 /* Payload that fits in one segment now: SACK blocks we are about to send take room

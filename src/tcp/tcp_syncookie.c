@@ -21,12 +21,12 @@ enum {
 /* Linux's msstab: the MSS a cookie can say, the largest not above the peer's. */
 static const uint16_t msstab[] = { 536, 1300, 1440, 1460 };
 
-static uint32_t cookie_hash(const wtcp_stack *st, uint32_t saddr, uint16_t sport, uint16_t dport,
+static uint32_t cookie_hash(const wtcp_stack *st, const wire_ipv4 *ip, uint16_t sport, uint16_t dport,
                             uint32_t count, uint8_t which)
 {
     uint8_t t[18];
-    wire_put32(t, saddr);
-    wire_put32(t + 4, st->cfg.addr);
+    wire_put32(t, ip->src);
+    wire_put32(t + 4, ip->dst);
     wire_put16(t + 8, sport);
     wire_put16(t + 10, dport);
     wire_put32(t + 12, count);
@@ -48,19 +48,19 @@ uint32_t tcp_syncookie_isn(const wtcp_stack *st, const wire_ipv4 *ip, const wire
         }
     }
     uint32_t count = cookie_count(st);
-    return cookie_hash(st, ip->src, syn->sport, syn->dport, 0, 0) + syn->seq + (count << COOKIE_BITS) +
-           ((cookie_hash(st, ip->src, syn->sport, syn->dport, count, 1) + idx) & COOKIE_MASK);
+    return cookie_hash(st, ip, syn->sport, syn->dport, 0, 0) + syn->seq + (count << COOKIE_BITS) +
+           ((cookie_hash(st, ip, syn->sport, syn->dport, count, 1) + idx) & COOKIE_MASK);
 }
 
 uint32_t tcp_syncookie_check(const wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *ack)
 {
     uint32_t cookie = ack->ack - 1, sseq = ack->seq - 1;
-    cookie -= cookie_hash(st, ip->src, ack->sport, ack->dport, 0, 0) + sseq;
+    cookie -= cookie_hash(st, ip, ack->sport, ack->dport, 0, 0) + sseq;
     uint32_t count = cookie_count(st);
     uint32_t diff = (count - (cookie >> COOKIE_BITS)) & (UINT32_MAX >> COOKIE_BITS);
     if (diff >= COOKIE_MAX_AGE)
         return 0;
-    uint32_t idx = (cookie - cookie_hash(st, ip->src, ack->sport, ack->dport, count - diff, 1)) & COOKIE_MASK;
+    uint32_t idx = (cookie - cookie_hash(st, ip, ack->sport, ack->dport, count - diff, 1)) & COOKIE_MASK;
     return idx < sizeof msstab / sizeof msstab[0] ? msstab[idx] : 0;
 }
 
@@ -101,16 +101,16 @@ int tcp_syncookie_options(const wtcp_stack *st, const wire_tcp *ack, uint8_t *ws
 }
 
 /* Our MSS and the (unscaled) window of a cookie SYN-ACK from listener lidx. */
-static uint32_t synack_mss(const wtcp_stack *st, const sock_slot *ls)
+static uint32_t synack_mss(const wtcp_stack *st, const sock_slot *ls, uint32_t raddr)
 {
-    uint32_t mss = st->cfg.mtu - WIRE_IPV4_HDR - WIRE_TCP_HDR;
+    uint32_t mss = if_mtu_for(st, raddr) - WIRE_IPV4_HDR - WIRE_TCP_HDR;
     return ls->maxseg_opt && ls->maxseg_opt < mss ? ls->maxseg_opt : mss;
 }
 
-uint32_t tcp_syncookie_window(const wtcp_stack *st, uint32_t lidx)
+uint32_t tcp_syncookie_window(const wtcp_stack *st, uint32_t lidx, uint32_t raddr)
 {
     const sock_slot *ls = &st->socks[lidx];
-    uint32_t mss = synack_mss(st, ls);
+    uint32_t mss = synack_mss(st, ls, raddr);
     uint32_t w = ls->rcvbuf_opt < 65535 ? ls->rcvbuf_opt : 65535;
     return w > mss ? w - w % mss : w;
 }
@@ -123,7 +123,7 @@ void tcp_syncookie_send_synack(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *i
     const sock_slot *ls = sk(st, lidx);
     sock_slot tuple; /* the would-be child's addresses, for the per-tuple values */
     memset(&tuple, 0, sizeof tuple);
-    tuple.laddr = st->cfg.addr;
+    tuple.laddr = ip->dst;
     tuple.lport = ls->lport;
     tuple.raddr = ip->src;
     tuple.rport = syn->sport;
@@ -136,7 +136,7 @@ void tcp_syncookie_send_synack(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *i
     h.ack = syn->seq + 1;
     h.flags = WIRE_TCP_SYN | WIRE_TCP_ACK;
     h.opt.has_mss = 1;
-    h.opt.mss = (uint16_t)synack_mss(st, ls);
+    h.opt.mss = (uint16_t)synack_mss(st, ls, ip->src);
     int ts = syn->opt.has_ts && !st->cfg.no_timestamps;
     if (ts) {
         h.opt.has_ts = 1;
@@ -149,11 +149,11 @@ void tcp_syncookie_send_synack(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *i
         if (syn->opt.sack_ok && !st->cfg.no_sack)
             h.opt.sack_ok = 1;
     }
-    h.win = (uint16_t)tcp_syncookie_window(st, lidx); /* never scaled in a SYN */
+    h.win = (uint16_t)tcp_syncookie_window(st, lidx, ip->src); /* never scaled in a SYN */
     uint8_t *out = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(out, &h);
-    wire_l4_checksum(out, hlen, st->cfg.addr, ip->src, WIRE_PROTO_TCP);
+    wire_l4_checksum(out, hlen, ip->dst, ip->src, WIRE_PROTO_TCP);
     st->stats.tcp_out++;
     st->stats.tcp_syncookies_sent++;
-    ip_send(st, ip->src, WIRE_PROTO_TCP, hlen);
+    ip_send(st, ip->dst, ip->src, WIRE_PROTO_TCP, hlen);
 }

@@ -73,14 +73,15 @@ static int tw_grow(wtcp_stack *st)
     return 0;
 }
 
-static uint32_t tw_lookup(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport)
+/* laddr 0: any local address (the port is the stack's on all of them). */
+static uint32_t tw_lookup(const wtcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
     const tcp_tw_table *t = &st->tw;
     if (!t->count)
         return WTCP_NONE;
     for (uint32_t i = t->hash[tw_bucket(t, lport, raddr, rport)]; i != WTCP_NONE; i = t->e[i].hash_next) {
         const tcp_tw *w = &t->e[i];
-        if (w->lport == lport && w->raddr == raddr && w->rport == rport)
+        if (w->lport == lport && w->raddr == raddr && w->rport == rport && (laddr == 0 || w->laddr == laddr))
             return i;
     }
     return WTCP_NONE;
@@ -177,9 +178,9 @@ static void tw_send_ack(wtcp_stack *st, const tcp_tw *w)
     }
     uint8_t *out = st->tx + WIRE_IPV4_HDR;
     size_t hlen = wire_tcp_emit(out, &h);
-    wire_l4_checksum(out, hlen, st->cfg.addr, w->raddr, WIRE_PROTO_TCP);
+    wire_l4_checksum(out, hlen, w->laddr, w->raddr, WIRE_PROTO_TCP);
     st->stats.tcp_out++;
-    ip_send(st, w->raddr, WIRE_PROTO_TCP, hlen);
+    ip_send(st, w->laddr, w->raddr, WIRE_PROTO_TCP, hlen);
 }
 
 void tcp_tw_enter(wtcp_stack *st, uint32_t idx)
@@ -188,7 +189,7 @@ void tcp_tw_enter(wtcp_stack *st, uint32_t idx)
     tcp_conn *c = &s->u.tcp;
     tcp_tw_table *t = &st->tw;
     uint64_t expires = c->timer[TCP_T_LINGER] ? c->timer[TCP_T_LINGER] : st->now + st->cfg.time_wait_ms;
-    uint32_t old = tw_lookup(st, s->lport, s->raddr, s->rport);
+    uint32_t old = tw_lookup(st, s->laddr, s->lport, s->raddr, s->rport);
     if (old != WTCP_NONE)
         tw_remove(st, old); /* cannot happen (the tuple was a connection's); be safe */
     if (t->free_head == WTCP_NONE && tw_grow(st) < 0) {
@@ -203,6 +204,7 @@ void tcp_tw_enter(wtcp_stack *st, uint32_t idx)
     tcp_tw *w = &t->e[i];
     t->free_head = w->hash_next;
     memset(w, 0, sizeof *w);
+    w->laddr = s->laddr;
     w->raddr = s->raddr;
     w->lport = s->lport;
     w->rport = s->rport;
@@ -226,7 +228,7 @@ void tcp_tw_enter(wtcp_stack *st, uint32_t idx)
 
 int tcp_tw_input(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
 {
-    uint32_t i = tw_lookup(st, seg->dport, ip->src, seg->sport);
+    uint32_t i = tw_lookup(st, ip->dst, seg->dport, ip->src, seg->sport);
     if (i == WTCP_NONE)
         return 0;
     tcp_tw *w = tw_at(st, i);
@@ -253,7 +255,7 @@ int tcp_tw_input(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
      * newer timestamp, it ends TIME-WAIT and opens through the listener. */
     if ((f & WIRE_TCP_SYN) && !(f & (WIRE_TCP_RST | WIRE_TCP_ACK)) && !paws_reject &&
         (seq_gt(seg->seq, w->rcv_nxt) || (w->ts_ok && seg->opt.has_ts && seq_gt(seg->opt.ts_val, w->ts_recent)))) {
-        uint32_t lidx = hash_lookup(st, seg->dport, 0, 0);
+        uint32_t lidx = hash_lookup(st, ip->dst, seg->dport, 0, 0);
         if (lidx != WTCP_NONE && tc(st, lidx)->state == WTCP_LISTEN) {
             tw_remove(st, i);
             tcp_listen_input(st, lidx, ip, seg);
@@ -275,7 +277,7 @@ int tcp_tw_input(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
 /* The 4-tuple is in TIME-WAIT (connect's port choice avoids it). */
 int tcp_tw_exists(const wtcp_stack *st, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
-    return tw_lookup(st, lport, raddr, rport) != WTCP_NONE;
+    return tw_lookup(st, 0, lport, raddr, rport) != WTCP_NONE;
 }
 
 int tcp_tw_port_used(const wtcp_stack *st, uint16_t lport)

@@ -57,7 +57,7 @@ void tcp_update_mss(wtcp_stack *st, uint32_t idx)
 {
     sock_slot *s = sk(st, idx);
     tcp_conn *c = &s->u.tcp;
-    uint32_t mtu = c->path_mtu ? c->path_mtu : st->cfg.mtu;
+    uint32_t mtu = c->path_mtu ? c->path_mtu : st->ifs[0].mtu;
     uint32_t mss = mtu - WIRE_IPV4_HDR - WIRE_TCP_HDR;
     if (c->peer_mss && c->peer_mss < mss)
         mss = c->peer_mss;
@@ -178,7 +178,7 @@ int wtcp_socket(wtcp_stack *st, int type)
         return WTCP_EMFILE;
     sock_slot *s = sk(st, idx);
     s->user_owned = 1;
-    s->laddr = st->cfg.addr;
+    s->laddr = 0; /* any of the stack's addresses until bind or connect picks one */
     return sock_handle(st, idx);
 }
 
@@ -193,12 +193,13 @@ int wtcp_bind(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
 {
     LOOKUP(0);
     sock_slot *s = sk(st, idx);
-    if (addr != 0 && addr != st->cfg.addr)
+    if (addr != 0 && if_local(st, addr) == IF_NONE)
         return WTCP_EADDRNOTAVAIL;
     if (s->bound)
         return WTCP_EINVAL;
     if (s->type == WTCP_SOCK_STREAM && s->u.tcp.state != WTCP_CLOSED)
         return WTCP_EINVAL;
+    s->laddr = addr; /* a port is the socket's on every address, whichever it binds */
     if (port == 0) {
         if (s->type == WTCP_SOCK_DGRAM)
             return udp_bind_ephemeral(st, idx);
@@ -248,7 +249,7 @@ int wtcp_listen(wtcp_stack *st, wtcp_sock h, int backlog)
         if (r < 0)
             return r;
     }
-    if (hash_lookup(st, s->lport, 0, 0) != WTCP_NONE)
+    if (hash_lookup(st, 0, s->lport, 0, 0) != WTCP_NONE)
         return WTCP_EADDRINUSE;
     c->backlog = backlog < 0 ? 0 : (uint32_t)backlog;
     if (c->backlog > st->cfg.max_backlog)
@@ -304,7 +305,7 @@ struct remote {
 static int port_free_for_connect(const wtcp_stack *st, uint32_t idx, uint16_t p, const void *ctx)
 {
     const struct remote *r = ctx;
-    return hash_lookup(st, p, r->addr, r->port) == WTCP_NONE && hash_lookup(st, p, 0, 0) == WTCP_NONE &&
+    return hash_lookup(st, 0, p, r->addr, r->port) == WTCP_NONE && hash_lookup(st, 0, p, 0, 0) == WTCP_NONE &&
            !tcp_tw_exists(st, p, r->addr, r->port) && !port_in_use(st, WTCP_SOCK_STREAM, p, idx);
 }
 
@@ -327,10 +328,8 @@ static int addr_reachable(const wtcp_stack *st, uint32_t addr)
 {
     if (addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
         return 0;
-    uint8_t p = st->cfg.prefix_len;
-    uint32_t mask = p == 0 ? 0 : 0xffffffffu << (32 - p);
-    /* Off the prefix, only a gateway reaches it. */
-    return (addr & mask) == (st->cfg.addr & mask) || st->cfg.gateway != 0;
+    uint32_t nexthop;
+    return if_route(st, addr, &nexthop) != IF_NONE; /* off every prefix only a gateway reaches it */
 }
 
 int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
@@ -359,7 +358,7 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     if (!addr_reachable(st, addr))
         return WTCP_ENETUNREACH;
     if (s->bound) {
-        if (hash_lookup(st, s->lport, addr, port) != WTCP_NONE)
+        if (hash_lookup(st, 0, s->lport, addr, port) != WTCP_NONE)
             return WTCP_EADDRINUSE;
         s->raddr = addr;
         s->rport = port;
@@ -370,7 +369,8 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
         s->raddr = addr;
         s->rport = port;
     }
-    s->laddr = st->cfg.addr;
+    if (s->laddr == 0)
+        s->laddr = if_source_for(st, addr);
     memset(c, 0, sizeof *c);
     c->parent = c->accept_next = c->accept_head = c->accept_tail = WTCP_NONE;
     c->flags = TF_ACTIVE | (s->opt_flags & (TF_NODELAY | TF_KEEPALIVE | TF_LINGER0 | TF_SNDBUF_LOCK));
@@ -384,7 +384,7 @@ int wtcp_connect(wtcp_stack *st, wtcp_sock h, uint32_t addr, uint16_t port)
     c->rto_min = s->rto_min_opt;
     c->rtt_start = st->now;
     c->rcv_mss = TCP_DEFAULT_MSS;
-    c->path_mtu = st->cfg.mtu;
+    c->path_mtu = if_mtu_for(st, addr);
     c->peer_mss = 0;
     if (!st->cfg.no_timestamps)
         c->flags |= TF_TS_OK; /* tentatively, for the MSS; SYN-ACK decides */
@@ -790,7 +790,7 @@ int wtcp_getsockname(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port
     LOOKUP(0);
     sock_slot *s = sk(st, idx);
     if (addr)
-        *addr = s->bound || s->raddr ? st->cfg.addr : 0;
+        *addr = s->laddr;
     if (port)
         *port = s->lport;
     return 0;
@@ -818,7 +818,7 @@ int wtcp_info_get(wtcp_stack *st, wtcp_sock h, wtcp_info *info)
     tcp_conn *c = &s->u.tcp;
     memset(info, 0, sizeof *info);
     info->state = c->state;
-    info->local_addr = st->cfg.addr;
+    info->local_addr = s->laddr;
     info->remote_addr = s->raddr;
     info->local_port = s->lport;
     info->remote_port = s->rport;

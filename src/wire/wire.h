@@ -1,5 +1,6 @@
-/* wire.h: checked parsing and emission of IPv4 (RFC 791), ICMP (RFC 792), UDP (RFC 768)
- * and TCP headers with options (RFC 9293, 7323, 2018), plus the Internet checksum (RFC 1071). */
+/* wire.h: checked parsing and emission of Ethernet II and ARP (RFC 894, 826), IPv4 (RFC
+ * 791), ICMP (RFC 792), UDP (RFC 768) and TCP headers with options (RFC 9293, 7323, 2018),
+ * plus the Internet checksum (RFC 1071). */
 #ifndef WTCP_WIRE_H
 #define WTCP_WIRE_H
 
@@ -131,5 +132,37 @@ int wire_icmp_parse(const uint8_t *msg, size_t len, wire_icmp *out);
 /* Writes header + copies payload (which may overlap buf), computes checksum; returns length. */
 size_t wire_icmp_emit(uint8_t *buf, uint8_t type, uint8_t code, uint32_t rest,
                       const uint8_t *payload, size_t payload_len);
+
+/* ---- Ethernet II (RFC 894) and ARP (RFC 826) ---- */
+enum {
+    WIRE_ETH_HDR = 14, WIRE_ETH_MIN_FRAME = 60, /* without the FCS */
+    WIRE_ETH_IPV4 = 0x0800, WIRE_ETH_ARP = 0x0806,
+    WIRE_ARP_LEN = 28, WIRE_ARP_REQUEST = 1, WIRE_ARP_REPLY = 2
+};
+typedef struct wire_ether {
+    const uint8_t *dst, *src; /* 6 bytes each, inside the frame */
+    uint16_t type;
+    const uint8_t *payload;
+    size_t payload_len;       /* to the end of the frame (IPv4 takes its total length) */
+} wire_ether;
+/* Group (multicast or broadcast) MAC addresses have the low bit of the first byte set. */
+static inline int wire_mac_is_group(const uint8_t *mac) { return mac[0] & 1; }
+static inline int wire_mac_is_broadcast(const uint8_t *mac)
+{
+    return (mac[0] & mac[1] & mac[2] & mac[3] & mac[4] & mac[5]) == 0xff;
+}
+int wire_ether_parse(const uint8_t *frame, size_t len, wire_ether *out);
+/* Writes the 14-byte header. */
+void wire_ether_emit(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint16_t type);
+
+typedef struct wire_arp {
+    uint16_t op;              /* WIRE_ARP_REQUEST or WIRE_ARP_REPLY */
+    uint8_t sha[6], tha[6];   /* sender's and target's hardware addresses */
+    uint32_t spa, tpa;        /* sender's and target's IPv4 addresses, host order */
+} wire_arp;
+/* Ethernet/IPv4 ARP only (htype 1, ptype 0x0800, hlen 6, plen 4), op request or reply. */
+int wire_arp_parse(const uint8_t *msg, size_t len, wire_arp *out);
+/* Writes the 28-byte message; returns 28. */
+size_t wire_arp_emit(uint8_t *buf, const wire_arp *arp);
 
 #endif

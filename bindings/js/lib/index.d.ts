@@ -292,6 +292,15 @@ export interface StackStats {
   tcpSynCookiesSent: number;
   tcpSynCookiesRecv: number;
   tcpSynCookiesFailed: number;
+  /** Ethernet frames received and sent, and ARP messages, on all Ethernet interfaces. */
+  ethIn: number;
+  ethOut: number;
+  arpIn: number;
+  arpOut: number;
+  /** ARP cache entries now, packets waiting for an address now, entries evicted (cache full). */
+  arpEntries: number;
+  arpQueued: number;
+  arpEvicted: number;
   /** Size of the stack's wasm memory. */
   memoryBytes: number;
   /** Connections, listeners and sockets open from JavaScript. */

@@ -438,12 +438,15 @@ WJS_EXPORT const char *wjs_state_name(int i) { return i >= 0 && i < WTCP_NUM_STA
     X("tcpTimeWaitRecycled", st.tcp_tw_recycled)                                            \
     X("tcpSynCookiesSent", st.tcp_syncookies_sent)                                          \
     X("tcpSynCookiesRecv", st.tcp_syncookies_recv)                                          \
-    X("tcpSynCookiesFailed", st.tcp_syncookies_failed)
+    X("tcpSynCookiesFailed", st.tcp_syncookies_failed)                                      \
+    X("ethIn", st.eth_in) X("ethOut", st.eth_out) X("arpIn", st.arp_in) X("arpOut", st.arp_out) \
+    X("arpEntries", st.arp_entries) X("arpQueued", st.arp_queued) X("arpEvicted", st.arp_evicted)
 
 #define WJS_STAT_NAME(name, value) name,
 static const char *const wjs_stat_names[] = { WJS_STATS(WJS_STAT_NAME) };
 #undef WJS_STAT_NAME
 enum { WJS_STAT_COUNT = sizeof wjs_stat_names / sizeof wjs_stat_names[0] };
+_Static_assert(WJS_STAT_COUNT + WTCP_DROP_COUNT <= WJS_STATS_FIELDS, "ctx->stats is too small for WJS_STATS");
 
 /* The name of counter i (NULL past the named ones: the drops follow, wtcp_drop_name). */
 WJS_EXPORT const char *wjs_stat_name(int i)
