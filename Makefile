@@ -23,6 +23,8 @@ HDRS      := include/wtcp.h $(wildcard src/*.h src/*/*.h)
 # unit tests, simnet, demo-pair, the benchmark and the fuzzer.
 HARNESS_SRC := tests/harness/harness.c
 HARNESS_DEP := $(HARNESS_SRC) tests/harness/harness.h
+LAN_SRC     := tests/harness/lan.c
+LAN_DEP     := $(LAN_SRC) tests/harness/lan.h
 
 # WASI compile check against Debian's wasi-libc through a private sysroot.
 WASI_SDK_PATH ?=
@@ -57,13 +59,13 @@ $(BUILD)/wtcp-pktrun-san: $(PKTRUN_SRC) $(wildcard tools/pktrun/*.h) $(BUILD)/li
 $(BUILD)/wtcp-demo-pair: tools/demo/pair.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	$(CC) $(CFLAGS) -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(LAN_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp.a -o $@
+	$(CC) $(CFLAGS) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(LAN_SRC) $(BUILD)/libwtcp.a -o $@
 
-$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(BUILD)/libwtcp-san.a
+$(BUILD)/tests-san/%: tests/unit/%.c tests/unit/unit.h $(HARNESS_DEP) $(LAN_DEP) $(BUILD)/libwtcp-san.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(BUILD)/libwtcp-san.a -o $@
+	$(CC) $(CFLAGS) -O1 $(SAN) -Itests/unit -Itests/harness $< $(HARNESS_SRC) $(LAN_SRC) $(BUILD)/libwtcp-san.a -o $@
 
 $(BUILD)/tests/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)

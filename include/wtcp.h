@@ -1,4 +1,4 @@
-/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768, 826). */
+/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768, 826, 2131). */
 #ifndef WTCP_H
 #define WTCP_H
 
@@ -224,6 +224,43 @@ typedef struct wtcp_iface_info {
 /* WTCP_EINVAL for an index without an interface. */
 int wtcp_iface_get(const wtcp_stack *stack, int iface, wtcp_iface_info *info);
 
+/* DHCP server (src/dhcp.c; RFC 2131, options of RFC 2132) on an Ethernet interface:
+ * DISCOVER/OFFER, REQUEST/ACK/NAK, RELEASE, DECLINE, INFORM; leases from a pool on the
+ * interface's prefix, or a static address per MAC. The lease table is the pool (one entry
+ * per address, allocated when the server is enabled) plus WTCP_DHCP_MAX_STATIC. */
+#define WTCP_DHCP_MAX_STATIC 32
+#define WTCP_DHCP_MAX_POOL 4096
+typedef struct wtcp_dhcp_config {
+    uint32_t pool_first, pool_last; /* addresses to lease, host order, on the prefix */
+    uint32_t lease_s;       /* lease time (86400); renewal T1 at 1/2, rebinding T2 at 7/8 */
+    uint32_t router;        /* option 3 (the interface's address; 0xffffffff: none) */
+    uint32_t dns[3];        /* option 6 (the interface's address; more if set; 0xffffffff
+                             * in dns[0]: none) */
+    uint16_t mtu;           /* option 26 (the interface's MTU; 0xffff: none) */
+    uint32_t offer_hold_ms; /* how long an offered address waits for its REQUEST (30000) */
+    uint32_t decline_hold_s;/* an address a client declined stays out of the pool (600) */
+} wtcp_dhcp_config;
+void wtcp_dhcp_config_init(wtcp_dhcp_config *cfg);
+/* Serves DHCP on Ethernet interface iface (again: reconfigures it, leases kept where they
+ * fit the new pool). WTCP_EINVAL for a bad pool (off the prefix, reversed, over
+ * WTCP_DHCP_MAX_POOL, holding the interface's own address) or interface. */
+int wtcp_dhcp_enable(wtcp_stack *stack, int iface, const wtcp_dhcp_config *cfg);
+/* Always leases addr to mac (addr on the prefix, not the interface's; outside the pool or
+ * inside it). WTCP_ENOBUFS past WTCP_DHCP_MAX_STATIC, WTCP_EADDRINUSE when another MAC
+ * has it statically. */
+int wtcp_dhcp_static(wtcp_stack *stack, int iface, const uint8_t mac[6], uint32_t addr);
+enum wtcp_dhcp_state { WTCP_DHCP_OFFERED = 1, WTCP_DHCP_BOUND = 2, WTCP_DHCP_DECLINED = 3 };
+typedef struct wtcp_dhcp_lease {
+    uint8_t mac[6];
+    uint8_t state;          /* wtcp_dhcp_state */
+    uint8_t is_static;
+    uint32_t addr;
+    uint64_t expires_ms;    /* on the stack's clock */
+} wtcp_dhcp_lease;
+/* The n-th live lease (offered, bound or declined, in address order): 1 and *lease, or 0
+ * past the last one; WTCP_EINVAL without a server on iface. */
+int wtcp_dhcp_lease_get(const wtcp_stack *stack, int iface, uint32_t n, wtcp_dhcp_lease *lease);
+
 #define WTCP_NEVER UINT64_MAX
 /* Run due timers and send pending segments; returns the next deadline (absolute
  * ms), or WTCP_NEVER when nothing is scheduled. */
@@ -377,7 +414,11 @@ int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
     X(ARP_MALFORMED, "arp: malformed")                                         \
     X(ARP_NOT_OURS, "arp: not for our address")                                \
     X(ARP_QUEUE_FULL, "arp: queue full while resolving")                       \
-    X(ARP_UNRESOLVED, "arp: no reply, queued packet dropped")
+    X(ARP_UNRESOLVED, "arp: no reply, queued packet dropped")                 \
+    X(IP_BROADCAST, "ip: broadcast not for a UDP socket")                      \
+    X(DHCP_MALFORMED, "dhcp: malformed")                                       \
+    X(DHCP_IGNORED, "dhcp: not for this server, or not a request")             \
+    X(DHCP_POOL_EMPTY, "dhcp: no address left to offer")
 
 enum wtcp_drop_reason {
 #define WTCP_DROP_ENUM(name, msg) WTCP_DROP_##name,
@@ -405,6 +446,8 @@ typedef struct wtcp_stats {
     uint64_t arp_entries;             /* ARP cache entries now (a gauge) */
     uint64_t arp_queued;              /* packets waiting for a resolution now (a gauge) */
     uint64_t arp_evicted;             /* cache entries evicted because the cache was full */
+    uint64_t dhcp_in, dhcp_out;       /* DHCP messages taken and sent by the server */
+    uint64_t dhcp_leases;             /* bound leases now, all interfaces (a gauge) */
 } wtcp_stats;
 void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
 

@@ -175,6 +175,16 @@ void arp_output(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint8_t *pkt, siz
     }
 }
 
+void arp_learn(wtcp_stack *st, uint8_t ifx, uint32_t ip, const uint8_t mac[6], int replace)
+{
+    uint32_t i = arp_find(st, ifx, ip);
+    if (i != WTCP_NONE && !replace && st->arp.e[i].state != ARP_INCOMPLETE)
+        return;
+    arp_entry *e = i == WTCP_NONE ? arp_new(st, ifx, ip, ARP_REACHABLE) : &st->arp.e[i];
+    e->used = st->now;
+    arp_resolved(st, e, mac);
+}
+
 void arp_input(wtcp_stack *st, uint8_t ifx, const uint8_t *msg, size_t len)
 {
     const wtcp_if *f = &st->ifs[ifx];

@@ -278,6 +278,7 @@ typedef struct wtcp_if {
     wtcp_output_fn output;
     void *output_user;
     uint64_t in, out, in_bytes, out_bytes, drops;
+    struct dhcp_server *dhcp;  /* a DHCP server on this interface, or NULL */
 } wtcp_if;
 
 typedef struct arp_pkt {       /* a packet waiting for its next hop's MAC address */
@@ -393,6 +394,9 @@ uint64_t if_poll(wtcp_stack *st);   /* announcements and ARP timers; the next de
 void arp_input(wtcp_stack *st, uint8_t ifx, const uint8_t *msg, size_t len);
 /* Sends pkt to nexthop's MAC on ifx, or queues it and asks. */
 void arp_output(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint8_t *pkt, size_t len);
+/* ip is at mac on ifx (what a DHCP server knows of a client it answers by unicast);
+ * replace 0 keeps a resolved entry as it is. */
+void arp_learn(wtcp_stack *st, uint8_t ifx, uint32_t ip, const uint8_t mac[6], int replace);
 /* Asks for ip on ifx (a gratuitous ARP when ip is ifx's own address). */
 void arp_request(wtcp_stack *st, uint8_t ifx, uint32_t ip, const uint8_t *unicast_mac);
 uint64_t arp_timers(wtcp_stack *st); /* retries, expiry; the next deadline */
@@ -404,6 +408,15 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len);
 /* Builds the IPv4 header in front of an L4 payload already at st->tx + 20 and sends it by
  * its route; src 0 takes the route's interface address. WTCP_ENETUNREACH when no route. */
 int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4_len);
+/* The same by a given interface and next hop (a broadcast, a DHCP reply). */
+void ip_send_via(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint32_t src, uint32_t dst, uint8_t proto,
+                 size_t l4_len);
+
+/* ---- dhcp.c: the DHCP server (RFC 2131) ---- */
+typedef struct dhcp_server dhcp_server;
+void dhcp_input(wtcp_stack *st, uint8_t ifx, const wire_ipv4 *ip);
+void dhcp_free(wtcp_stack *st, wtcp_if *f);
+uint32_t dhcp_bound_count(const wtcp_stack *st); /* bound, unexpired leases, all interfaces */
 void icmp_send_error(wtcp_stack *st, uint8_t type, uint8_t code, uint32_t rest,
                      const wire_ipv4 *orig);
 

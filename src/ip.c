@@ -12,6 +12,13 @@ int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4
         stack_drop(st, WTCP_DROP_IP_NO_ROUTE);
         return WTCP_ENETUNREACH;
     }
+    ip_send_via(st, ifx, nexthop, src, dst, proto, l4_len);
+    return 0;
+}
+
+void ip_send_via(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint32_t src, uint32_t dst, uint8_t proto,
+                 size_t l4_len)
+{
     wire_ipv4 ip;
     memset(&ip, 0, sizeof ip);
     ip.total_len = (uint16_t)(WIRE_IPV4_HDR + l4_len);
@@ -25,7 +32,6 @@ int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4
     st->stats.ip_out++;
     st->stats.ip_out_bytes += ip.total_len;
     if_output(st, ifx, nexthop, st->tx, ip.total_len);
-    return 0;
 }
 
 /* RFC 1812 / 1122: never answer with ICMP to broadcast, multicast or zero sources. */
@@ -96,7 +102,6 @@ static void icmp_input(wtcp_stack *st, const wire_ipv4 *ip)
 
 int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
 {
-    (void)ifx; /* where it came from matters once the stack forwards */
     st->stats.ip_in++;
     st->stats.ip_in_bytes += len;
     wire_ipv4 ip;
@@ -105,7 +110,9 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
         stack_drop(st, r);
         return WTCP_EPROTO;
     }
-    if (if_local(st, ip.dst) == IF_NONE) {
+    const wtcp_if *f = &st->ifs[ifx];
+    int broadcast = ip.dst == 0xffffffffu || (f->addr && f->mask != 0xffffffffu && ip.dst == (f->addr | ~f->mask));
+    if (!broadcast && if_local(st, ip.dst) == IF_NONE) {
         stack_drop(st, WTCP_DROP_IP_NOT_OURS);
         return WTCP_EADDRNOTAVAIL;
     }
@@ -115,9 +122,22 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
         stack_drop(st, WTCP_DROP_IP_FRAGMENT);
         return WTCP_EOPNOTSUPP;
     }
+    /* A DHCP server hears clients that have no address yet (source 0.0.0.0). */
+    if (f->dhcp && ip.proto == WIRE_PROTO_UDP && ip.payload_len >= WIRE_UDP_HDR &&
+        wire_get16(ip.payload + 2) == WIRE_DHCP_SERVER_PORT && (broadcast || ip.dst == f->addr)) {
+        dhcp_input(st, ifx, &ip);
+        return 0;
+    }
     if (!addr_is_unicast(ip.src)) {
         stack_drop(st, WTCP_DROP_IP_BAD_SRC);
         return WTCP_EPROTO;
+    }
+    if (broadcast) { /* only UDP sockets take broadcasts, and nothing answers them with ICMP */
+        if (ip.proto == WIRE_PROTO_UDP)
+            udp_input(st, &ip);
+        else
+            stack_drop(st, WTCP_DROP_IP_BROADCAST);
+        return 0;
     }
     switch (ip.proto) {
     case WIRE_PROTO_TCP:

@@ -236,6 +236,8 @@ void wtcp_stack_free(wtcp_stack *st)
     }
     tcp_tw_free_all(st);
     arp_free_all(st);
+    for (uint8_t i = 0; i < st->nifs; i++)
+        dhcp_free(st, &st->ifs[i]);
     wtcp_mem_free(st, st->socks);
     wtcp_mem_free(st, st->hash);
     wtcp_mem_free(st, st->ports);
@@ -265,6 +267,7 @@ void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
         out->arp_queued = 0;
         for (uint32_t i = 0; st->arp.e && i < st->arp.cap; i++)
             out->arp_queued += st->arp.e[i].queued;
+        out->dhcp_leases = dhcp_bound_count(st);
     }
 }
 

@@ -41,7 +41,8 @@ void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
     uint32_t idx = udp_find(st, ip->dst, u.dport);
     if (idx == WTCP_NONE) {
         stack_drop(st, WTCP_DROP_UDP_NO_PORT);
-        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, ip);
+        if (if_local(st, ip->dst) != IF_NONE) /* never for a broadcast (RFC 1122 3.2.2) */
+            icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, ip);
         return;
     }
     sock_slot *s = &st->socks[idx];

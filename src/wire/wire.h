@@ -1,6 +1,6 @@
 /* wire.h: checked parsing and emission of Ethernet II and ARP (RFC 894, 826), IPv4 (RFC
- * 791), ICMP (RFC 792), UDP (RFC 768) and TCP headers with options (RFC 9293, 7323, 2018),
- * plus the Internet checksum (RFC 1071). */
+ * 791), ICMP (RFC 792), UDP (RFC 768), TCP headers with options (RFC 9293, 7323, 2018) and
+ * DHCP messages (RFC 2131, 2132), plus the Internet checksum (RFC 1071). */
 #ifndef WTCP_WIRE_H
 #define WTCP_WIRE_H
 
@@ -164,5 +164,36 @@ typedef struct wire_arp {
 int wire_arp_parse(const uint8_t *msg, size_t len, wire_arp *out);
 /* Writes the 28-byte message; returns 28. */
 size_t wire_arp_emit(uint8_t *buf, const wire_arp *arp);
+
+/* ---- DHCP (RFC 2131 section 2, options RFC 2132) ---- */
+enum {
+    WIRE_DHCP_FIXED = 236,        /* the BOOTP header before the magic cookie */
+    WIRE_DHCP_MIN = 240,          /* ... with the cookie */
+    WIRE_DHCP_SERVER_PORT = 67, WIRE_DHCP_CLIENT_PORT = 68,
+    WIRE_DHCP_BOOTREQUEST = 1, WIRE_DHCP_BOOTREPLY = 2,
+    WIRE_DHCP_DISCOVER = 1, WIRE_DHCP_OFFER = 2, WIRE_DHCP_REQUEST = 3, WIRE_DHCP_DECLINE = 4,
+    WIRE_DHCP_ACK = 5, WIRE_DHCP_NAK = 6, WIRE_DHCP_RELEASE = 7, WIRE_DHCP_INFORM = 8,
+    WIRE_DHCP_FLAG_BROADCAST = 0x8000,
+    /* option codes */
+    WIRE_DHCPO_PAD = 0, WIRE_DHCPO_SUBNET = 1, WIRE_DHCPO_ROUTER = 3, WIRE_DHCPO_DNS = 6,
+    WIRE_DHCPO_HOSTNAME = 12, WIRE_DHCPO_MTU = 26, WIRE_DHCPO_BROADCAST = 28,
+    WIRE_DHCPO_REQUESTED = 50, WIRE_DHCPO_LEASE = 51, WIRE_DHCPO_OVERLOAD = 52,
+    WIRE_DHCPO_TYPE = 53, WIRE_DHCPO_SERVER = 54, WIRE_DHCPO_MESSAGE = 56, WIRE_DHCPO_T1 = 58,
+    WIRE_DHCPO_T2 = 59, WIRE_DHCPO_END = 255
+};
+typedef struct wire_dhcp {
+    uint8_t op, htype, hlen;
+    uint32_t xid;
+    uint16_t secs, flags;
+    uint32_t ciaddr, yiaddr, siaddr, giaddr; /* host order */
+    uint8_t chaddr[16];
+    uint8_t type;             /* option 53 */
+    uint8_t has_requested, has_server;
+    uint32_t requested;       /* option 50 */
+    uint32_t server;          /* option 54 */
+} wire_dhcp;
+/* A DHCP message (a BOOTP one without option 53 is refused): the magic cookie, options
+ * that each fit the message, 50/53/54 of their right lengths, an END or the message's end. */
+int wire_dhcp_parse(const uint8_t *msg, size_t len, wire_dhcp *out);
 
 #endif

@@ -7,240 +7,30 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lan.h"
 #include "unit.h"
 #include "wtcp.h"
-
-/* ---- a hub: every frame goes to every other port 1 ms later ---- */
-
-enum { LAN_PORTS = 4, LAN_QUEUE = 8192, FRAME_MAX = 1600 };
-typedef struct lan_frame {
-    uint64_t at;
-    int from;
-    size_t len;
-    uint8_t data[FRAME_MAX];
-} lan_frame;
-
-typedef struct lan lan;
-typedef struct lan_port {
-    lan *l;
-    int id;
-    wtcp_stack *st;
-    int ifx;           /* the stack's interface on the hub */
-    uint64_t sent;     /* frames it sent */
-} lan_port;
-
-typedef struct lan_capture { /* what a stack sent on an IP link (its uplink) */
-    uint64_t packets;
-    size_t len;
-    uint8_t last[FRAME_MAX];
-} lan_capture;
-
-struct lan {
-    uint64_t now;
-    lan_frame *q;
-    size_t head, count;
-    lan_port port[LAN_PORTS];
-    int nports;
-    uint64_t dropped; /* frames the hub could not queue (never expected) */
-    harness_alloc_stats mem[LAN_PORTS];
-    lan_capture up[LAN_PORTS];
-    /* raw frames sent to the test's own port (no stack) */
-    uint64_t raw_frames;
-    uint64_t raw_broadcast;   /* of them: to the broadcast address */
-    uint64_t raw_arp_unicast; /* of them: ARP to one host */
-    size_t raw_len;
-    uint8_t raw_last[FRAME_MAX];
-};
-
-static void lan_output(void *user, const uint8_t *frame, size_t len)
-{
-    lan_port *p = user;
-    lan *l = p->l;
-    p->sent++;
-    if (l->count == LAN_QUEUE || len > FRAME_MAX) {
-        l->dropped++;
-        return;
-    }
-    lan_frame *f = &l->q[(l->head + l->count++) % LAN_QUEUE];
-    f->at = l->now + 1;
-    f->from = p->id;
-    f->len = len;
-    memcpy(f->data, frame, len);
-}
-
-static void up_output(void *user, const uint8_t *packet, size_t len)
-{
-    lan_capture *c = user;
-    c->packets++;
-    c->len = len < FRAME_MAX ? len : FRAME_MAX;
-    memcpy(c->last, packet, c->len);
-}
-
-static lan *lan_new(void)
-{
-    lan *l = calloc(1, sizeof *l);
-    l->q = calloc(LAN_QUEUE, sizeof *l->q);
-    l->now = 1000;
-    return l;
-}
 
 static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0, 0x0a};
 static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0, 0x0b};
 static const uint8_t MAC_T[6] = {0x02, 0, 0, 0, 0, 0x77}; /* the test's own frames */
 static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-#define IP(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define IP LAN_IP
 #define GW IP(10, 0, 2, 2)
 #define GUEST IP(10, 0, 2, 15)
 #define TESTER IP(10, 0, 2, 77)
+#define drops_of lan_drops
 
-/* A stack whose interface 0 is Ethernet on the hub (a guest). */
-static wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uint32_t gateway)
+static void up_sink(void *user, const uint8_t *packet, size_t len)
 {
-    int id = l->nports++;
-    lan_port *p = &l->port[id];
-    p->l = l;
-    p->id = id;
-    wtcp_config c;
-    wtcp_config_init(&c);
-    c.addr = addr;
-    c.prefix_len = 24;
-    c.gateway = gateway;
-    c.link = WTCP_LINK_ETHERNET;
-    memcpy(c.mac, mac, 6);
-    c.output = lan_output;
-    c.output_user = p;
-    c.isn_key[0] = (uint8_t)(id + 1);
-    c.alloc = harness_count_alloc;
-    c.alloc_user = &l->mem[id];
-    if (wtcp_stack_new(&c, &p->st) != 0)
-        return NULL;
-    p->ifx = 0;
-    return p->st;
+    lan_capture *c = user;
+    c->packets++;
+    c->len = len < LAN_FRAME_MAX ? len : LAN_FRAME_MAX;
+    memcpy(c->last, packet, c->len);
 }
 
-/* A gateway-like stack: interface 0 an IP uplink 10.77.0.2/16 (captured), interface 1
- * Ethernet 10.0.2.2/24 on the hub. */
-static wtcp_stack *lan_add_gateway(lan *l)
-{
-    int id = l->nports++;
-    lan_port *p = &l->port[id];
-    p->l = l;
-    p->id = id;
-    wtcp_config c;
-    wtcp_config_init(&c);
-    c.addr = IP(10, 77, 0, 2);
-    c.prefix_len = 16;
-    c.gateway = IP(10, 77, 0, 1);
-    c.output = up_output;
-    c.output_user = &l->up[id];
-    c.isn_key[0] = (uint8_t)(id + 1);
-    c.alloc = harness_count_alloc;
-    c.alloc_user = &l->mem[id];
-    if (wtcp_stack_new(&c, &p->st) != 0)
-        return NULL;
-    wtcp_iface_config ic;
-    wtcp_iface_config_init(&ic);
-    ic.addr.v4 = GW;
-    ic.addr.prefix_len = 24;
-    memcpy(ic.mac, MAC_A, 6);
-    ic.output = lan_output;
-    ic.output_user = p;
-    p->ifx = wtcp_iface_add(p->st, &ic);
-    return p->ifx == 1 ? p->st : NULL;
-}
-
-/* The test's own port: frames it injects come from it; frames to it are captured. */
-static int lan_add_tester(lan *l)
-{
-    int id = l->nports++;
-    l->port[id].l = l;
-    l->port[id].id = id;
-    l->port[id].st = NULL;
-    return id;
-}
-
-static void lan_inject(lan *l, int from, const uint8_t *frame, size_t len)
-{
-    lan_output(&l->port[from], frame, len);
-}
-
-static void lan_deliver_due(lan *l)
-{
-    while (l->count && l->q[l->head].at <= l->now) {
-        lan_frame *f = &l->q[l->head];
-        for (int i = 0; i < l->nports; i++) {
-            if (i == f->from)
-                continue;
-            lan_port *p = &l->port[i];
-            if (p->st) {
-                wtcp_iface_input(p->st, p->ifx, l->now, f->data, f->len);
-            } else {
-                l->raw_frames++;
-                if (f->len >= 14 && memcmp(f->data, "\xff\xff\xff\xff\xff\xff", 6) == 0)
-                    l->raw_broadcast++;
-                else if (f->len >= 14 && f->data[12] == 0x08 && f->data[13] == 0x06)
-                    l->raw_arp_unicast++;
-                l->raw_len = f->len;
-                memcpy(l->raw_last, f->data, f->len);
-            }
-        }
-        l->head = (l->head + 1) % LAN_QUEUE;
-        l->count--;
-    }
-}
-
-/* Runs the hub and every stack for ms of virtual time. */
-static void lan_run(lan *l, uint64_t ms)
-{
-    uint64_t end = l->now + ms;
-    for (;;) {
-        lan_deliver_due(l);
-        uint64_t next = end;
-        for (int i = 0; i < l->nports; i++) {
-            if (!l->port[i].st)
-                continue;
-            uint64_t d = wtcp_poll(l->port[i].st, l->now);
-            if (d < next)
-                next = d;
-        }
-        if (l->count && l->q[l->head].at < next)
-            next = l->q[l->head].at;
-        if (l->count && l->q[l->head].at <= l->now)
-            continue; /* the polls sent more */
-        if (next <= l->now)
-            next = l->now + 1;
-        if (next > end)
-            break;
-        l->now = next;
-    }
-    l->now = end;
-    lan_deliver_due(l);
-}
-
-/* Frees every stack; returns the bytes the stacks still held (0 expected). */
-static uint64_t lan_free(lan *l)
-{
-    uint64_t live = 0;
-    for (int i = 0; i < l->nports; i++) {
-        if (l->port[i].st) {
-            wtcp_stack_free(l->port[i].st);
-            live += l->mem[i].live_bytes;
-        }
-    }
-    free(l->q);
-    free(l);
-    return live;
-}
-
-static uint64_t drops_of(wtcp_stack *st, int reason)
-{
-    wtcp_stats s;
-    wtcp_stats_get(st, &s);
-    return s.drop[reason];
-}
-
-/* An ARP message in an Ethernet frame from the tester; returns the frame's length. */
+/* An ARP message in an Ethernet frame; returns the frame's length (60). */
 static size_t make_arp(uint8_t *f, const uint8_t eth_dst[6], uint16_t op, const uint8_t sha[6], uint32_t spa,
                        uint32_t tpa)
 {
@@ -256,15 +46,12 @@ static size_t make_arp(uint8_t *f, const uint8_t eth_dst[6], uint16_t op, const 
     a[5] = 4;
     a[7] = (uint8_t)op;
     memcpy(a + 8, sha, 6);
-    a[14] = (uint8_t)(spa >> 24), a[15] = (uint8_t)(spa >> 16), a[16] = (uint8_t)(spa >> 8), a[17] = (uint8_t)spa;
-    a[24] = (uint8_t)(tpa >> 24), a[25] = (uint8_t)(tpa >> 16), a[26] = (uint8_t)(tpa >> 8), a[27] = (uint8_t)tpa;
+    lan_put32(a + 14, spa);
+    lan_put32(a + 24, tpa);
     return 60;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
+#define get32 lan_get32
 
 /* ---- tests ---- */
 
@@ -338,7 +125,7 @@ TEST(two_stacks_resolve_each_other_and_move_a_megabyte_over_ethernet)
 TEST(announcement_and_reply_frames_are_as_rfc_826_and_5227_say)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     int t = lan_add_tester(l);
     CHECK(a);
     lan_run(l, 5);
@@ -372,7 +159,7 @@ TEST(announcement_and_reply_frames_are_as_rfc_826_and_5227_say)
 TEST(bad_frames_and_arp_are_dropped_by_reason)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     int t = lan_add_tester(l);
     CHECK(a);
     lan_run(l, 5);
@@ -442,7 +229,7 @@ TEST(bad_frames_and_arp_are_dropped_by_reason)
 TEST(an_unanswered_address_is_asked_three_times_then_its_queue_dropped)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     int t = lan_add_tester(l);
     CHECK(a);
     lan_run(l, 5);
@@ -485,7 +272,7 @@ TEST(an_unanswered_address_is_asked_three_times_then_its_queue_dropped)
 TEST(entries_in_use_are_refreshed_by_unicast_and_idle_ones_expire)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     wtcp_stack *b = lan_add_ether_stack(l, GUEST, MAC_B, GW);
     int t = lan_add_tester(l);
     CHECK(a && b);
@@ -532,7 +319,7 @@ TEST(entries_in_use_are_refreshed_by_unicast_and_idle_ones_expire)
 TEST(a_flood_of_arp_keeps_the_cache_bounded_and_the_real_neighbour_working)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     wtcp_stack *b = lan_add_ether_stack(l, GUEST, MAC_B, GW);
     int t = lan_add_tester(l);
     CHECK(a && b);
@@ -583,7 +370,7 @@ TEST(a_flood_of_arp_keeps_the_cache_bounded_and_the_real_neighbour_working)
 TEST(routes_pick_the_interface_and_source_and_sockets_serve_every_address)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     wtcp_stack *b = lan_add_ether_stack(l, GUEST, MAC_B, GW);
     CHECK(a && b);
     lan_run(l, 5);
@@ -661,14 +448,14 @@ TEST(routes_pick_the_interface_and_source_and_sockets_serve_every_address)
 TEST(interface_arguments_are_checked)
 {
     lan *l = lan_new();
-    wtcp_stack *a = lan_add_gateway(l);
+    wtcp_stack *a = lan_add_gateway(l, GW, MAC_A);
     CHECK(a);
     wtcp_iface_config ic;
     wtcp_iface_config_init(&ic);
     CHECK_EQ_U(ic.link, WTCP_LINK_ETHERNET);
     CHECK_EQ_U(ic.mtu, 1500);
-    ic.output = lan_output;
-    ic.output_user = &l->port[0];
+    ic.output = up_sink;
+    ic.output_user = &l->up[1];
     ic.addr.v4 = IP(10, 1, 0, 1);
     ic.addr.prefix_len = 24;
     CHECK_EQ_I(wtcp_iface_add(a, &ic), WTCP_EINVAL); /* MAC zero */
@@ -692,7 +479,7 @@ TEST(interface_arguments_are_checked)
     ic.link = WTCP_LINK_IP;
     ic.output = NULL;
     CHECK_EQ_I(wtcp_iface_add(a, &ic), WTCP_EINVAL);
-    ic.output = up_output;
+    ic.output = up_sink;
     ic.output_user = &l->up[1];
     for (int i = 2; i < WTCP_MAX_IFACES; i++) {
         ic.addr.v4 = IP(10, 1, i, 1);
@@ -714,7 +501,7 @@ TEST(interface_arguments_are_checked)
     wtcp_config c;
     wtcp_config_init(&c);
     c.addr = GUEST;
-    c.output = up_output;
+    c.output = up_sink;
     c.link = WTCP_LINK_ETHERNET;
     wtcp_stack *bad = NULL;
     CHECK_EQ_I(wtcp_stack_new(&c, &bad), WTCP_EINVAL);

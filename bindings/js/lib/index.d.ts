@@ -301,6 +301,10 @@ export interface StackStats {
   arpEntries: number;
   arpQueued: number;
   arpEvicted: number;
+  /** DHCP messages the servers took and sent; leases bound now. */
+  dhcpIn: number;
+  dhcpOut: number;
+  dhcpLeases: number;
   /** Size of the stack's wasm memory. */
   memoryBytes: number;
   /** Connections, listeners and sockets open from JavaScript. */

@@ -440,7 +440,8 @@ WJS_EXPORT const char *wjs_state_name(int i) { return i >= 0 && i < WTCP_NUM_STA
     X("tcpSynCookiesRecv", st.tcp_syncookies_recv)                                          \
     X("tcpSynCookiesFailed", st.tcp_syncookies_failed)                                      \
     X("ethIn", st.eth_in) X("ethOut", st.eth_out) X("arpIn", st.arp_in) X("arpOut", st.arp_out) \
-    X("arpEntries", st.arp_entries) X("arpQueued", st.arp_queued) X("arpEvicted", st.arp_evicted)
+    X("arpEntries", st.arp_entries) X("arpQueued", st.arp_queued) X("arpEvicted", st.arp_evicted) \
+    X("dhcpIn", st.dhcp_in) X("dhcpOut", st.dhcp_out) X("dhcpLeases", st.dhcp_leases)
 
 #define WJS_STAT_NAME(name, value) name,
 static const char *const wjs_stat_names[] = { WJS_STATS(WJS_STAT_NAME) };

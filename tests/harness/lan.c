@@ -1,0 +1,190 @@
+/* lan.c: an Ethernet hub on virtual time for tests (lan.h). */
+#include "lan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void lan_output(void *user, const uint8_t *frame, size_t len)
+{
+    lan_port *p = user;
+    lan *l = p->l;
+    p->sent++;
+    if (l->count == LAN_QUEUE || len > LAN_FRAME_MAX) {
+        l->dropped++;
+        return;
+    }
+    lan_frame *f = &l->q[(l->head + l->count++) % LAN_QUEUE];
+    f->at = l->now + 1;
+    f->from = p->id;
+    f->len = len;
+    memcpy(f->data, frame, len);
+}
+
+static void up_output(void *user, const uint8_t *packet, size_t len)
+{
+    lan_capture *c = user;
+    c->packets++;
+    c->len = len < LAN_FRAME_MAX ? len : LAN_FRAME_MAX;
+    memcpy(c->last, packet, c->len);
+}
+
+lan *lan_new(void)
+{
+    lan *l = calloc(1, sizeof *l);
+    l->q = calloc(LAN_QUEUE, sizeof *l->q);
+    l->now = 1000;
+    return l;
+}
+
+wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uint32_t gateway)
+{
+    int id = l->nports++;
+    lan_port *p = &l->port[id];
+    p->l = l;
+    p->id = id;
+    wtcp_config c;
+    wtcp_config_init(&c);
+    c.addr = addr;
+    c.prefix_len = 24;
+    c.gateway = gateway;
+    c.link = WTCP_LINK_ETHERNET;
+    memcpy(c.mac, mac, 6);
+    c.output = lan_output;
+    c.output_user = p;
+    c.isn_key[0] = (uint8_t)(id + 1);
+    c.alloc = harness_count_alloc;
+    c.alloc_user = &l->mem[id];
+    if (wtcp_stack_new(&c, &p->st) != 0)
+        return NULL;
+    p->ifx = 0;
+    return p->st;
+}
+
+wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6])
+{
+    int id = l->nports++;
+    lan_port *p = &l->port[id];
+    p->l = l;
+    p->id = id;
+    wtcp_config c;
+    wtcp_config_init(&c);
+    c.addr = LAN_IP(10, 77, 0, 2);
+    c.prefix_len = 16;
+    c.gateway = LAN_IP(10, 77, 0, 1);
+    c.output = up_output;
+    c.output_user = &l->up[id];
+    c.isn_key[0] = (uint8_t)(id + 1);
+    c.alloc = harness_count_alloc;
+    c.alloc_user = &l->mem[id];
+    if (wtcp_stack_new(&c, &p->st) != 0)
+        return NULL;
+    wtcp_iface_config ic;
+    wtcp_iface_config_init(&ic);
+    ic.addr.v4 = addr;
+    ic.addr.prefix_len = 24;
+    memcpy(ic.mac, mac, 6);
+    ic.output = lan_output;
+    ic.output_user = p;
+    p->ifx = wtcp_iface_add(p->st, &ic);
+    return p->ifx == 1 ? p->st : NULL;
+}
+
+int lan_add_tester(lan *l)
+{
+    int id = l->nports++;
+    l->port[id].l = l;
+    l->port[id].id = id;
+    l->port[id].st = NULL;
+    return id;
+}
+
+void lan_inject(lan *l, int from, const uint8_t *frame, size_t len)
+{
+    lan_output(&l->port[from], frame, len);
+}
+
+static void keep(lan *l, const lan_frame *f)
+{
+    l->raw_frames++;
+    if (f->len >= 14 && memcmp(f->data, "\xff\xff\xff\xff\xff\xff", 6) == 0)
+        l->raw_broadcast++;
+    else if (f->len >= 14 && f->data[12] == 0x08 && f->data[13] == 0x06)
+        l->raw_arp_unicast++;
+    l->raw_len = f->len;
+    memcpy(l->raw_last, f->data, f->len);
+    if (l->keep_count < LAN_KEEP)
+        l->keep[l->keep_count++] = *f;
+}
+
+const lan_frame *lan_kept(const lan *l, size_t k)
+{
+    return k < l->keep_count ? &l->keep[k] : NULL;
+}
+
+void lan_forget(lan *l) { l->keep_count = 0; }
+
+static void lan_deliver_due(lan *l)
+{
+    while (l->count && l->q[l->head].at <= l->now) {
+        lan_frame *f = &l->q[l->head];
+        for (int i = 0; i < l->nports; i++) {
+            if (i == f->from)
+                continue;
+            lan_port *p = &l->port[i];
+            if (p->st)
+                wtcp_iface_input(p->st, p->ifx, l->now, f->data, f->len);
+            else
+                keep(l, f);
+        }
+        l->head = (l->head + 1) % LAN_QUEUE;
+        l->count--;
+    }
+}
+
+void lan_run(lan *l, uint64_t ms)
+{
+    uint64_t end = l->now + ms;
+    for (;;) {
+        lan_deliver_due(l);
+        uint64_t next = end;
+        for (int i = 0; i < l->nports; i++) {
+            if (!l->port[i].st)
+                continue;
+            uint64_t d = wtcp_poll(l->port[i].st, l->now);
+            if (d < next)
+                next = d;
+        }
+        if (l->count && l->q[l->head].at < next)
+            next = l->q[l->head].at;
+        if (l->count && l->q[l->head].at <= l->now)
+            continue; /* the polls sent more */
+        if (next <= l->now)
+            next = l->now + 1;
+        if (next > end)
+            break;
+        l->now = next;
+    }
+    l->now = end;
+    lan_deliver_due(l);
+}
+
+uint64_t lan_free(lan *l)
+{
+    uint64_t live = 0;
+    for (int i = 0; i < l->nports; i++) {
+        if (l->port[i].st) {
+            wtcp_stack_free(l->port[i].st);
+            live += l->mem[i].live_bytes;
+        }
+    }
+    free(l->q);
+    free(l);
+    return live;
+}
+
+uint64_t lan_drops(wtcp_stack *st, int reason)
+{
+    wtcp_stats s;
+    wtcp_stats_get(st, &s);
+    return s.drop[reason];
+}
