@@ -1,6 +1,8 @@
 # fuzz.mk: the libFuzzer targets (clang, ASan + UBSan), included by the top-level Makefile.
 #
 #   build/fuzz/fuzz_input      single packets into a stack with listeners and connections
+#   build/fuzz/fuzz_ether      frames into a gateway's Ethernet interface: ARP, the DHCP
+#                              server, TCP and UDP, with the clock moving
 #   build/fuzz/fuzz_segments   sequences of mutated valid segments against an established
 #                              connection, with the application and the clock interleaved
 #   build/fuzz/fuzz_pktscript  wtcp-pktrun's packet-script lexer and parser
@@ -15,7 +17,7 @@
 # seeded run of a fixed number of inputs.
 
 comma := ,
-FUZZ_NAMES := input segments pktscript relay wasi_pipe
+FUZZ_NAMES := input ether segments pktscript relay wasi_pipe
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
 FUZZ_PKTRUN_SRC := $(filter-out tools/pktrun/main.c tools/pktrun/run.c,$(PKTRUN_SRC))
@@ -27,7 +29,7 @@ $(BUILD)/fuzz/harness.o: $(HARNESS_DEP) include/wtcp.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(subst fuzzer$(comma),,$(FUZZ_FLAGS)) -c $(HARNESS_SRC) -o $@
 
-$(BUILD)/fuzz/fuzz_input $(BUILD)/fuzz/fuzz_segments: $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/harness.o $(CORE_SRC) $(HDRS)
+$(BUILD)/fuzz/fuzz_input $(BUILD)/fuzz/fuzz_ether $(BUILD)/fuzz/fuzz_segments: $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/harness.o $(CORE_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -Itests/harness $< $(BUILD)/fuzz/harness.o $(CORE_SRC) -o $@
 

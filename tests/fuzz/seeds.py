@@ -256,3 +256,28 @@ udp = struct.pack("!HHHH", 5353, 53, 12, 0) + b"dns?"
 ip_udp = ipv4([192, 0, 2, 1], [192, 168, 0, 1], 17, udp)
 save("input", "syn-then-data", bytes([0x0F, len(tcp_syn) // 8]) + tcp_syn + bytes([0x0F, len(tcp_ack) // 8]) + tcp_ack)
 save("input", "udp-datagram", bytes([0x03, len(ip_udp) // 8]) + ip_udp)
+
+# fuzz_ether: records [ctl][len/8][frame] as fuzz_input's (ctl & 3: 1 ARP, 2 UDP, 3 TCP or
+# ICMP; 4 broadcast MAC; 8 ARP for the gateway / UDP from 0.0.0.0; 16 UDP to the gateway
+# rather than broadcast), see fuzz_ether.c.
+def ether_rec(flags, frame):
+    return bytes([((len(frame) & 7) << 5) | flags, len(frame) >> 3]) + frame
+
+
+def ether(dst, src, etype, payload):
+    return bytes(dst) + bytes(src) + struct.pack("!H", etype) + payload
+
+
+guest_mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56]
+bootp = struct.pack("!BBBBIHHIIII16s64s128sI", 1, 1, 6, 0, 0x1234, 0, 0x8000, 0, 0, 0, 0,
+                    bytes(guest_mac), b"", b"", 0x63825363)
+discover = bootp + bytes([53, 1, 1, 55, 3, 1, 3, 6, 255]) + b"\0" * 50
+request = bootp + bytes([53, 1, 3, 50, 4, 10, 0, 2, 15, 54, 4, 10, 0, 2, 2, 255]) + b"\0" * 43
+def dhcp_frame(msg):
+    u = struct.pack("!HHHH", 68, 67, 8 + len(msg), 0) + msg
+    return ether([0xFF] * 6, guest_mac, 0x0800, ipv4([0, 0, 0, 0], [255, 255, 255, 255], 17, u))
+arp_req = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes(guest_mac), bytes([10, 0, 2, 15]),
+                      b"\0" * 6, bytes([10, 0, 2, 2]))
+save("ether", "dhcp-discover-request-arp",
+     ether_rec(14, dhcp_frame(discover)) + ether_rec(14, dhcp_frame(request)) +
+     ether_rec(13, ether([0xFF] * 6, guest_mac, 0x0806, arp_req + b"\0" * 18)))

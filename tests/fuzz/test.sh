@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # name runs: the number of inputs of the seeded run (about 5-10 s each on 2 cores)
-for spec in input:300000 segments:25000 pktscript:40000 relay:300000 wasi_pipe:20000; do
+for spec in input:300000 ether:200000 segments:25000 pktscript:40000 relay:300000 wasi_pipe:20000; do
     name=${spec%%:*}
     runs=$((${spec#*:} * scale))
     bin="$build/fuzz/fuzz_$name"
