@@ -1,4 +1,5 @@
-/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768, 826, 2131). */
+/* wtcp.h: the public API of wtcp, a sans-IO TCP/IPv4 stack (RFC 9293, 791, 792, 768, 826, 2131,
+ * 3022). */
 #ifndef WTCP_H
 #define WTCP_H
 
@@ -261,6 +262,39 @@ typedef struct wtcp_dhcp_lease {
  * past the last one; WTCP_EINVAL without a server on iface. */
 int wtcp_dhcp_lease_get(const wtcp_stack *stack, int iface, uint32_t n, wtcp_dhcp_lease *lease);
 
+/* Forwarding with NAT (src/nat.c; RFC 3022's NAPT, RFC 4787/5382 behaviour): packets from
+ * any other interface to a destination routed by the outside interface leave with the
+ * outside interface's address as their source (TCP and UDP ports and ICMP echo
+ * identifiers mapped), and the answers come back. Connection tracking by state, bounded;
+ * ICMP errors translated with their quoted headers; TTL decremented (time exceeded at
+ * the end); TCP MSS clamped to both links' MTUs; packets too big for the next link with DF
+ * answered with fragmentation needed. Port forwards map a port of the outside address to
+ * an inside address and port. */
+typedef struct wtcp_nat_config {
+    uint32_t max_entries;      /* tracked flows (4096); when full, the least recently used
+                                * flow not yet answered is dropped, else the new one */
+    uint16_t port_lo, port_hi; /* outside ports for mappings (61000..65535; keep them apart
+                                * from ephemeral_lo..hi and from ports the stack binds) */
+    uint32_t tcp_established_s;/* idle timeout of an established TCP flow (7440, RFC 5382) */
+    uint32_t tcp_transitory_s; /* opening or closing (240) */
+    uint32_t udp_s;            /* a UDP flow (300 once answered, RFC 4787 REQ-5; 30 before) */
+    uint32_t icmp_s;           /* an ICMP echo flow (60) */
+} wtcp_nat_config;
+void wtcp_nat_config_init(wtcp_nat_config *cfg);
+/* Masquerade onto interface outside's address; again: reconfigured (flows dropped).
+ * WTCP_EINVAL for an interface without an address. */
+int wtcp_nat_enable(wtcp_stack *stack, int outside, const wtcp_nat_config *cfg);
+enum wtcp_proto { WTCP_PROTO_ICMP = 1, WTCP_PROTO_TCP = 6, WTCP_PROTO_UDP = 17 };
+/* A port forward: proto (TCP or UDP) to outside_port of the outside address goes to
+ * inside_addr:inside_port. WTCP_EADDRINUSE when outside_port is forwarded already,
+ * WTCP_ENOBUFS past WTCP_NAT_MAX_FORWARDS, WTCP_EINVAL without NAT or for an address no
+ * inside interface reaches. */
+#define WTCP_NAT_MAX_FORWARDS 64
+int wtcp_nat_forward(wtcp_stack *stack, int proto, uint16_t outside_port, uint32_t inside_addr,
+                     uint16_t inside_port);
+/* Removes a forward (flows it made end); WTCP_EINVAL when there is none. */
+int wtcp_nat_unforward(wtcp_stack *stack, int proto, uint16_t outside_port);
+
 #define WTCP_NEVER UINT64_MAX
 /* Run due timers and send pending segments; returns the next deadline (absolute
  * ms), or WTCP_NEVER when nothing is scheduled. */
@@ -418,7 +452,13 @@ int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
     X(IP_BROADCAST, "ip: broadcast not for a UDP socket")                      \
     X(DHCP_MALFORMED, "dhcp: malformed")                                       \
     X(DHCP_IGNORED, "dhcp: not for this server, or not a request")             \
-    X(DHCP_POOL_EMPTY, "dhcp: no address left to offer")
+    X(DHCP_POOL_EMPTY, "dhcp: no address left to offer")                      \
+    X(NAT_TABLE_FULL, "nat: flow table full")                                  \
+    X(NAT_NO_FLOW, "nat: TCP segment of no tracked flow")                      \
+    X(NAT_NO_PORT, "nat: no outside port free")                                \
+    X(NAT_TTL, "nat: TTL exceeded (time exceeded sent)")                       \
+    X(NAT_TOO_BIG, "nat: too big for the next link (fragmentation needed sent)") \
+    X(NAT_UNSUPPORTED, "nat: protocol or ICMP type not translated")
 
 enum wtcp_drop_reason {
 #define WTCP_DROP_ENUM(name, msg) WTCP_DROP_##name,
@@ -448,6 +488,9 @@ typedef struct wtcp_stats {
     uint64_t arp_evicted;             /* cache entries evicted because the cache was full */
     uint64_t dhcp_in, dhcp_out;       /* DHCP messages taken and sent by the server */
     uint64_t dhcp_leases;             /* bound leases now, all interfaces (a gauge) */
+    uint64_t nat_out, nat_in;         /* packets translated outward and inward */
+    uint64_t nat_flows;               /* flows tracked now (a gauge) */
+    uint64_t nat_evicted;             /* flows dropped early because the table was full */
 } wtcp_stats;
 void wtcp_stats_get(const wtcp_stack *stack, wtcp_stats *out);
 

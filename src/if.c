@@ -295,11 +295,18 @@ int wtcp_iface_get(const wtcp_stack *st, int iface, wtcp_iface_info *info)
 
 uint64_t if_poll(wtcp_stack *st)
 {
+    /* ARP and NAT timers, and the announcements of interfaces that came up. */
     for (uint8_t i = 0; i < st->nifs; i++) {
         if (st->ifs[i].announce) {
             st->ifs[i].announce = 0;
             arp_request(st, i, st->ifs[i].addr, NULL); /* RFC 5227 2.3 announcement */
         }
     }
-    return st->arp.e ? arp_timers(st) : WTCP_NEVER;
+    uint64_t next = st->arp.e ? arp_timers(st) : WTCP_NEVER;
+    if (st->nat) {
+        uint64_t n = nat_poll(st);
+        if (n < next)
+            next = n;
+    }
+    return next;
 }

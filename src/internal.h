@@ -334,6 +334,7 @@ struct wtcp_stack {
     uint8_t route_if;          /* the default route: its interface and gateway (0: none) */
     uint32_t route_gw;
     arp_table arp;
+    struct nat_table *nat;     /* forwarding with NAT, or NULL */
     uint16_t ip_id;
     uint32_t port_seq;         /* RFC 6056 algorithm 3 counter */
     uint64_t challenge_window_start;
@@ -411,6 +412,14 @@ int ip_send(wtcp_stack *st, uint32_t src, uint32_t dst, uint8_t proto, size_t l4
 /* The same by a given interface and next hop (a broadcast, a DHCP reply). */
 void ip_send_via(wtcp_stack *st, uint8_t ifx, uint32_t nexthop, uint32_t src, uint32_t dst, uint8_t proto,
                  size_t l4_len);
+
+/* ---- nat.c: forwarding with NAT ---- */
+/* A packet from ifx (not a broadcast): 1 when NAT forwarded it or dropped it (counted), 0
+ * when it is the stack's own to take. */
+int nat_input(wtcp_stack *st, uint8_t ifx, const wire_ipv4 *ip);
+uint64_t nat_poll(wtcp_stack *st); /* frees expired flows; the next deadline */
+uint32_t nat_flow_count(const wtcp_stack *st);
+void nat_free(wtcp_stack *st);
 
 /* ---- dhcp.c: the DHCP server (RFC 2131) ---- */
 typedef struct dhcp_server dhcp_server;

@@ -112,7 +112,8 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     }
     const wtcp_if *f = &st->ifs[ifx];
     int broadcast = ip.dst == 0xffffffffu || (f->addr && f->mask != 0xffffffffu && ip.dst == (f->addr | ~f->mask));
-    if (!broadcast && if_local(st, ip.dst) == IF_NONE) {
+    int local = if_local(st, ip.dst) != IF_NONE;
+    if (!broadcast && !local && !st->nat) {
         stack_drop(st, WTCP_DROP_IP_NOT_OURS);
         return WTCP_EADDRNOTAVAIL;
     }
@@ -131,6 +132,12 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     if (!addr_is_unicast(ip.src)) {
         stack_drop(st, WTCP_DROP_IP_BAD_SRC);
         return WTCP_EPROTO;
+    }
+    if (st->nat && !broadcast && nat_input(st, ifx, &ip))
+        return 0; /* forwarded (or dropped and counted) */
+    if (!broadcast && !local) {
+        stack_drop(st, WTCP_DROP_IP_NOT_OURS);
+        return WTCP_EADDRNOTAVAIL;
     }
     if (broadcast) { /* only UDP sockets take broadcasts, and nothing answers them with ICMP */
         if (ip.proto == WIRE_PROTO_UDP)

@@ -238,6 +238,7 @@ void wtcp_stack_free(wtcp_stack *st)
     arp_free_all(st);
     for (uint8_t i = 0; i < st->nifs; i++)
         dhcp_free(st, &st->ifs[i]);
+    nat_free(st);
     wtcp_mem_free(st, st->socks);
     wtcp_mem_free(st, st->hash);
     wtcp_mem_free(st, st->ports);
@@ -268,6 +269,7 @@ void wtcp_stats_get(const wtcp_stack *st, wtcp_stats *out)
         for (uint32_t i = 0; st->arp.e && i < st->arp.cap; i++)
             out->arp_queued += st->arp.e[i].queued;
         out->dhcp_leases = dhcp_bound_count(st);
+        out->nat_flows = nat_flow_count(st);
     }
 }
 

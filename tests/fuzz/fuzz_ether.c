@@ -1,8 +1,9 @@
-/* fuzz_ether.c: libFuzzer target for the Ethernet side of a gateway stack: frames into an
- * Ethernet interface with ARP, a DHCP server, a TCP listener and a UDP socket, beside an
- * IP uplink, with the clock moving between frames. Most frames are shaped (our MAC or
- * broadcast, a valid IPv4 header and UDP checksum, DHCP's cookie) so that the fuzzer
- * reaches ARP and DHCP logic; the counting allocator turns a leak into a crash. */
+/* fuzz_ether.c: libFuzzer target for a gateway stack: frames into an Ethernet interface
+ * with ARP, a DHCP server, a TCP listener and a UDP socket, and NAT onto an IP uplink (a
+ * port forward too), packets into the uplink, with the clock moving between them. Most
+ * inputs are shaped (our MAC or broadcast, valid IPv4 header and transport sums, DHCP's
+ * cookie, destinations beyond the uplink) so that the fuzzer reaches ARP, DHCP and NAT
+ * logic; the counting allocator turns a leak into a crash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 
 #define GW 0x0a000202u    /* 10.0.2.2, the gateway's LAN address */
 #define GUEST 0x0a00020fu /* 10.0.2.15 */
+#define OUTSIDE 0x0a4d0002u /* 10.77.0.2, the uplink's */
+#define REMOTE 0xc0000201u  /* 192.0.2.1, beyond it */
 static const uint8_t MAC_GW[6] = {0x02, 0, 0, 0, 0, 0x0a};
 
 static uint64_t frames_out;
@@ -70,14 +73,19 @@ static size_t shape(uint8_t *f, size_t len, uint8_t ctl)
             }
             wire_l4_checksum(u, n - 20, wire_get32(ip + 12), wire_get32(ip + 16), WIRE_PROTO_UDP);
         }
-    } else { /* TCP or ICMP to us */
-        ip[9] = (ctl & 8) ? WIRE_PROTO_ICMP : WIRE_PROTO_TCP;
+    } else { /* TCP, UDP or ICMP to us, or beyond the uplink (through NAT) */
+        ip[9] = (ctl & 8) ? WIRE_PROTO_ICMP : (ctl & 32) ? WIRE_PROTO_UDP : WIRE_PROTO_TCP;
+        uint32_t dst = (ctl & 16) ? REMOTE : GW;
         wire_put32(ip + 12, GUEST);
-        wire_put32(ip + 16, GW);
+        wire_put32(ip + 16, dst);
         uint8_t *l4 = ip + 20;
-        if (ip[9] == WIRE_PROTO_TCP && n >= 40) {
-            wire_put16(l4 + 2, 80);
-            wire_l4_checksum(l4, n - 20, GUEST, GW, WIRE_PROTO_TCP);
+        if (ip[9] == WIRE_PROTO_UDP && n >= 28) {
+            wire_put16(l4 + 4, (uint16_t)(n - 20));
+            wire_l4_checksum(l4, n - 20, GUEST, dst, WIRE_PROTO_UDP);
+        } else if (ip[9] == WIRE_PROTO_TCP && n >= 40) {
+            if (!(ctl & 16))
+                wire_put16(l4 + 2, 80);
+            wire_l4_checksum(l4, n - 20, GUEST, dst, WIRE_PROTO_TCP);
         } else if (ip[9] == WIRE_PROTO_ICMP && n >= 28) {
             wire_put16(l4 + 2, 0);
             wire_put16(l4 + 2, wire_fold(wire_sum(l4, n - 20, 0)));
@@ -123,6 +131,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dc.lease_s = 60;
     if (wtcp_dhcp_enable(st, 1, &dc) != 0)
         abort();
+    wtcp_nat_config nc;
+    wtcp_nat_config_init(&nc);
+    nc.max_entries = 16;
+    nc.port_lo = 61000;
+    nc.port_hi = 61007; /* eight ports: running out is near too */
+    if (wtcp_nat_enable(st, 0, &nc) != 0 || wtcp_nat_forward(st, WTCP_PROTO_TCP, 8080, GUEST, 80) != 0)
+        abort();
     static const uint8_t fixed_mac[6] = {0x52, 0x54, 0, 0, 0, 1};
     wtcp_dhcp_static(st, 1, fixed_mac, 0x0a000205u);
     int l = wtcp_socket(st, WTCP_SOCK_STREAM);
@@ -144,8 +159,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - off;
         memcpy(frame, data + off, len);
         off += len;
-        len = shape(frame, len, ctl);
-        wtcp_iface_input(st, 1, now, frame, len);
+        if ((ctl & 3) == 3 && (ctl & 4) && len >= 14 + 28) {
+            /* From the uplink to the outside address: answers to NAT's flows (the ports it
+             * maps from), ICMP errors, the port forward, or the stack's own. */
+            uint8_t *ip = frame + 14;
+            size_t n = len - 14;
+            ip[0] = 0x45;
+            wire_put16(ip + 2, (uint16_t)n);
+            ip[6] &= 0x40, ip[7] = 0;
+            ip[9] = (ctl & 8) ? WIRE_PROTO_ICMP : (ctl & 32) ? WIRE_PROTO_UDP : WIRE_PROTO_TCP;
+            wire_put32(ip + 12, REMOTE);
+            wire_put32(ip + 16, OUTSIDE);
+            uint8_t *l4 = ip + 20;
+            if (ip[9] != WIRE_PROTO_ICMP)
+                wire_put16(l4 + 2, (ctl & 16) ? 8080 : (uint16_t)(61000 + (l4[2] & 7)));
+            if (ip[9] == WIRE_PROTO_UDP)
+                wire_put16(l4 + 4, (uint16_t)(n - 20));
+            if (ip[9] == WIRE_PROTO_ICMP) {
+                wire_put16(l4 + 2, 0);
+                wire_put16(l4 + 2, wire_fold(wire_sum(l4, n - 20, 0)));
+            } else if (n >= 40 || ip[9] == WIRE_PROTO_UDP) {
+                wire_l4_checksum(l4, n - 20, REMOTE, OUTSIDE, ip[9]);
+            }
+            wire_put16(ip + 10, 0);
+            wire_put16(ip + 10, wire_fold(wire_sum(ip, 20, 0)));
+            wtcp_input(st, now, ip, n);
+        } else {
+            len = shape(frame, len, ctl);
+            wtcp_iface_input(st, 1, now, frame, len);
+        }
         now += (ctl & 64) ? 1500 : 1; /* ARP retries and offers lapse at the slow pace */
         wtcp_poll(st, now);
         int a = wtcp_accept(st, l, NULL, NULL);
@@ -166,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         wtcp_stats s;
         wtcp_stats_get(st, &s);
-        if (s.arp_entries > 8 || s.dhcp_leases > 5)
+        if (s.arp_entries > 8 || s.dhcp_leases > 5 || s.nat_flows > 16)
             abort(); /* a table past its bound */
         wtcp_event ev;
         while (wtcp_next_event(st, &ev)) {

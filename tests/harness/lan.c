@@ -4,28 +4,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void lan_output(void *user, const uint8_t *frame, size_t len)
+static void enqueue(lan *l, int from, int to, const uint8_t *data, size_t len)
 {
-    lan_port *p = user;
-    lan *l = p->l;
-    p->sent++;
     if (l->count == LAN_QUEUE || len > LAN_FRAME_MAX) {
         l->dropped++;
         return;
     }
     lan_frame *f = &l->q[(l->head + l->count++) % LAN_QUEUE];
     f->at = l->now + 1;
-    f->from = p->id;
+    f->from = from;
+    f->to = to;
     f->len = len;
-    memcpy(f->data, frame, len);
+    memcpy(f->data, data, len);
 }
 
+static void lan_output(void *user, const uint8_t *frame, size_t len)
+{
+    lan_port *p = user;
+    p->sent++;
+    enqueue(p->l, p->id, -1, frame, len);
+}
+
+/* A packet on an IP uplink: kept, and carried to the port at the other end if any. */
 static void up_output(void *user, const uint8_t *packet, size_t len)
 {
-    lan_capture *c = user;
+    lan_port *p = user;
+    lan *l = p->l;
+    lan_capture *c = &l->up[p->id];
     c->packets++;
     c->len = len < LAN_FRAME_MAX ? len : LAN_FRAME_MAX;
     memcpy(c->last, packet, c->len);
+    if (p->peer >= 0)
+        enqueue(l, p->id, p->peer, packet, len);
 }
 
 lan *lan_new(void)
@@ -71,8 +81,11 @@ wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6])
     c.addr = LAN_IP(10, 77, 0, 2);
     c.prefix_len = 16;
     c.gateway = LAN_IP(10, 77, 0, 1);
+    if (l->gateway_up_mtu)
+        c.mtu = l->gateway_up_mtu;
     c.output = up_output;
-    c.output_user = &l->up[id];
+    c.output_user = p;
+    p->peer = -1;
     c.isn_key[0] = (uint8_t)(id + 1);
     c.alloc = harness_count_alloc;
     c.alloc_user = &l->mem[id];
@@ -89,6 +102,29 @@ wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6])
     return p->ifx == 1 ? p->st : NULL;
 }
 
+wtcp_stack *lan_add_remote(lan *l, int gw, uint32_t addr)
+{
+    int id = l->nports++;
+    lan_port *p = &l->port[id];
+    p->l = l;
+    p->id = id;
+    p->off_hub = 1;
+    p->peer = gw;
+    wtcp_config c;
+    wtcp_config_init(&c);
+    c.addr = addr;
+    c.prefix_len = 0;
+    c.output = up_output;
+    c.output_user = p;
+    c.isn_key[0] = (uint8_t)(id + 1);
+    c.alloc = harness_count_alloc;
+    c.alloc_user = &l->mem[id];
+    if (wtcp_stack_new(&c, &p->st) != 0)
+        return NULL;
+    l->port[gw].peer = id;
+    return p->st;
+}
+
 int lan_add_tester(lan *l)
 {
     int id = l->nports++;
@@ -101,6 +137,27 @@ int lan_add_tester(lan *l)
 void lan_inject(lan *l, int from, const uint8_t *frame, size_t len)
 {
     lan_output(&l->port[from], frame, len);
+}
+
+/* The tester answers ARP requests for its address, as a host would. */
+static void tester_arp(lan *l, int self, const lan_frame *f)
+{
+    const uint8_t *a = f->data + 14;
+    if (!l->tester_ip || f->len < 42 || f->data[12] != 0x08 || f->data[13] != 0x06 || a[7] != 1 ||
+        lan_get32(a + 24) != l->tester_ip)
+        return;
+    uint8_t r[60];
+    memset(r, 0, sizeof r);
+    memcpy(r, a + 8, 6);
+    memcpy(r + 6, l->tester_mac, 6);
+    r[12] = 0x08, r[13] = 0x06;
+    uint8_t *b = r + 14;
+    b[1] = 1, b[2] = 0x08, b[4] = 6, b[5] = 4, b[7] = 2;
+    memcpy(b + 8, l->tester_mac, 6);
+    lan_put32(b + 14, l->tester_ip);
+    memcpy(b + 18, a + 8, 6);
+    memcpy(b + 24, a + 14, 4);
+    enqueue(l, self, -1, r, sizeof r);
 }
 
 static void keep(lan *l, const lan_frame *f)
@@ -127,14 +184,20 @@ static void lan_deliver_due(lan *l)
 {
     while (l->count && l->q[l->head].at <= l->now) {
         lan_frame *f = &l->q[l->head];
-        for (int i = 0; i < l->nports; i++) {
-            if (i == f->from)
-                continue;
-            lan_port *p = &l->port[i];
-            if (p->st)
-                wtcp_iface_input(p->st, p->ifx, l->now, f->data, f->len);
-            else
-                keep(l, f);
+        if (f->to >= 0) { /* an uplink packet: to interface 0 of the port at the other end */
+            wtcp_input(l->port[f->to].st, l->now, f->data, f->len);
+        } else {
+            for (int i = 0; i < l->nports; i++) {
+                lan_port *p = &l->port[i];
+                if (i == f->from || p->off_hub)
+                    continue;
+                if (p->st) {
+                    wtcp_iface_input(p->st, p->ifx, l->now, f->data, f->len);
+                } else {
+                    keep(l, f);
+                    tester_arp(l, i, f);
+                }
+            }
         }
         l->head = (l->head + 1) % LAN_QUEUE;
         l->count--;

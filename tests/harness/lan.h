@@ -14,6 +14,7 @@ enum { LAN_PORTS = 6, LAN_QUEUE = 8192, LAN_FRAME_MAX = 1600, LAN_KEEP = 64 };
 typedef struct lan_frame {
     uint64_t at;
     int from;
+    int to;            /* -1: the hub (every other port); else that port, on its uplink */
     size_t len;
     uint8_t data[LAN_FRAME_MAX];
 } lan_frame;
@@ -24,6 +25,8 @@ typedef struct lan_port {
     int id;
     wtcp_stack *st;    /* NULL: the test's own port */
     int ifx;           /* the stack's interface on the hub */
+    int off_hub;       /* a remote host on a gateway's IP uplink, not on the hub */
+    int peer;          /* uplink: the port at the other end (-1: none, captured only) */
     uint64_t sent;     /* frames it sent */
 } lan_port;
 
@@ -50,6 +53,10 @@ struct lan {
     uint8_t raw_last[LAN_FRAME_MAX];
     lan_frame keep[LAN_KEEP]; /* the last LAN_KEEP of them, oldest first from keep_head */
     size_t keep_count;
+    uint16_t gateway_up_mtu;  /* lan_add_gateway's uplink MTU (0: 1500) */
+    /* the test's port answers ARP for this address with this MAC (0: it does not) */
+    uint32_t tester_ip;
+    uint8_t tester_mac[6];
 };
 
 static inline uint32_t lan_get32(const uint8_t *p)
@@ -70,6 +77,10 @@ wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uin
  * l->up[port]), interface 1 Ethernet addr/24 with mac on the hub. */
 wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6]);
 int lan_add_tester(lan *l);        /* the test's own port: its id */
+/* A host beyond gateway port gw's IP uplink (a remote server): a stack of addr on a point
+ * to point IP link (every address on-link) whose packets reach the gateway's interface 0
+ * 1 ms later and back. NULL on failure. */
+wtcp_stack *lan_add_remote(lan *l, int gw, uint32_t addr);
 void lan_inject(lan *l, int from, const uint8_t *frame, size_t len);
 void lan_run(lan *l, uint64_t ms); /* the hub and every stack for ms of virtual time */
 /* The k-th frame (0: oldest kept) that reached the test's port since lan_forget; NULL past. */

@@ -305,6 +305,11 @@ export interface StackStats {
   dhcpIn: number;
   dhcpOut: number;
   dhcpLeases: number;
+  /** Packets NAT translated outward and inward; flows tracked now; flows dropped early (table full). */
+  natOut: number;
+  natIn: number;
+  natFlows: number;
+  natEvicted: number;
   /** Size of the stack's wasm memory. */
   memoryBytes: number;
   /** Connections, listeners and sockets open from JavaScript. */

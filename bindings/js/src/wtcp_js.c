@@ -441,7 +441,9 @@ WJS_EXPORT const char *wjs_state_name(int i) { return i >= 0 && i < WTCP_NUM_STA
     X("tcpSynCookiesFailed", st.tcp_syncookies_failed)                                      \
     X("ethIn", st.eth_in) X("ethOut", st.eth_out) X("arpIn", st.arp_in) X("arpOut", st.arp_out) \
     X("arpEntries", st.arp_entries) X("arpQueued", st.arp_queued) X("arpEvicted", st.arp_evicted) \
-    X("dhcpIn", st.dhcp_in) X("dhcpOut", st.dhcp_out) X("dhcpLeases", st.dhcp_leases)
+    X("dhcpIn", st.dhcp_in) X("dhcpOut", st.dhcp_out) X("dhcpLeases", st.dhcp_leases)     \
+    X("natOut", st.nat_out) X("natIn", st.nat_in) X("natFlows", st.nat_flows)               \
+    X("natEvicted", st.nat_evicted)
 
 #define WJS_STAT_NAME(name, value) name,
 static const char *const wjs_stat_names[] = { WJS_STATS(WJS_STAT_NAME) };
