@@ -294,6 +294,12 @@ int wtcp_nat_forward(wtcp_stack *stack, int proto, uint16_t outside_port, uint32
                      uint16_t inside_port);
 /* Removes a forward (flows it made end); WTCP_EINVAL when there is none. */
 int wtcp_nat_unforward(wtcp_stack *stack, int proto, uint16_t outside_port);
+/* DNS for the inside: UDP and TCP to port 53 of any inside interface's address go on to
+ * resolver:53 through the outside interface (tracked as any flow, so bounded and timed
+ * out), and the answers come back from the address asked. resolver 0 stops it: port 53
+ * is then the stack's own (an application may answer there with a UDP socket).
+ * WTCP_EINVAL without NAT, or for a resolver not routed by the outside interface. */
+int wtcp_nat_dns(wtcp_stack *stack, uint32_t resolver);
 
 #define WTCP_NEVER UINT64_MAX
 /* Run due timers and send pending segments; returns the next deadline (absolute

@@ -20,6 +20,7 @@ enum {
 typedef struct nat_flow {
     uint8_t in_use, proto, state, flags;
     uint32_t in_addr, rem_addr;        /* the inside host, the remote one */
+    uint32_t via;                      /* DNS: the inside address the host asked (0: none) */
     uint16_t in_port, rem_port, out_port; /* ICMP echo: identifiers in in_port/out_port */
     uint64_t expires;
     uint32_t next_out, next_in;        /* hash chains (free flows: next_out links the free list) */
@@ -41,6 +42,7 @@ struct nat_table {
     uint32_t oldest, newest;
     nat_fwd fwd[WTCP_NAT_MAX_FORWARDS];
     uint32_t nfwd;
+    uint32_t dns;                      /* the resolver port 53 of inside addresses goes to */
     uint64_t next_sweep;
 };
 
@@ -402,6 +404,8 @@ static void icmp_error_rewrite(const struct nat_table *t, const nat_flow *f, uin
     if (in) { /* quoted: from us (outside) to the remote: make it from the inside host */
         set_addr(q, 12, f->in_addr, qsum);
         set_port(qport, f->in_port, qsum);
+        if (f->via)
+            set_addr(q, 16, f->via, qsum); /* to the address it asked */
     } else { /* quoted: from the remote to the inside host: make it to us */
         set_addr(q, 16, outside_addr, qsum);
         set_port(qport, f->out_port, qsum);
@@ -440,8 +444,10 @@ static int is_icmp_error(uint8_t type)
     return type == WIRE_ICMP_DEST_UNREACH || type == WIRE_ICMP_TIME_EXCEEDED || type == 12;
 }
 
-/* From an inside interface to a destination beyond the outside one. */
-static void nat_outbound(wtcp_stack *st, struct nat_table *t, uint8_t in_if, const wire_ipv4 *ip, uint32_t nexthop)
+/* From an inside interface to a destination beyond the outside one (dst: where it goes,
+ * which differs from ip->dst only for DNS sent to our inside address, via). */
+static void nat_outbound(wtcp_stack *st, struct nat_table *t, uint8_t in_if, const wire_ipv4 *ip, uint32_t nexthop,
+                         uint32_t dst, uint32_t via)
 {
     const wtcp_if *fi = &st->ifs[in_if];
     uint32_t outside_addr = st->ifs[t->outside].addr;
@@ -463,13 +469,15 @@ static void nat_outbound(wtcp_stack *st, struct nat_table *t, uint8_t in_if, con
         sport = wire_get16(l4);
         dport = wire_get16(l4 + 2);
         flags = proto == WIRE_PROTO_TCP ? l4[13] : 0;
-        i = find_out(st, t, proto, ip->src, sport, ip->dst, dport);
+        i = find_out(st, t, proto, ip->src, sport, dst, dport);
         if (i == WTCP_NONE) {
             if (proto == WIRE_PROTO_TCP && (flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST)) != WIRE_TCP_SYN) {
                 stack_drop(st, WTCP_DROP_NAT_NO_FLOW);
                 return;
             }
-            i = flow_new(st, t, proto, ip->src, sport, ip->dst, dport, 0);
+            i = flow_new(st, t, proto, ip->src, sport, dst, dport, 0);
+            if (i != WTCP_NONE)
+                t->f[i].via = via;
         }
     } else if (proto == WIRE_PROTO_ICMP && l4len >= WIRE_ICMP_HDR && l4[0] == WIRE_ICMP_ECHO_REQUEST) {
         sport = wire_get16(l4 + 4);
@@ -511,6 +519,8 @@ static void nat_outbound(wtcp_stack *st, struct nat_table *t, uint8_t in_if, con
         uint8_t *sum = l4_sum(proto, pl4, l4len);
         set_addr(p, 12, outside_addr, sum);
         set_port(pl4, f->out_port, sum);
+        if (f->via)
+            set_addr(p, 16, f->rem_addr, sum);
         if (proto == WIRE_PROTO_TCP && (flags & WIRE_TCP_SYN))
             clamp_mss(pl4, l4len, link_mss(st, in_if, t->outside));
         udp_sum_nonzero(proto, sum);
@@ -584,6 +594,8 @@ static int nat_inbound(wtcp_stack *st, struct nat_table *t, const wire_ipv4 *ip)
         uint8_t *sum = l4_sum(proto, pl4, l4len);
         set_addr(p, 16, f->in_addr, sum);
         set_port(pl4 + 2, f->in_port, sum);
+        if (f->via)
+            set_addr(p, 12, f->via, sum); /* the answer comes from the address asked */
         if (proto == WIRE_PROTO_TCP && (flags & WIRE_TCP_SYN))
             clamp_mss(pl4, l4len, link_mss(st, out, t->outside));
         udp_sum_nonzero(proto, sum);
@@ -599,12 +611,19 @@ int nat_input(wtcp_stack *st, uint8_t ifx, const wire_ipv4 *ip)
     struct nat_table *t = st->nat;
     if (ifx == t->outside)
         return ip->dst == st->ifs[ifx].addr ? nat_inbound(st, t, ip) : 0;
-    if (if_local(st, ip->dst) != IF_NONE)
-        return 0; /* for the gateway itself */
     uint32_t nexthop;
+    uint8_t local = if_local(st, ip->dst);
+    if (local != IF_NONE) { /* for the gateway itself, unless it is DNS and a resolver is set */
+        if (!t->dns || local == t->outside || (ip->proto != WIRE_PROTO_UDP && ip->proto != WIRE_PROTO_TCP) ||
+            ip->payload_len < 4 || wire_get16(ip->payload + 2) != 53 ||
+            if_route(st, t->dns, &nexthop) != t->outside)
+            return 0;
+        nat_outbound(st, t, ifx, ip, nexthop, t->dns, ip->dst);
+        return 1;
+    }
     if (if_route(st, ip->dst, &nexthop) != t->outside)
         return 0; /* only inside -> outside is forwarded */
-    nat_outbound(st, t, ifx, ip, nexthop);
+    nat_outbound(st, t, ifx, ip, nexthop, ip->dst, 0);
     return 1;
 }
 
@@ -680,9 +699,10 @@ int wtcp_nat_enable(wtcp_stack *st, int outside, const wtcp_nat_config *cfg)
     }
     t->free_head = 0;
     t->oldest = t->newest = WTCP_NONE;
-    if (st->nat) { /* the forwards stay */
+    if (st->nat) { /* the forwards and the resolver stay */
         memcpy(t->fwd, st->nat->fwd, sizeof t->fwd);
         t->nfwd = st->nat->nfwd;
+        t->dns = st->nat->dns;
         nat_free(st);
     }
     st->nat = t;
@@ -708,6 +728,16 @@ int wtcp_nat_forward(wtcp_stack *st, int proto, uint16_t outside_port, uint32_t 
     w->out_port = outside_port;
     w->in_addr = inside_addr;
     w->in_port = inside_port;
+    return 0;
+}
+
+int wtcp_nat_dns(wtcp_stack *st, uint32_t resolver)
+{
+    uint32_t nexthop;
+    if (!st || !st->nat || (resolver && (if_route(st, resolver, &nexthop) != st->nat->outside ||
+                                         if_local(st, resolver) != IF_NONE)))
+        return WTCP_EINVAL;
+    st->nat->dns = resolver;
     return 0;
 }
 

@@ -416,6 +416,59 @@ TEST(a_port_forward_lets_the_remote_reach_the_guest)
     CHECK_EQ_U(lan_free(n.l), 0);
 }
 
+TEST(dns_to_the_gateway_goes_to_the_resolver_and_answers_come_from_the_gateway)
+{
+    net n;
+    CHECK(net_init(&n, 1500, 0));
+    CHECK_EQ_I(wtcp_nat_dns(n.gw, IP(10, 0, 2, 9)), WTCP_EINVAL); /* not beyond the uplink */
+    CHECK_EQ_I(wtcp_nat_dns(n.gw, REMOTE), 0);
+    int ur = wtcp_socket(n.remote, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_bind(n.remote, ur, 0, 53), 0);
+    int ug = wtcp_socket(n.guest, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_bind(n.guest, ug, 0, 5000), 0);
+    CHECK_EQ_I(wtcp_sendto(n.guest, ug, "query", 5, GW, 53), 5);
+    lan_run(n.l, 10);
+    uint8_t buf[64];
+    uint32_t from;
+    uint16_t fport;
+    CHECK_EQ_I(wtcp_recvfrom(n.remote, ur, buf, sizeof buf, &from, &fport), 5);
+    CHECK_EQ_U(from, OUTSIDE);
+    CHECK_EQ_I(wtcp_sendto(n.remote, ur, "answer", 6, from, fport), 6);
+    lan_run(n.l, 10);
+    CHECK_EQ_I(wtcp_recvfrom(n.guest, ug, buf, sizeof buf, &from, &fport), 6);
+    CHECK_EQ_U(from, GW); /* as the guest asked */
+    CHECK_EQ_U(fport, 53);
+    CHECK_MEM(buf, "answer", 6);
+    /* DNS over TCP the same way. */
+    int lr = wtcp_socket(n.remote, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_bind(n.remote, lr, 0, 53), 0);
+    CHECK_EQ_I(wtcp_listen(n.remote, lr, 4), 0);
+    int cg = wtcp_socket(n.guest, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_connect(n.guest, cg, GW, 53), WTCP_EINPROGRESS);
+    lan_run(n.l, 20);
+    int cr = wtcp_accept(n.remote, lr, NULL, NULL);
+    CHECK(cr > 0);
+    CHECK_EQ_I(wtcp_send(n.remote, cr, "tcp-answer", 10), 10);
+    lan_run(n.l, 10);
+    CHECK_EQ_I(wtcp_recv(n.guest, cg, buf, sizeof buf), 10);
+    uint32_t pa;
+    CHECK_EQ_I(wtcp_getpeername(n.guest, cg, &pa, NULL), 0);
+    CHECK_EQ_U(pa, GW);
+    /* Without a resolver, port 53 is the gateway's own: a socket there answers. */
+    CHECK_EQ_I(wtcp_nat_dns(n.gw, 0), 0);
+    int ul = wtcp_socket(n.gw, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_bind(n.gw, ul, GW, 53), 0);
+    CHECK_EQ_I(wtcp_sendto(n.guest, ug, "local?", 6, GW, 53), 6);
+    lan_run(n.l, 10);
+    CHECK_EQ_I(wtcp_recvfrom(n.gw, ul, buf, sizeof buf, &from, &fport), 6);
+    CHECK_EQ_U(from, GUEST);
+    CHECK_EQ_I(wtcp_sendto(n.gw, ul, "handled", 7, from, fport), 7);
+    lan_run(n.l, 10);
+    CHECK_EQ_I(wtcp_recvfrom(n.guest, ug, buf, sizeof buf, &from, NULL), 7);
+    CHECK_EQ_U(from, GW);
+    CHECK_EQ_U(lan_free(n.l), 0);
+}
+
 TEST(the_gateway_serves_on_both_addresses_while_it_forwards)
 {
     net n;
@@ -538,6 +591,7 @@ TEST(nat_arguments_are_checked)
 UNIT_MAIN(RUN(tcp_from_the_guest_through_nat_both_ways), RUN(udp_and_ping_through_nat_with_identifiers_restored),
           RUN(icmp_errors_come_back_with_the_quoted_packet_translated), RUN(ttl_sizes_and_mss_at_a_gateway_whose_uplink_is_smaller),
           RUN(a_port_forward_lets_the_remote_reach_the_guest),
+          RUN(dns_to_the_gateway_goes_to_the_resolver_and_answers_come_from_the_gateway),
           RUN(the_gateway_serves_on_both_addresses_while_it_forwards),
           RUN(bad_and_unknown_traffic_is_dropped_by_reason),
           RUN(a_flood_of_new_flows_keeps_the_table_bounded_and_answered_flows_alive),
