@@ -103,6 +103,8 @@ export interface AddressOptions extends StackTuning {
   prefix?: number;
   /** A gateway: every address is then reachable through the link. */
   gateway?: string | null;
+  /** A DNS resolver for addGuestLan() to hand out (a relay may name one instead). */
+  dns?: string | null;
   relay?: undefined;
 }
 
@@ -210,6 +212,8 @@ export interface RelayConfig {
   prefix: number;
   gateway: string | null;
   mtu: number;
+  /** A DNS resolver the relay names ("dns" in its config message), or null. */
+  dns: string | null;
 }
 
 /** Parses and checks the relay's first (text) message. */
@@ -323,6 +327,8 @@ export class Stack implements AsyncDisposable, Disposable {
   readonly prefix: number;
   readonly gateway: string | null;
   readonly mtu: number;
+  /** A DNS resolver the relay named (or options.dns), or null. */
+  readonly dns: string | null;
   /** The link (pair or relay), or null for a raw packet link. */
   link: PairLink | RelayLink | null;
   /** True once close() was called. */
@@ -339,11 +345,107 @@ export class Stack implements AsyncDisposable, Disposable {
   connect(options: ConnectOptions): Promise<Connection>;
   readonly udp: { bind(options?: { port?: number; host?: string }): UdpSocket };
 
+  /** Adds an Ethernet interface: frames in with iface.input(), out through iface.onframe. */
+  addEthernet(options: EthernetOptions): EthernetInterface;
+  /** An Ethernet interface for guests with a DHCP server, NAT onto this stack's link, DNS
+   * and port forwards (wtcp/v86 makes one for an emulator's NIC). */
+  addGuestLan(options?: GuestLanOptions): EthernetInterface;
+  /** Makes a port of this stack's address reach a guest (NAT on: addGuestLan()). */
+  forward(options: ForwardOptions): void;
+  unforward(protocol: 'tcp' | 'udp', port: number): void;
+  /** Interface 0 (the link) and the Ethernet interfaces. */
+  readonly interfaces: ReadonlyArray<{ index: number; address: string; prefix: number; mtu: number } | EthernetInterface>;
+
   stats(): StackStats;
   /** Resets open connections, closes everything, frees the stack. */
   close(): void;
   [Symbol.asyncDispose](): Promise<void>;
   [Symbol.dispose](): void;
+}
+
+export interface EthernetOptions {
+  /** The interface's address and prefix, e.g. '10.0.2.2/24' (or address and prefix). */
+  address: string;
+  prefix?: number;
+  /** Its MAC address, '52:54:00:12:34:56' (default: a random locally administered one). */
+  mac?: string;
+  /** IP MTU (default 1500: frames of 1514 bytes). */
+  mtu?: number;
+  onframe?: ((frame: Uint8Array) => void) | null;
+}
+
+export interface DhcpOptions {
+  /** The pool (default: .15 of the prefix to its end). */
+  first?: string;
+  last?: string;
+  /** Lease time in seconds (default 86400); T1 at half, T2 at 7/8. */
+  lease?: number;
+  /** What leases name as router and DNS server (default this interface's address; null: none). */
+  router?: string | null;
+  dns?: string | null;
+  /** Option 26 (default this interface's MTU). */
+  mtu?: number;
+  /** The same address for a MAC every time. */
+  static?: Array<{ mac: string; address: string }>;
+}
+
+export interface DhcpLease {
+  mac: string;
+  address: string;
+  state: 'offered' | 'bound' | 'declined';
+  static: boolean;
+  /** When it lapses, in ms on performance.now()'s clock. */
+  expires: number;
+}
+
+export interface ForwardOptions {
+  /** Default 'tcp'. */
+  protocol?: 'tcp' | 'udp';
+  /** The port of the stack's own address. */
+  port: number;
+  /** The guest's address and port: '10.0.2.15:80' or { host, port } (port: the same). */
+  to: string | { host: string; port?: number };
+}
+
+/** Answers a guest's DNS query (the UDP payload) with a response, or null for none. */
+export type DnsHandler = (query: Uint8Array, from: { address: string; port: number }) => Uint8Array | null | Promise<Uint8Array | null>;
+
+export interface GuestLanOptions {
+  /** Default '10.0.2.2/24', as QEMU's user network. */
+  address?: string;
+  mac?: string;
+  mtu?: number;
+  onframe?: ((frame: Uint8Array) => void) | null;
+  /** NAT onto the stack's link (default true). */
+  nat?: boolean;
+  /** Tracked flows (default 4096). */
+  maxFlows?: number;
+  /** The DHCP server (default on, with DhcpOptions' defaults); false: none. */
+  dhcp?: DhcpOptions | boolean;
+  /** A resolver's address (queries to the gateway go there through NAT), a handler, or
+   * false (leases name no DNS server). Default: the relay's resolver, else none. */
+  dns?: string | DnsHandler | false | null;
+  forwards?: ForwardOptions[];
+}
+
+export class EthernetInterface {
+  private constructor();
+  readonly index: number;
+  readonly address: string;
+  readonly prefix: number;
+  readonly mac: string;
+  readonly mtu: number;
+  /** Frames sent while no onframe was set (dropped). */
+  readonly droppedFrames: number;
+  /** Called with every frame the interface sends (a fresh Uint8Array each). */
+  onframe: ((frame: Uint8Array) => void) | null;
+  /** Feeds one received Ethernet frame (no FCS). */
+  input(frame: Uint8Array | ArrayBuffer | ArrayBufferView): void;
+  /** Off-prefix destinations go to gateway through this interface (null: none). */
+  setDefaultRoute(gateway: string | null): void;
+  dhcp(options?: DhcpOptions): void;
+  leases(): DhcpLease[];
+  stats(): { framesIn: number; framesOut: number; bytesIn: number; bytesOut: number; drops: number };
 }
 
 export class Listener implements AsyncIterable<Connection>, AsyncDisposable, Disposable {

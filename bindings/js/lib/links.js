@@ -331,7 +331,8 @@ export async function openRelay(url, options = {}) {
 }
 
 /** Checks the relay's first message: {"version":1 or 2,"address":...,"prefix":...,
- * "gateway":...,"mtu":..., and in version 2 "max_message":...}. */
+ * "gateway":...,"mtu":..., optionally "dns":... (a resolver), and in version 2
+ * "max_message":...}. */
 export function parseRelayConfig(text, url = 'relay') {
   let msg;
   try {
@@ -346,8 +347,9 @@ export function parseRelayConfig(text, url = 'relay') {
   try {
     parseAddress(msg.address);
     if (msg.gateway !== undefined && msg.gateway !== null) parseAddress(msg.gateway);
+    if (msg.dns !== undefined && msg.dns !== null) parseAddress(msg.dns);
   } catch {
-    throw bad('address or gateway');
+    throw bad('address, gateway or dns');
   }
   if (!Number.isInteger(msg.prefix) || msg.prefix < 0 || msg.prefix > 32) throw bad('prefix');
   const mtu = msg.mtu ?? 1500;
@@ -357,7 +359,15 @@ export function parseRelayConfig(text, url = 'relay') {
     maxMessage = msg.max_message;
     if (!Number.isInteger(maxMessage) || maxMessage < mtu + 2 || maxMessage > 1 << 24) throw bad('max_message');
   }
-  return { version: msg.version, maxMessage, address: msg.address, prefix: msg.prefix, gateway: msg.gateway ?? null, mtu };
+  return {
+    version: msg.version,
+    maxMessage,
+    address: msg.address,
+    prefix: msg.prefix,
+    gateway: msg.gateway ?? null,
+    mtu,
+    dns: msg.dns ?? null,
+  };
 }
 
 /** One WebSocket to the relay. Version 1: a binary message is one packet, both ways.

@@ -9,13 +9,14 @@
 // work while idle.
 
 import { WtcpError, errorFromErrno } from './errors.js';
-import { parseAddress, prefixMask, checkPort, toBytes, optionalInt, checkOptions, describe } from './args.js';
+import { parseAddress, formatAddress, prefixMask, checkPort, toBytes, optionalInt, checkOptions, describe } from './args.js';
 import { SOCK_STREAM, SOCK_DGRAM, SO } from './wasm.js';
 import { asyncDispose, dispose } from './dispose.js';
 import { Connection, keepAliveOptions, congestionOf } from './connection.js';
 import { Listener } from './listener.js';
 import { UdpSocket } from './udp.js';
 import { macrotask } from './links.js';
+import { EthernetInterface, setupGateway, addForward, removeForward } from './ethernet.js';
 
 const EINPROGRESS = -11;
 const MAX_ROUNDS = 32; // pump rounds before yielding to the event loop
@@ -45,12 +46,15 @@ export class Stack {
   #loopback = []; // packets to our own address, delivered to ourselves
   #batchFor = null; // the onpacket function of a link that takes whole batches...
   #batchSink = null; // ...through this one: (core, addr) => what Core.moveOutput returns
+  #ifaces = new Map(); // interface index -> EthernetInterface
 
   /** The stack's IPv4 address, prefix length, gateway (or null) and MTU. */
   address;
   prefix;
   gateway;
   mtu;
+  /** A DNS resolver the relay named (or options.dns), or null: addGuestLan() hands it out. */
+  dns;
   /** The link this stack is attached to (pair, relay), or null. */
   link = null;
   /** UDP sockets: `stack.udp.bind({ port })`. */
@@ -67,6 +71,8 @@ export class Stack {
     this.gateway = options.gateway ?? null;
     if (this.gateway !== null) parseAddress(this.gateway, 'options.gateway');
     this.mtu = optionalInt(options, 'mtu', 576, 65535) ?? 1500;
+    this.dns = options.dns ?? null;
+    if (this.dns !== null) parseAddress(this.dns, 'options.dns');
     const ports = options.ephemeralPorts;
     if (ports !== undefined && (!Array.isArray(ports) || ports.length !== 2)) {
       throw new WtcpError('EINVAL', `options.ephemeralPorts must be [low, high], got ${describe(ports)}`);
@@ -167,6 +173,53 @@ export class Stack {
     this._kick();
   }
 
+  // ---- Ethernet interfaces and the gateway (ethernet.js) ----
+
+  /** Adds an Ethernet interface: { address: "10.0.2.2/24", mac?, mtu?, onframe? }. Frames
+   * come in with iface.input(frame) and leave through iface.onframe. */
+  addEthernet(options) {
+    this.#checkOpen('addEthernet');
+    const iface = new EthernetInterface(this, this.#core, options);
+    this.#ifaces.set(iface.index, iface);
+    return iface;
+  }
+
+  /** An Ethernet interface for guests, with what a LAN expects of its router: a DHCP
+   * server, NAT onto this stack's link, DNS (options.dns: a resolver's address, a function
+   * answering queries, or false; default the relay's resolver) and port forwards. Returns
+   * the interface. */
+  addGuestLan(options) {
+    this.#checkOpen('addGuestLan');
+    return setupGateway(this, this.#core, options, this.dns);
+  }
+
+  /** A port forward: { protocol: "tcp" | "udp", port, to: "10.0.2.15:80" } makes port of
+   * this stack's address reach a guest (NAT must be on: addGuestLan()). */
+  forward(options) {
+    this.#checkOpen('forward');
+    addForward(this.#core, options);
+  }
+
+  unforward(protocol, port) {
+    this.#checkOpen('unforward');
+    removeForward(this.#core, protocol, port);
+  }
+
+  /** The stack's interfaces: its first link, then the Ethernet ones. */
+  get interfaces() {
+    return [{ index: 0, address: this.address, prefix: this.prefix, mtu: this.mtu }, ...this.#ifaces.values()];
+  }
+
+  /** @internal */
+  _checkOpen(doing) {
+    this.#checkOpen(doing);
+  }
+
+  #deliverFrame = (ifx, frame) => {
+    const iface = this.#ifaces.get(ifx);
+    if (iface) iface._deliver(frame);
+  };
+
   // ---- sockets ----
 
   /** Starts a TCP listener. */
@@ -240,7 +293,7 @@ export class Stack {
       throw errorFromErrno(r, `udp.bind to port ${port}`);
     }
     const [, boundPort] = core.sockname(h);
-    const sock = new UdpSocket(this, h, this.address, boundPort);
+    const sock = new UdpSocket(this, h, addr ? formatAddress(addr) : this.address, boundPort);
     this.#objects.set(h, sock);
     return sock;
   }
@@ -254,8 +307,8 @@ export class Stack {
   #localAddress(host) {
     if (host === undefined || host === '0.0.0.0') return 0;
     const addr = parseAddress(host, 'options.host');
-    if (addr !== this.#addr) {
-      throw new WtcpError('EADDRNOTAVAIL', `options.host ${host} is not this stack's address ${this.address}`);
+    if (addr !== this.#addr && ![...this.#ifaces.values()].some((f) => f._addr === addr)) {
+      throw new WtcpError('EADDRNOTAVAIL', `options.host ${host} is not an address of this stack (${this.address})`);
     }
     return addr;
   }
@@ -264,6 +317,7 @@ export class Stack {
   // deciding here first gives the error a message that names the address and prefix.
   /** @internal */
   _reachable(addr) {
+    if (this.#ifaces.size) return true; // several interfaces: the core's routes decide (ENETUNREACH)
     return this.gateway !== null || this.prefix === 0 || ((addr ^ this.#addr) & this.#mask) === 0;
   }
 
@@ -408,6 +462,7 @@ export class Stack {
         }
         core.takeEvents(this.#dispatch);
         if (packets) this.#emit(packets);
+        if (this.#ifaces.size) core.takeFrames(this.#deliverFrame);
         if (!this.#dirty || this.#closed) break;
         if (round === MAX_ROUNDS) {
           this.#scheduled = true;

@@ -132,6 +132,8 @@ const IN_CAP = 5;
 const SCRATCH_PTR = 6;
 const SCRATCH_CAP = 7;
 const EVENTS = 8;
+const FRAMES_PTR = 9;
+const FRAMES_LEN = 10;
 const MAX_EVENTS = 256;
 
 /** One instance of wtcp.wasm holding one stack. Methods return the core's results. */
@@ -500,6 +502,90 @@ export class Core {
 
   dropName(i) {
     return this.cString(this.#x.wtcp_drop_name(i));
+  }
+
+  // ---- interfaces, DHCP and NAT (lib/ethernet.js) ----
+
+  /** A 6-byte MAC address into the scratch (where the calls below read it). */
+  #macIn(mac) {
+    return this.#copyIn(mac);
+  }
+
+  /** Adds an interface (link 2: Ethernet, 1: IP); its index or a negative code. */
+  ifaceAdd(link, addr, prefix, mtu, mac) {
+    if (!this.#macIn(mac)) return -4;
+    return this.#x.wjs_iface_add(this.#ctx, link, addr, prefix, mtu);
+  }
+
+  /** A frame received on interface ifx. */
+  ifaceInput(ifx, now, frame) {
+    if (!this.#copyIn(frame)) return -4;
+    return this.#x.wjs_iface_input(this.#ctx, ifx, now, frame.length);
+  }
+
+  routeDefault(ifx, gateway) {
+    return this.#x.wjs_route_default(this.#ctx, ifx, gateway);
+  }
+
+  /** [in, out, inBytes, outBytes, drops] of interface ifx, or a negative code. */
+  ifaceStats(ifx) {
+    const n = this.#x.wjs_iface_stats(this.#ctx, ifx);
+    if (n < 0) return n;
+    const p = this.#x.wjs_info_ptr(this.#ctx) >>> 3;
+    this.#views();
+    return this.#f64.slice(p, p + n);
+  }
+
+  dhcpEnable(ifx, first, last, leaseS, router, dns, mtu) {
+    return this.#x.wjs_dhcp_enable(this.#ctx, ifx, first, last, leaseS, router, dns, mtu);
+  }
+
+  dhcpStatic(ifx, mac, addr) {
+    if (!this.#macIn(mac)) return -4;
+    return this.#x.wjs_dhcp_static(this.#ctx, ifx, addr);
+  }
+
+  /** Lease n of interface ifx as [addr, state, static, expires, mac0..mac5], null past
+   * the last, or a negative code. */
+  dhcpLease(ifx, n) {
+    const r = this.#x.wjs_dhcp_lease(this.#ctx, ifx, n);
+    if (r <= 0) return r === 0 ? null : r;
+    const p = this.#x.wjs_info_ptr(this.#ctx) >>> 3;
+    this.#views();
+    return this.#f64.slice(p, p + 10);
+  }
+
+  natEnable(outside, maxFlows) {
+    return this.#x.wjs_nat_enable(this.#ctx, outside, maxFlows);
+  }
+  natDns(resolver) {
+    return this.#x.wjs_nat_dns(this.#ctx, resolver);
+  }
+  natForward(proto, port, addr, toPort) {
+    return this.#x.wjs_nat_forward(this.#ctx, proto, port, addr, toPort);
+  }
+  natUnforward(proto, port) {
+    return this.#x.wjs_nat_unforward(this.#ctx, proto, port);
+  }
+
+  /** Calls fn(interface, frame) for each frame the core sent on an added interface (a
+   * fresh copy each), then forgets them; returns how many. */
+  takeFrames(fn) {
+    this.#views();
+    const u32 = this.#u32;
+    const len = u32[this.#io + FRAMES_LEN];
+    if (len === 0) return 0;
+    const base = u32[this.#io + FRAMES_PTR];
+    const frames = [];
+    for (let off = 0; off < len; ) {
+      const tag = u32[(base + off) >>> 2];
+      const n = tag & 0xffffff;
+      frames.push(tag >>> 24, this.#u8.slice(base + off + 4, base + off + 4 + n));
+      off += 4 + ((n + 3) & ~3);
+    }
+    u32[this.#io + FRAMES_LEN] = 0;
+    for (let i = 0; i < frames.length; i += 2) fn(frames[i], frames[i + 1]);
+    return frames.length / 2;
   }
   stateName(i) {
     return this.cString(this.#x.wtcp_state_name(i));

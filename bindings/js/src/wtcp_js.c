@@ -30,7 +30,7 @@
 
 #define WJS_EXPORT __attribute__((used, visibility("default")))
 
-enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 40, WJS_STATS_FIELDS = 40 + WTCP_DROP_COUNT };
+enum { WJS_MAX_EVENTS = 256, WJS_INFO_FIELDS = 40, WJS_STATS_FIELDS = 64 + WTCP_DROP_COUNT };
 
 /* Slots of ctx->io, shared with lib/wasm.js (IO there). Queues hold records of
  * [u32 length][packet][padding to 4 bytes]. */
@@ -44,6 +44,9 @@ enum wjs_io {
     WJS_IO_SCRATCH_PTR, /* bytes of one input packet, send, or receive */
     WJS_IO_SCRATCH_CAP,
     WJS_IO_EVENTS,      /* events wjs_pump left in ctx->events */
+    WJS_IO_FRAMES_PTR,  /* frames the core sent on Ethernet interfaces: records of */
+    WJS_IO_FRAMES_LEN,  /* [u32 length | interface << 24][frame][padding] */
+    WJS_IO_FRAMES_CAP,
     WJS_IO_COUNT
 };
 
@@ -82,8 +85,15 @@ WJS_EXPORT const char *wjs_opt_name(int i)
 WJS_EXPORT int wjs_opt_count(void) { return WJS_OPT_COUNT; }
 #define WJS_DEFAULT 0xffffffffu
 
-typedef struct wjs_ctx {
+typedef struct wjs_ctx wjs_ctx;
+typedef struct wjs_iface { /* the output hook's user pointer of an added interface */
+    wjs_ctx *ctx;
+    uint32_t index;
+} wjs_iface;
+
+struct wjs_ctx {
     wtcp_stack *stack;
+    wjs_iface ifaces[WTCP_MAX_IFACES];
     uint32_t io[WJS_IO_COUNT];
     uint32_t out_dropped; /* packets lost because the queue could not grow */
     /* Bytes the core holds through the allocator hook. */
@@ -93,7 +103,7 @@ typedef struct wjs_ctx {
     int32_t events[2 * WJS_MAX_EVENTS];
     double info[WJS_INFO_FIELDS];
     double stats[WJS_STATS_FIELDS];
-} wjs_ctx;
+};
 
 /* A size header keeps the counting exact; 8 bytes keeps blocks 8-byte aligned. */
 typedef union wjs_block {
@@ -160,6 +170,23 @@ static void wjs_output(void *user, const uint8_t *packet, size_t len)
     ctx->io[WJS_IO_OUT_LEN] += need;
 }
 
+/* An added interface's frames (or packets) go to a queue of their own, tagged with it. */
+static void wjs_iface_output(void *user, const uint8_t *frame, size_t len)
+{
+    wjs_iface *f = user;
+    wjs_ctx *ctx = f->ctx;
+    uint32_t need = 4 + (((uint32_t)len + 3) & ~3u);
+    if (len > 0xffffff || !wjs_queue_room(ctx, WJS_IO_FRAMES_PTR, need)) {
+        ctx->out_dropped++;
+        return;
+    }
+    uint8_t *at = wjs_ptr(ctx->io[WJS_IO_FRAMES_PTR]) + ctx->io[WJS_IO_FRAMES_LEN];
+    uint32_t tag = (uint32_t)len | f->index << 24;
+    memcpy(at, &tag, 4);
+    memcpy(at + 4, frame, len);
+    ctx->io[WJS_IO_FRAMES_LEN] += need;
+}
+
 static uint64_t wjs_time(double now_ms) { return now_ms <= 0 ? 0 : (uint64_t)now_ms; }
 
 /* Returns a context pointer (> 0) or a negative WTCP_E* code. */
@@ -198,6 +225,7 @@ WJS_EXPORT void wjs_free(wjs_ctx *ctx)
     free(wjs_ptr(ctx->io[WJS_IO_OUT_PTR]));
     free(wjs_ptr(ctx->io[WJS_IO_IN_PTR]));
     free(wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]));
+    free(wjs_ptr(ctx->io[WJS_IO_FRAMES_PTR]));
     free(ctx);
 }
 
@@ -355,6 +383,124 @@ WJS_EXPORT int wjs_recvfrom(wjs_ctx *ctx, int32_t s, uint32_t len)
     int r = wtcp_recvfrom(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len, &ctx->tmp[0], &port);
     ctx->tmp[1] = port;
     return r;
+}
+
+/* ---- interfaces, DHCP and NAT (lib/ethernet.js) ---- */
+
+static void wjs_mac(const uint8_t *p, uint8_t mac[6]) { memcpy(mac, p, 6); }
+
+/* An Ethernet interface (link 2) or IP link (1) with addr/prefix and mtu; its MAC is the
+ * first 6 bytes of the scratch. Returns its index or a negative code. */
+WJS_EXPORT int wjs_iface_add(wjs_ctx *ctx, int link, uint32_t addr, int prefix, int mtu)
+{
+    wtcp_iface_config c;
+    wtcp_iface_config_init(&c);
+    c.link = (uint8_t)link;
+    c.addr.v4 = addr;
+    c.addr.prefix_len = (uint8_t)prefix;
+    c.mtu = (uint16_t)mtu;
+    if (!wjs_scratch(ctx, 6))
+        return WTCP_ENOMEM;
+    wjs_mac(wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), c.mac);
+    c.output = wjs_iface_output;
+    /* The index it will get: interfaces are only ever added, so it is the count. */
+    for (uint32_t i = 1; i < WTCP_MAX_IFACES; i++) {
+        wtcp_iface_info info;
+        if (wtcp_iface_get(ctx->stack, (int)i, &info) == 0)
+            continue;
+        ctx->ifaces[i].ctx = ctx;
+        ctx->ifaces[i].index = i;
+        c.output_user = &ctx->ifaces[i];
+        return wtcp_iface_add(ctx->stack, &c);
+    }
+    return WTCP_ENOBUFS;
+}
+
+/* A frame (or packet) of len bytes from the scratch, received on interface ifx. */
+WJS_EXPORT int wjs_iface_input(wjs_ctx *ctx, int ifx, double now_ms, uint32_t len)
+{
+    return wtcp_iface_input(ctx->stack, ifx, wjs_time(now_ms), wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len);
+}
+
+WJS_EXPORT int wjs_route_default(wjs_ctx *ctx, int ifx, uint32_t gateway)
+{
+    return wtcp_route_default(ctx->stack, ifx, gateway);
+}
+
+/* Interface ifx's counters into ctx->info: in, out, inBytes, outBytes, drops. */
+WJS_EXPORT int wjs_iface_stats(wjs_ctx *ctx, int ifx)
+{
+    wtcp_iface_info in;
+    int r = wtcp_iface_get(ctx->stack, ifx, &in);
+    if (r < 0)
+        return r;
+    double *o = ctx->info;
+    o[0] = (double)in.in, o[1] = (double)in.out, o[2] = (double)in.in_bytes;
+    o[3] = (double)in.out_bytes, o[4] = (double)in.drops;
+    return 5;
+}
+
+/* 0 for a field means the core's default (router, dns: the interface's address; mtu:
+ * its MTU); 0xffffffff for router or dns means none. */
+WJS_EXPORT int wjs_dhcp_enable(wjs_ctx *ctx, int ifx, uint32_t first, uint32_t last, uint32_t lease_s,
+                               uint32_t router, uint32_t dns, uint32_t mtu)
+{
+    wtcp_dhcp_config c;
+    wtcp_dhcp_config_init(&c);
+    c.pool_first = first;
+    c.pool_last = last;
+    if (lease_s)
+        c.lease_s = lease_s;
+    c.router = router;
+    c.dns[0] = dns;
+    c.mtu = (uint16_t)mtu;
+    return wtcp_dhcp_enable(ctx->stack, ifx, &c);
+}
+
+/* A static lease of addr for the MAC in the scratch's first 6 bytes. */
+WJS_EXPORT int wjs_dhcp_static(wjs_ctx *ctx, int ifx, uint32_t addr)
+{
+    uint8_t mac[6];
+    if (!wjs_scratch(ctx, 6))
+        return WTCP_ENOMEM;
+    wjs_mac(wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), mac);
+    return wtcp_dhcp_static(ctx->stack, ifx, mac, addr);
+}
+
+/* Lease n into ctx->info: addr, state, static, expires (ms), then the MAC's 6 bytes.
+ * Returns 1, 0 past the last, or a negative code. */
+WJS_EXPORT int wjs_dhcp_lease(wjs_ctx *ctx, int ifx, uint32_t n)
+{
+    wtcp_dhcp_lease l;
+    int r = wtcp_dhcp_lease_get(ctx->stack, ifx, n, &l);
+    if (r <= 0)
+        return r;
+    double *o = ctx->info;
+    o[0] = l.addr, o[1] = l.state, o[2] = l.is_static, o[3] = (double)l.expires_ms;
+    for (int i = 0; i < 6; i++)
+        o[4 + i] = l.mac[i];
+    return 1;
+}
+
+WJS_EXPORT int wjs_nat_enable(wjs_ctx *ctx, int outside, uint32_t max_flows)
+{
+    wtcp_nat_config c;
+    wtcp_nat_config_init(&c);
+    if (max_flows)
+        c.max_entries = max_flows;
+    return wtcp_nat_enable(ctx->stack, outside, &c);
+}
+
+WJS_EXPORT int wjs_nat_dns(wjs_ctx *ctx, uint32_t resolver) { return wtcp_nat_dns(ctx->stack, resolver); }
+
+WJS_EXPORT int wjs_nat_forward(wjs_ctx *ctx, int proto, uint32_t port, uint32_t addr, uint32_t to_port)
+{
+    return wtcp_nat_forward(ctx->stack, proto, (uint16_t)port, addr, (uint16_t)to_port);
+}
+
+WJS_EXPORT int wjs_nat_unforward(wjs_ctx *ctx, int proto, uint32_t port)
+{
+    return wtcp_nat_unforward(ctx->stack, proto, (uint16_t)port);
 }
 
 /* TCP_INFO as JavaScript sees it (connection.info()): each field's name there and its

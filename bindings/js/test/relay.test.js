@@ -168,6 +168,9 @@ describe('relay WebSocket link', () => {
       prefix: 16,
       gateway: '10.77.0.1',
       mtu: 1400,
+      dns: null,
     });
+    expect(parseRelayConfig('{"version":1,"address":"10.77.0.2","prefix":16,"dns":"10.77.0.1"}').dns).toBe('10.77.0.1');
+    expect(() => parseRelayConfig('{"version":1,"address":"10.77.0.2","prefix":16,"dns":"nope"}')).toThrow(/bad address, gateway or dns/);
   });
 });

@@ -19,6 +19,8 @@ import {
   type Datagram,
   type WtcpErrorCode,
   type RelayConfig,
+  type EthernetInterface,
+  type DhcpLease,
 } from 'wtcp';
 import { createServer, connect, createConnection, Agent, Socket, Server } from 'wtcp/node';
 
@@ -106,6 +108,23 @@ async function main(): Promise<void> {
   http.get({ host: '10.0.0.2', port: 8080, agent: new Agent({ stack: a, keepAlive: true }) });
   http.request({ host: '10.0.0.2', port: 8080, createConnection: (opts: http.ClientRequestArgs) => connect({ stack: a, host: String(opts.host), port: Number(opts.port) }) });
   server.close();
+
+  // Ethernet and a guest LAN (an emulator's NIC on the other end of the frames).
+  const lan: EthernetInterface = a.addGuestLan({
+    address: '10.0.2.2/24',
+    dhcp: { first: '10.0.2.15', last: '10.0.2.99', lease: 3600, static: [{ mac: '52:54:00:12:34:56', address: '10.0.2.10' }] },
+    dns: (query: Uint8Array) => query,
+    forwards: [{ protocol: 'tcp', port: 8080, to: '10.0.2.15:80' }],
+  });
+  lan.onframe = (frame: Uint8Array) => void frame.length;
+  lan.input(new Uint8Array(60));
+  const leases: DhcpLease[] = lan.leases();
+  void leases[0]?.state;
+  a.forward({ port: 2222, to: { host: '10.0.2.15', port: 22 } });
+  a.unforward('tcp', 2222);
+  const eth = b.addEthernet({ address: '10.9.0.1/24', mac: '02:00:00:00:00:01', mtu: 1500 });
+  eth.setDefaultRoute(null);
+  void eth.stats().framesIn;
 
   await listener[Symbol.asyncDispose]();
   await a[Symbol.asyncDispose]();
