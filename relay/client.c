@@ -437,15 +437,17 @@ size_t relay_v2_max_message(const relay *r)
 
 size_t relay_config_json(const relay *r, const client *c, char *out, size_t cap)
 {
-    char gw[16];
+    char gw[16], dns_s[16], dns[32] = "";
     int n;
+    if (r->o.dns) /* a resolver for the client's guests (--dns) */
+        snprintf(dns, sizeof dns, ",\"dns\":\"%s\"", ipv4_format(r->o.dns, dns_s));
     if (c->version == 2) /* and the largest message either side may send */
         n = snprintf(out, cap,
-                     "{\"version\":2,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u,\"max_message\":%zu}",
-                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu, relay_v2_max_message(r));
+                     "{\"version\":2,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u%s,\"max_message\":%zu}",
+                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu, dns, relay_v2_max_message(r));
     else
-        n = snprintf(out, cap, "{\"version\":1,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u}",
-                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu);
+        n = snprintf(out, cap, "{\"version\":1,\"address\":\"%s\",\"prefix\":%u,\"gateway\":\"%s\",\"mtu\":%u%s}",
+                     c->addr_s, r->o.prefix, ipv4_format(r->gateway, gw), r->o.mtu, dns);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

@@ -44,6 +44,8 @@ static const char *const usage_text[] = {
     "  --address ADDR/LEN     the relay's address and the clients' subnet (default 10.77.0.1/16;\n"
     "                         LEN 1..30); clients get the other addresses in turn\n"
     "  --mtu N                MTU of the TUN and of every client, 576..65535 (default 1500)\n"
+    "  --dns ADDR             a DNS resolver the config message names to clients (wtcp's guest\n"
+    "                         LANs hand it to their guests); the relay itself runs none\n"
     "  --allow-peers          let clients reach each other (default: a client reaches only the\n"
     "                         relay's address and addresses outside the subnet)\n"
     "WebSocket:\n"
@@ -153,7 +155,7 @@ enum {
     OPT_TUN = 256, OPT_ADDRESS, OPT_MTU, OPT_ALLOW_PEERS, OPT_LISTEN, OPT_CERT, OPT_KEY,
     OPT_TOKEN_FILE, OPT_ORIGIN, OPT_MAX_CLIENTS, OPT_RATE_PPS, OPT_RATE_BYTES, OPT_QUEUE, OPT_QUEUE_BYTES,
     OPT_MAX_MESSAGE, OPT_HANDSHAKE_TIMEOUT, OPT_PING_INTERVAL, OPT_IDLE_TIMEOUT, OPT_METRICS,
-    OPT_METRICS_PATH, OPT_USER, OPT_SEED, OPT_VERSION,
+    OPT_METRICS_PATH, OPT_USER, OPT_SEED, OPT_VERSION, OPT_DNS,
     /* fault options: base + 3 * kind + (0 both, 1 up, 2 down) */
     OPT_FAULT,
 };
@@ -185,6 +187,7 @@ static const struct option long_options[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
+    {"dns", required_argument, NULL, OPT_DNS},
     {"user", required_argument, NULL, OPT_USER},
     {"seed", required_argument, NULL, OPT_SEED},
     {"verbose", no_argument, NULL, 'v'},
@@ -329,6 +332,10 @@ static void parse_options(relay_opts *o, int argc, char **argv)
             if (relay_check_listen(optarg) < 0)
                 usage_error("--metrics %s: want ADDR:PORT, e.g. 127.0.0.1:9187", optarg);
             o->metrics = optarg;
+            break;
+        case OPT_DNS:
+            if (ipv4_parse(optarg, &o->dns) < 0 || o->dns == 0)
+                usage_error("--dns %s: want an IPv4 address, e.g. 10.77.0.1", optarg);
             break;
         case OPT_METRICS_PATH:
             if (optarg[0] != '/')

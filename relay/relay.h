@@ -45,6 +45,7 @@ typedef struct relay_opts {
     uint32_t addr;      /* the relay's address on the TUN (host order) */
     unsigned prefix;
     unsigned mtu;
+    uint32_t dns;       /* a resolver the config message names (host order; 0: none) */
     const char *listen; /* ADDR:PORT, NULL: no WebSocket listener */
     const char *cert, *key;
     const char *token_file;
