@@ -448,7 +448,7 @@ int wtcp_info_get(wtcp_stack *stack, wtcp_sock s, wtcp_info *info);
     X(TCP_DUPLICATE, "tcp: duplicate segment (all of it received before)")    \
     X(IP_NO_ROUTE, "ip: no route to the destination")                         \
     X(ETH_TOO_SHORT, "eth: shorter than a header")                             \
-    X(ETH_NOT_OURS, "eth: destination is another MAC address")                 \
+    X(ETH_NOT_OURS, "eth: to another MAC address or a multicast group")       \
     X(ETH_BAD_SRC, "eth: broadcast/multicast source")                          \
     X(ETH_TYPE, "eth: EtherType not handled")                                  \
     X(ARP_MALFORMED, "arp: malformed")                                         \
