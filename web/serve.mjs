@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // serve.mjs: a small static server for the wtcp web demo (node:* modules only).
 //   node web/serve.mjs [--listen HOST:PORT]     (default 127.0.0.1:8080)
-// Serves web/ at /, bindings/js/lib/* at /wtcp/lib/* and bindings/js/dist/* at /wtcp/dist/*.
+// Serves web/ at /, bindings/js/lib/* at /wtcp/lib/*, bindings/js/dist/* at /wtcp/dist/*, and
+// for v86.html the npm v86 package's build/ at /v86/, /usr/share/seabios at /seabios/ and the
+// guest (tests/v86/build-guest.sh; $WTCP_GUEST_DIR, default build/v86) at /guest/.
 
 import http from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -13,6 +15,10 @@ const repo = resolve(webDir, '..');
 const mounts = [
   ['/wtcp/lib/', join(repo, 'bindings/js/lib')],
   ['/wtcp/dist/', join(repo, 'bindings/js/dist')],
+  // v86.html: the emulator (npm v86), its BIOS (Debian's seabios), the guest (build-guest.sh)
+  ['/v86/', join(repo, 'bindings/js/node_modules/v86/build')],
+  ['/seabios/', '/usr/share/seabios'],
+  ['/guest/', process.env.WTCP_GUEST_DIR || join(repo, 'build/v86')],
   ['/', webDir],
 ];
 const types = {

@@ -97,7 +97,7 @@ else
 fi
 
 # ---- the static server and the services ----
-ip netns exec "$ns" node web/serve.mjs --listen 127.0.0.1:8080 >"$tmp/serve.log" 2>&1 &
+WTCP_GUEST_DIR="$build/v86" ip netns exec "$ns" node web/serve.mjs --listen 127.0.0.1:8080 >"$tmp/serve.log" 2>&1 &
 pids+=("$!")
 ip netns exec "$ns" node web/services.mjs --host 10.77.0.1 >"$tmp/services.log" 2>&1 &
 pids+=("$!")
@@ -135,8 +135,22 @@ for v in ${WEB_BARE_ORDER:-2 1}; do
     fi
 done
 
-# ---- the browser ----
+# ---- the emulator page: a Linux guest in v86 in a tab, on the tab's guest LAN ----
 mkdir -p "$build/artifacts"
+if tests/v86/build-guest.sh "$build/v86" >"$tmp/guest-build.log" 2>&1; then
+    ip netns exec "$ns" node web/serve.mjs --listen 10.77.0.1:8081 >"$tmp/serve2.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 50); do grep -q '^serving' "$tmp/serve2.log" && break; sleep 0.1; done
+    out=$(timeout 200 ip netns exec "$ns" node web/test/v86-page.mjs "$build" "http://127.0.0.1:8080/v86.html?auto=1" 2>&1)
+    echo "$out"
+    passed=$((passed + $(echo "$out" | grep -c '^ok ')))
+    failed=$((failed + $(echo "$out" | grep -c '^FAIL')))
+    echo "$out" | grep -q '^ok ' || fail "v86-page.mjs: no checks ran"
+else
+    fail "the v86 guest could not be built: $(tail -2 "$tmp/guest-build.log" | tr '\n' ' ')"
+fi
+
+# ---- the browser ----
 RELAY_PID=$relay_pid RELAY2_PIDFILE=$tmp/relay2.pid timeout 80 ip netns exec "$ns" node web/test/browser.mjs "$build" 2>&1 | tee "$tmp/browser.log"
 status=${PIPESTATUS[0]}
 b_ok=$(grep -c '^ok ' "$tmp/browser.log")

@@ -23,6 +23,7 @@ import {
   type DhcpLease,
 } from 'wtcp';
 import { createServer, connect, createConnection, Agent, Socket, Server } from 'wtcp/node';
+import { attachV86, connectV86, type V86Like } from 'wtcp/v86';
 
 async function main(): Promise<void> {
   const [a, b]: [Stack, Stack] = await pair({ faults: { seed: 1, loss: 0.01 }, timeWait: 1000, a: { mtu: 1400 } });
@@ -122,6 +123,12 @@ async function main(): Promise<void> {
   void leases[0]?.state;
   a.forward({ port: 2222, to: { host: '10.0.2.15', port: 22 } });
   a.unforward('tcp', 2222);
+  const emulator: V86Like = { add_listener() {}, remove_listener() {}, bus: { send() {} } };
+  const attached = attachV86(emulator, b, { address: '10.0.3.2/24', dhcp: { lease: 600 } });
+  attached.detach();
+  void attached.lan.mac;
+  const viaRelay = await connectV86(emulator, { relay: 'ws://127.0.0.1:8787', dns: false });
+  viaRelay.stack.close();
   const eth = b.addEthernet({ address: '10.9.0.1/24', mac: '02:00:00:00:00:01', mtu: 1500 });
   eth.setDefaultRoute(null);
   void eth.stats().framesIn;
