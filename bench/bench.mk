@@ -15,7 +15,15 @@ BENCH_SP_HDR := $(wildcard bench/sockpair/*.h)
 BENCH_LWIP_CFLAGS = $(shell pkg-config --cflags lwip 2>/dev/null || echo -I/usr/include/lwip)
 BENCH_LWIP_LIBS   = $(shell pkg-config --libs lwip 2>/dev/null || echo -llwip)
 
-.PHONY: bench-throughput
+.PHONY: bench-throughput bench-lan
+
+$(BUILD)/bench/nat: bench/nat.c $(BUILD)/libwtcp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libwtcp.a -o $@
+
+# The guest LAN: NAT's rate native and in wasm, a kernel guest through it, a v86 guest.
+bench-lan: deps $(BUILD)/bench/nat relay wasm js-deps $(BUILD)/tests/wtcp-tapbridge
+	@bench/lan.sh $(BUILD)
 
 $(BUILD)/bench/throughput: bench/throughput.c $(HARNESS_DEP) $(BUILD)/libwtcp.a
 	@mkdir -p $(dir $@)

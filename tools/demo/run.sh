@@ -93,7 +93,10 @@ relay_pid=$!
 tun_up() { ip -4 addr show dev "$tun" 2>/dev/null | grep -q "inet $gateway/"; }
 wait_for 10 tun_up || { cat "$logs/relay.log" >&2; die "the relay did not bring $tun up (log above)"; }
 
-node web/serve.mjs --listen "$host:$web_port" >"$logs/web.log" 2>&1 &
+WTCP_GUEST_DIR="$build/v86" node web/serve.mjs --listen "$host:$web_port" >"$logs/web.log" 2>&1 &
+pids+=($!)
+# What the guest on the emulator page fetches from the relay's host.
+node web/serve.mjs --listen "$gateway:8081" >"$logs/web-relay-host.log" 2>&1 &
 pids+=($!)
 node web/services.mjs --host "$gateway" >"$logs/services.log" 2>&1 &
 pids+=($!)
@@ -113,6 +116,10 @@ if ! curl -sS -m 10 "http://$addr/"; then
     die "curl could not reach the Node-hosted server (logs above)"
 fi
 [ $once -eq 1 ] && exit 0
+# The emulator page's guest (Debian's i386 kernel and busybox, downloaded once).
+say "building the emulator page's guest (once: Debian's i386 kernel and busybox)"
+tests/v86/build-guest.sh "$build/v86" >"$logs/guest-build.log" 2>&1 ||
+    say "(the emulator page's guest could not be built: $logs/guest-build.log)"
 
 page_host=$host
 [ "$host" = 0.0.0.0 ] && page_host=$(hostname -I 2>/dev/null | awk '{ print $1 }')
@@ -124,6 +131,8 @@ $(say "running. Open the page:")
   client gets $(echo "$addr" | awk -F. '{ printf "%s.%s.%s.%d", $1, $2, $3, $4 + 1 }'), so this reaches the first tab you open:
     curl http://$(echo "$addr" | awk -F. '{ printf "%s.%s.%s.%d", $1, $2, $3, $4 + 1 }')/
   (the page shows its own address and command; joins are listed below)
+  A Linux guest in v86 on the tab's own guest LAN (DHCP, NAT by wtcp):
+    http://${page_host:-127.0.0.1}:$web_port/v86.html
   Node-hosted server: curl http://$addr/stats.json      logs: $logs/
   Ctrl-C stops everything and removes $tun.
 EOF
