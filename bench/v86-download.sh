@@ -8,14 +8,14 @@
 #
 # Usage: bench/v86-download.sh [BUILD_DIR=build]   (as root; builds the guest if missing;
 #        needs build/wtcp-relay, wasm, js-deps, seabios)
-# Environment: BENCH_BYTES (default 8 MiB), BENCH_RUNS (default 5).
+# Environment: BENCH_BYTES (default 32 MiB), BENCH_RUNS (default 5).
 set -u
 build=${1:-build}
 build=${build%/}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 case $build in /*) ;; *) build=$root/$build ;; esac
-bytes=${BENCH_BYTES:-8388608}
+bytes=${BENCH_BYTES:-33554432}
 runs=${BENCH_RUNS:-5}
 [ "$(id -u)" -eq 0 ] || { echo "v86-download: needs root" >&2; exit 1; }
 "$root/tests/v86/build-guest.sh" "$build/v86" || exit 1
