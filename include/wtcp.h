@@ -369,6 +369,27 @@ int wtcp_getsockopt(wtcp_stack *stack, wtcp_sock s, int opt, int *value);
 int wtcp_getsockname(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
 int wtcp_getpeername(wtcp_stack *stack, wtcp_sock s, uint32_t *addr, uint16_t *port);
 
+/* Interception (a TCP forwarder, as gVisor's and slirp's): a guest's SYN that arrives on
+ * interface iface for an address that is not the stack's (and that NAT does not take
+ * first: interception comes before it) is held, not answered, and handed to the
+ * application through a listener: wtcp_accept on it returns the held connection, whose
+ * wtcp_getsockname is the address and port the guest asked for. The application opens its
+ * upstream (a Wisp stream, a relay connection), then answers the guest with
+ * wtcp_intercept_complete (the SYN-ACK goes out; the connection is then an ordinary one)
+ * or wtcp_intercept_refuse (RST, or ICMP unreachable from the stack's address on iface,
+ * as a real network would show). The guest's retransmitted SYNs are absorbed meanwhile.
+ * Held connections count against the listener's backlog (beyond it SYNs are dropped and
+ * the guest retries). Closing the listener stops interception (and resets what waits). */
+int wtcp_intercept_listen(wtcp_stack *stack, int iface, int backlog);
+int wtcp_intercept_complete(wtcp_stack *stack, wtcp_sock s);
+enum wtcp_refusal {
+    WTCP_REFUSE_RESET = 0,       /* RST: ECONNREFUSED for the guest */
+    WTCP_REFUSE_NET_UNREACH = 1, /* ICMP destination unreachable, net */
+    WTCP_REFUSE_HOST_UNREACH = 2 /* ... host */
+};
+/* Answers the held SYN with `how` and releases the handle. */
+int wtcp_intercept_refuse(wtcp_stack *stack, wtcp_sock s, int how);
+
 /* Events: which handles need attention, so bindings never poll sockets. */
 /* Event bits, described once: X(name, bit); the enum and the npm package's table. */
 #define WTCP_EVENT_MAP(X)                                                                 \

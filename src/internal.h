@@ -74,6 +74,7 @@ enum {
     TF_DSACK = 1u << 19,       /* dsack_start/end hold a duplicate to report */
     TF_SNDBUF_LOCK = 1u << 20, /* SO_SNDBUF was set: no growth with cwnd (Linux's lock) */
     TF_ACK_ALONE = 1u << 21,   /* this segment's ACK goes out at once, even in a batch */
+    TF_HELD = 1u << 22,        /* an intercepted SYN not answered yet (wtcp_intercept_*) */
 };
 
 /* HyStart++ phases (RFC 9406). */
@@ -237,6 +238,8 @@ typedef struct sock_slot {
     uint8_t ev_queued;         /* on the stack's event list */
     uint8_t in_output_list;
     uint8_t bound;
+    uint8_t intercepted;       /* an interception listener, or a connection it took: no
+                                * port of the stack's (its port is the guest's destination's) */
     uint32_t events;           /* pending event bits */
     uint32_t ev_next, out_next, hash_next, free_next;
     uint32_t port_next;        /* chain in the port index (bound sockets only) */
@@ -279,6 +282,7 @@ typedef struct wtcp_if {
     void *output_user;
     uint64_t in, out, in_bytes, out_bytes, drops;
     struct dhcp_server *dhcp;  /* a DHCP server on this interface, or NULL */
+    uint32_t intercept;        /* its interception listener's index + 1 (0: none) */
 } wtcp_if;
 
 typedef struct arp_pkt {       /* a packet waiting for its next hop's MAC address */

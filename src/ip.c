@@ -113,7 +113,7 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     const wtcp_if *f = &st->ifs[ifx];
     int broadcast = ip.dst == 0xffffffffu || (f->addr && f->mask != 0xffffffffu && ip.dst == (f->addr | ~f->mask));
     int local = if_local(st, ip.dst) != IF_NONE;
-    if (!broadcast && !local && !st->nat) {
+    if (!broadcast && !local && !st->nat && !f->intercept) {
         stack_drop(st, WTCP_DROP_IP_NOT_OURS);
         return WTCP_EADDRNOTAVAIL;
     }
@@ -132,6 +132,10 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     if (!addr_is_unicast(ip.src)) {
         stack_drop(st, WTCP_DROP_IP_BAD_SRC);
         return WTCP_EPROTO;
+    }
+    if (f->intercept && ip.proto == WIRE_PROTO_TCP && !broadcast && !local) {
+        tcp_input(st, &ip); /* a guest's TCP to elsewhere: the interception listener's */
+        return 0;
     }
     if (st->nat && !broadcast && nat_input(st, ifx, &ip))
         return 0; /* forwarded (or dropped and counted) */

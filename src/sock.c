@@ -85,6 +85,9 @@ static void port_unlink(wtcp_stack *st, uint32_t idx);
 
 void sock_release(wtcp_stack *st, uint32_t idx)
 {
+    for (uint8_t i = 0; i < st->nifs; i++) /* an interception listener: interception ends */
+        if (st->ifs[i].intercept == idx + 1)
+            st->ifs[i].intercept = 0;
     sock_slot *s = &st->socks[idx];
     if (!s->in_use)
         return;

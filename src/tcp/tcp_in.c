@@ -240,6 +240,49 @@ void tcp_listen_input(wtcp_stack *st, uint32_t lidx, const wire_ipv4 *ip, const 
     tcp_output(st, idx); /* SYN-ACK */
 }
 
+/* A guest's segment to an address not ours, on an interface with an interception listener:
+ * a SYN becomes a held connection in the listener's accept queue at once (its SYN-ACK
+ * waits for wtcp_intercept_complete); anything else, with no connection, gets a RST. */
+static void tcp_intercept_syn(wtcp_stack *st, const wire_ipv4 *ip, const wire_tcp *seg)
+{
+    uint8_t ifx = st->rx_if;
+    if (ifx == IF_NONE || !st->ifs[ifx].intercept) {
+        stack_drop(st, WTCP_DROP_IP_NOT_OURS);
+        return;
+    }
+    uint32_t lidx = st->ifs[ifx].intercept - 1;
+    if ((seg->flags & (WIRE_TCP_SYN | WIRE_TCP_ACK | WIRE_TCP_RST | WIRE_TCP_FIN)) != WIRE_TCP_SYN) {
+        stack_drop(st, WTCP_DROP_TCP_NO_SOCKET);
+        tcp_send_reset_reply(st, ip, seg);
+        return;
+    }
+    tcp_conn *l = tc(st, lidx);
+    if (l->accept_queued >= l->backlog) {
+        stack_drop(st, WTCP_DROP_TCP_BACKLOG_FULL); /* the guest retries its SYN */
+        return;
+    }
+    uint32_t idx = tcp_child_new(st, lidx, ip, seg, seg->seq);
+    if (idx == WTCP_NONE)
+        return;
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    s->lport = seg->dport; /* the guest's destination, not a port of ours */
+    s->intercepted = 1;
+    c->iss = tcp_isn(st, s);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wnd = seg->win; /* unscaled in a SYN */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    tcp_take_syn_options(st, idx, seg);
+    c->flags |= TF_HELD;
+    hash_insert(st, idx);
+    st->stats.tcp_passive_opens++;
+    tcp_set_state(st, idx, WTCP_SYN_RECEIVED);
+    tc(st, lidx)->syn_queued++;
+    tcp_queue_to_listener(st, idx);
+}
+
 static void tcp_syn_sent_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_tcp *seg)
 {
     tcp_conn *c = tc(st, idx);
@@ -969,6 +1012,13 @@ void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
     if (idx != WTCP_NONE) {
         tcp_conn *c = tc(st, idx);
         c->segs_in++;
+        if (c->flags & TF_HELD) { /* the guest's SYN again, while the application decides */
+            if (f & WIRE_TCP_RST)
+                tcp_done(st, idx, WTCP_ECONNRESET);
+            else
+                stack_drop(st, WTCP_DROP_TCP_DUPLICATE);
+            return;
+        }
         if (c->state == WTCP_TIME_WAIT && (f & WIRE_TCP_SYN) && !(f & WIRE_TCP_ACK)) {
             /* RFC 6191 / 1122 4.2.2.13: a new SYN above RCV.NXT (or with a newer timestamp)
              * may reopen the connection through a listener. */
@@ -996,6 +1046,10 @@ void tcp_input(wtcp_stack *st, const wire_ipv4 *ip)
     }
     if (tcp_tw_input(st, ip, &seg))
         return;
+    if (if_local(st, ip->dst) == IF_NONE) { /* to elsewhere: only interception gets here */
+        tcp_intercept_syn(st, ip, &seg);
+        return;
+    }
     idx = hash_lookup(st, ip->dst, seg.dport, 0, 0);
     if (idx != WTCP_NONE && tc(st, idx)->state == WTCP_LISTEN) {
         tc(st, idx)->segs_in++;

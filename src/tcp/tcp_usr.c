@@ -280,7 +280,8 @@ int wtcp_accept(wtcp_stack *st, wtcp_sock h, uint32_t *addr, uint16_t *port)
     c->accept_next = WTCP_NONE;
     sock_slot *cs = sk(st, child);
     cs->user_owned = 1;
-    sock_bind_port(st, child, cs->lport);
+    if (!cs->intercepted) /* an intercepted connection's port is the guest's destination's */
+        sock_bind_port(st, child, cs->lport);
     if (addr)
         *addr = cs->raddr;
     if (port)
@@ -535,6 +536,81 @@ static void tcp_close_listener(wtcp_stack *st, uint32_t idx)
             tcp_send_rst(st, i);
         tcp_done(st, i, WTCP_ECONNABORTED);
     }
+}
+
+/* ---- interception ---- */
+
+int wtcp_intercept_listen(wtcp_stack *st, int iface, int backlog)
+{
+    if (!st || iface < 0 || iface >= st->nifs || !st->ifs[iface].link || st->ifs[iface].intercept)
+        return WTCP_EINVAL;
+    uint32_t idx = sock_alloc(st, WTCP_SOCK_STREAM);
+    if (idx == WTCP_NONE)
+        return WTCP_EMFILE;
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    s->user_owned = 1;
+    s->intercepted = 1;
+    s->laddr = 0;
+    c->backlog = backlog < 1 ? 1 : (uint32_t)backlog;
+    if (c->backlog > st->cfg.max_backlog)
+        c->backlog = st->cfg.max_backlog;
+    c->accept_head = c->accept_tail = WTCP_NONE;
+    c->parent = c->accept_next = WTCP_NONE;
+    tcp_set_state(st, idx, WTCP_LISTEN); /* in no table: only interception feeds it */
+    st->ifs[iface].intercept = idx + 1;
+    return sock_handle(st, idx);
+}
+
+int wtcp_intercept_complete(wtcp_stack *st, wtcp_sock h)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    tcp_conn *c = tc(st, idx);
+    if (!(c->flags & TF_HELD) || c->state != WTCP_SYN_RECEIVED)
+        return WTCP_EINVAL;
+    c->flags &= ~(uint32_t)TF_HELD;
+    sock_want_output(st, idx); /* the SYN-ACK, at the next wtcp_poll */
+    return 0;
+}
+
+int wtcp_intercept_refuse(wtcp_stack *st, wtcp_sock h, int how)
+{
+    LOOKUP(WTCP_SOCK_STREAM);
+    sock_slot *s = sk(st, idx);
+    tcp_conn *c = &s->u.tcp;
+    if (!(c->flags & TF_HELD) || how < WTCP_REFUSE_RESET || how > WTCP_REFUSE_HOST_UNREACH)
+        return WTCP_EINVAL;
+    /* What the guest's SYN looked like: the RST answers it, the ICMP error quotes it. */
+    uint8_t q[WIRE_IPV4_HDR + 8];
+    wire_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.total_len = WIRE_IPV4_HDR + WIRE_TCP_HDR;
+    ip.ttl = 64;
+    ip.proto = WIRE_PROTO_TCP;
+    ip.src = s->raddr;
+    ip.dst = s->laddr;
+    wire_ipv4_emit(q, &ip);
+    wire_put16(q + 20, s->rport);
+    wire_put16(q + 22, s->lport);
+    wire_put32(q + 24, c->irs);
+    ip.hdr_len = WIRE_IPV4_HDR;
+    ip.payload = q + WIRE_IPV4_HDR;
+    ip.payload_len = 8;
+    if (how == WTCP_REFUSE_RESET) {
+        wire_tcp seg;
+        memset(&seg, 0, sizeof seg);
+        seg.sport = s->rport;
+        seg.dport = s->lport;
+        seg.seq = c->irs;
+        seg.flags = WIRE_TCP_SYN;
+        tcp_send_reset_reply(st, &ip, &seg);
+    } else {
+        icmp_send_error(st, WIRE_ICMP_DEST_UNREACH,
+                        how == WTCP_REFUSE_NET_UNREACH ? WIRE_ICMP_NET_UNREACH : WIRE_ICMP_HOST_UNREACH, 0, &ip);
+    }
+    s->user_owned = 0;
+    tcp_done(st, idx, 0);
+    return 0;
 }
 
 int wtcp_abort(wtcp_stack *st, wtcp_sock h)
