@@ -1,6 +1,6 @@
 /* fuzz_ether.c: libFuzzer target for a gateway stack: frames into an Ethernet interface
- * with ARP, a DHCP server, a TCP listener and a UDP socket, and NAT onto an IP uplink (a
- * port forward too), packets into the uplink, with the clock moving between them. Most
+ * with ARP, a DHCP server, a TCP listener, a UDP socket and TCP interception (held SYNs
+ * completed or refused), and NAT onto an IP uplink (a port forward too), packets into the uplink, with the clock moving between them. Most
  * inputs are shaped (our MAC or broadcast, valid IPv4 header and transport sums, DHCP's
  * cookie, destinations beyond the uplink) so that the fuzzer reaches ARP, DHCP and NAT
  * logic; the counting allocator turns a leak into a crash. */
@@ -73,9 +73,9 @@ static size_t shape(uint8_t *f, size_t len, uint8_t ctl)
             }
             wire_l4_checksum(u, n - 20, wire_get32(ip + 12), wire_get32(ip + 16), WIRE_PROTO_UDP);
         }
-    } else { /* TCP, UDP or ICMP to us, or beyond the uplink (through NAT) */
+    } else { /* TCP, UDP or ICMP to us, or beyond the uplink (NAT; TCP: interception) */
         ip[9] = (ctl & 8) ? WIRE_PROTO_ICMP : (ctl & 32) ? WIRE_PROTO_UDP : WIRE_PROTO_TCP;
-        uint32_t dst = (ctl & 16) ? REMOTE : GW;
+        uint32_t dst = (ctl & 16) ? REMOTE + (uint32_t)(ip[1] & 3) : GW; /* 4 remotes, by TOS */
         wire_put32(ip + 12, GUEST);
         wire_put32(ip + 16, dst);
         uint8_t *l4 = ip + 20;
@@ -145,6 +145,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wtcp_listen(st, l, 4);
     int u = wtcp_socket(st, WTCP_SOCK_DGRAM);
     wtcp_bind(st, u, 0, 5353);
+    int il = wtcp_intercept_listen(st, 1, 4); /* TCP to elsewhere: held, then completed or refused */
+    if (il <= 0)
+        abort();
     uint64_t now = 1000;
     int conns[8];
     int nconns = 0;
@@ -193,6 +196,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int a = wtcp_accept(st, l, NULL, NULL);
         if (a > 0 && nconns < 8)
             conns[nconns++] = a;
+        int held = wtcp_accept(st, il, NULL, NULL);
+        if (held > 0) {
+            if ((ctl & 0x30) == 0x30)
+                wtcp_intercept_refuse(st, held, ctl & 3 ? (ctl & 3) - 1 : 0);
+            else if (wtcp_intercept_complete(st, held) == 0 && nconns < 8)
+                conns[nconns++] = held;
+            else
+                wtcp_close(st, held);
+        }
         for (int i = 0; i < nconns; i++) {
             while (wtcp_recv(st, conns[i], buf, sizeof buf) > 0) {
             }
