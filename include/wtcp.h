@@ -389,6 +389,20 @@ enum wtcp_refusal {
 };
 /* Answers the held SYN with `how` and releases the handle. */
 int wtcp_intercept_refuse(wtcp_stack *stack, wtcp_sock s, int how);
+/* UDP the same way: datagrams that arrive on iface for addresses not the stack's go to the
+ * UDP socket this returns (before NAT), each with its destination; answers leave with
+ * wtcp_intercept_sendto from that destination, or as ICMP port unreachable (what a host
+ * with nothing on the port sends). Its queue is bounded as any UDP socket's (SO_RCVBUF). */
+int wtcp_intercept_udp(wtcp_stack *stack, int iface);
+/* As wtcp_recvfrom, with the address and port the datagram was sent to. */
+int wtcp_intercept_recvfrom(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len, uint32_t *src,
+                            uint16_t *src_port, uint32_t *dst, uint16_t *dst_port);
+/* A datagram to to:to_port (a guest) from from:from_port (the address it asked). */
+int wtcp_intercept_sendto(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len, uint32_t from,
+                          uint16_t from_port, uint32_t to, uint16_t to_port);
+/* ICMP port unreachable from from:from_port to to:to_port, quoting its datagram's headers. */
+int wtcp_intercept_unreachable(wtcp_stack *stack, wtcp_sock s, uint32_t from, uint16_t from_port,
+                               uint32_t to, uint16_t to_port);
 
 /* Events: which handles need attention, so bindings never poll sockets. */
 /* Event bits, described once: X(name, bit); the enum and the npm package's table. */

@@ -283,6 +283,7 @@ typedef struct wtcp_if {
     uint64_t in, out, in_bytes, out_bytes, drops;
     struct dhcp_server *dhcp;  /* a DHCP server on this interface, or NULL */
     uint32_t intercept;        /* its interception listener's index + 1 (0: none) */
+    uint32_t intercept_udp;    /* its UDP interception socket's index + 1 (0: none) */
 } wtcp_if;
 
 typedef struct arp_pkt {       /* a packet waiting for its next hop's MAC address */
@@ -442,7 +443,11 @@ void udp_set_bound(wtcp_stack *st, uint32_t idx, uint16_t port);
 int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr,
                uint16_t port);
 int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr,
-                 uint16_t *port);
+                 uint16_t *port, uint32_t *dst, uint16_t *dst_port);
+/* A datagram for UDP interception socket idx (a guest's, to elsewhere). */
+void udp_intercept_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip);
+int udp_send_from(wtcp_stack *st, const void *buf, size_t len, uint32_t from, uint16_t from_port, uint32_t to,
+                  uint16_t to_port);
 
 /* ---- tcp/ ---- */
 void tcp_input(wtcp_stack *st, const wire_ipv4 *ip);

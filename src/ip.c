@@ -113,7 +113,7 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     const wtcp_if *f = &st->ifs[ifx];
     int broadcast = ip.dst == 0xffffffffu || (f->addr && f->mask != 0xffffffffu && ip.dst == (f->addr | ~f->mask));
     int local = if_local(st, ip.dst) != IF_NONE;
-    if (!broadcast && !local && !st->nat && !f->intercept) {
+    if (!broadcast && !local && !st->nat && !f->intercept && !f->intercept_udp) {
         stack_drop(st, WTCP_DROP_IP_NOT_OURS);
         return WTCP_EADDRNOTAVAIL;
     }
@@ -135,6 +135,10 @@ int ip_input(wtcp_stack *st, uint8_t ifx, const void *packet, size_t len)
     }
     if (f->intercept && ip.proto == WIRE_PROTO_TCP && !broadcast && !local) {
         tcp_input(st, &ip); /* a guest's TCP to elsewhere: the interception listener's */
+        return 0;
+    }
+    if (f->intercept_udp && ip.proto == WIRE_PROTO_UDP && !broadcast && !local) {
+        udp_intercept_input(st, f->intercept_udp - 1, &ip);
         return 0;
     }
     if (st->nat && !broadcast && nat_input(st, ifx, &ip))

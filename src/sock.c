@@ -88,6 +88,8 @@ void sock_release(wtcp_stack *st, uint32_t idx)
     for (uint8_t i = 0; i < st->nifs; i++) /* an interception listener: interception ends */
         if (st->ifs[i].intercept == idx + 1)
             st->ifs[i].intercept = 0;
+        else if (st->ifs[i].intercept_udp == idx + 1)
+            st->ifs[i].intercept_udp = 0;
     sock_slot *s = &st->socks[idx];
     if (!s->in_use)
         return;

@@ -1,9 +1,13 @@
-/* udp.c: UDP sockets (RFC 768): bind, sendto, recvfrom, checksums, port unreachable. */
+/* udp.c: UDP sockets (RFC 768): bind, sendto, recvfrom, checksums, port unreachable, and
+ * the interception socket that takes a guest's datagrams to elsewhere. */
 #include <string.h>
 
 #include "internal.h"
 
-enum { UDP_REC_HDR = 8 }; /* queue record: addr(4) port(2) len(2) */
+enum {
+    UDP_REC_HDR = 8,      /* queue record: addr(4) port(2) len(2) */
+    UDP_REC_HDR_DST = 14, /* an interception socket's: then the destination, addr(4) port(2) */
+};
 
 /* The socket bound to port on laddr (or on every address); laddr 0: any on port. */
 static uint32_t udp_find(const wtcp_stack *st, uint32_t laddr, uint16_t port)
@@ -29,6 +33,36 @@ void udp_free(wtcp_stack *st, sock_slot *s)
     memset(&s->u.udp.queue, 0, sizeof s->u.udp.queue);
 }
 
+/* Queues a datagram for socket idx (with its destination when it is an interception socket). */
+static void udp_queue(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip, const wire_udp *u)
+{
+    sock_slot *s = &st->socks[idx];
+    wtcp_ring *q = &s->u.udp.queue;
+    uint32_t hdr = s->intercepted ? UDP_REC_HDR_DST : UDP_REC_HDR;
+    if (!q->buf) {
+        q->cap = s->rcvbuf_opt < UDP_DEFAULT_QUEUE ? UDP_DEFAULT_QUEUE : s->rcvbuf_opt;
+        q->buf = wtcp_mem_alloc(st, q->cap);
+        if (!q->buf) {
+            q->cap = 0;
+            stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
+            return;
+        }
+    }
+    if (ring_free(q) < hdr + u->payload_len) {
+        stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
+        return;
+    }
+    uint8_t rec[UDP_REC_HDR_DST];
+    wire_put32(rec, ip->src);
+    wire_put16(rec + 4, u->sport);
+    wire_put16(rec + 6, (uint16_t)u->payload_len);
+    wire_put32(rec + 8, ip->dst);
+    wire_put16(rec + 12, u->dport);
+    ring_write(q, rec, hdr);
+    ring_write(q, u->payload, (uint32_t)u->payload_len);
+    sock_event(st, idx, WTCP_EV_READABLE);
+}
+
 void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
 {
     wire_udp u;
@@ -45,28 +79,19 @@ void udp_input(wtcp_stack *st, const wire_ipv4 *ip)
             icmp_send_error(st, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, ip);
         return;
     }
-    sock_slot *s = &st->socks[idx];
-    wtcp_ring *q = &s->u.udp.queue;
-    if (!q->buf) {
-        q->cap = s->rcvbuf_opt < UDP_DEFAULT_QUEUE ? UDP_DEFAULT_QUEUE : s->rcvbuf_opt;
-        q->buf = wtcp_mem_alloc(st, q->cap);
-        if (!q->buf) {
-            q->cap = 0;
-            stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
-            return;
-        }
-    }
-    if (ring_free(q) < UDP_REC_HDR + u.payload_len) {
-        stack_drop(st, WTCP_DROP_UDP_QUEUE_FULL);
+    udp_queue(st, idx, ip, &u);
+}
+
+void udp_intercept_input(wtcp_stack *st, uint32_t idx, const wire_ipv4 *ip)
+{
+    wire_udp u;
+    int r = wire_udp_parse(ip->payload, ip->payload_len, ip->src, ip->dst, &u);
+    if (r != WIRE_OK) {
+        stack_drop(st, r);
         return;
     }
-    uint8_t rec[UDP_REC_HDR];
-    wire_put32(rec, ip->src);
-    wire_put16(rec + 4, u.sport);
-    wire_put16(rec + 6, (uint16_t)u.payload_len);
-    ring_write(q, rec, UDP_REC_HDR);
-    ring_write(q, u.payload, (uint32_t)u.payload_len);
-    sock_event(st, idx, WTCP_EV_READABLE);
+    st->stats.udp_in++;
+    udp_queue(st, idx, ip, &u);
 }
 
 static int port_free_for_udp(const wtcp_stack *st, uint32_t idx, uint16_t port, const void *ctx)
@@ -85,6 +110,22 @@ int udp_bind_ephemeral(wtcp_stack *st, uint32_t idx)
     return 0;
 }
 
+/* A datagram from from:from_port (ours, or a destination an interception socket took). */
+int udp_send_from(wtcp_stack *st, const void *buf, size_t len, uint32_t from, uint16_t from_port, uint32_t to,
+                  uint16_t to_port)
+{
+    if (len > st->tx_cap - WIRE_IPV4_HDR - WIRE_UDP_HDR || len > 65507)
+        return WTCP_EMSGSIZE;
+    uint8_t *seg = st->tx + WIRE_IPV4_HDR;
+    size_t n = wire_udp_emit(seg, from_port, to_port, len);
+    if (len)
+        memcpy(seg + n, buf, len);
+    wire_l4_checksum(seg, n + len, from, to, WIRE_PROTO_UDP);
+    st->stats.udp_out++;
+    int r = ip_send(st, from, to, WIRE_PROTO_UDP, n + len);
+    return r < 0 ? r : (int)len;
+}
+
 int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32_t addr, uint16_t port)
 {
     sock_slot *s = &st->socks[idx];
@@ -97,26 +138,26 @@ int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32
         if (r < 0)
             return r;
     }
-    uint8_t *seg = st->tx + WIRE_IPV4_HDR;
-    size_t n = wire_udp_emit(seg, s->lport, port, len);
-    if (len)
-        memcpy(seg + n, buf, len);
     uint32_t src = s->laddr ? s->laddr : if_source_for(st, addr);
     if (src == 0)
         return WTCP_ENETUNREACH;
-    wire_l4_checksum(seg, n + len, src, addr, WIRE_PROTO_UDP);
-    st->stats.udp_out++;
-    ip_send(st, src, addr, WIRE_PROTO_UDP, n + len);
-    return (int)len;
+    int r = udp_send_from(st, buf, len, src, s->lport, addr, port);
+    return r < 0 && r != WTCP_EMSGSIZE ? (int)len : r; /* a datagram without a route is dropped, counted */
 }
 
-int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr, uint16_t *port)
+int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr, uint16_t *port,
+                 uint32_t *dst, uint16_t *dst_port)
 {
     wtcp_ring *q = &st->socks[idx].u.udp.queue;
-    if (q->len < UDP_REC_HDR)
+    uint32_t hdr = st->socks[idx].intercepted ? UDP_REC_HDR_DST : UDP_REC_HDR;
+    if (q->len < hdr)
         return WTCP_EAGAIN;
-    uint8_t rec[UDP_REC_HDR];
-    ring_read(q, rec, UDP_REC_HDR);
+    uint8_t rec[UDP_REC_HDR_DST];
+    ring_read(q, rec, hdr);
+    if (dst)
+        *dst = hdr == UDP_REC_HDR_DST ? wire_get32(rec + 8) : 0;
+    if (dst_port)
+        *dst_port = hdr == UDP_REC_HDR_DST ? wire_get16(rec + 12) : 0;
     uint32_t dlen = wire_get16(rec + 6);
     uint32_t take = dlen < len ? dlen : (uint32_t)len;
     ring_peek(q, 0, buf, take);
@@ -125,7 +166,7 @@ int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *
         *addr = wire_get32(rec);
     if (port)
         *port = wire_get16(rec + 4);
-    if (q->len >= UDP_REC_HDR)
+    if (q->len >= hdr)
         sock_event(st, idx, WTCP_EV_READABLE);
     return (int)take;
 }

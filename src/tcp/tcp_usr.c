@@ -954,5 +954,67 @@ int wtcp_recvfrom(wtcp_stack *st, wtcp_sock h, void *buf, size_t len, uint32_t *
     LOOKUP(WTCP_SOCK_DGRAM);
     if (!buf && len)
         return WTCP_EINVAL;
-    return udp_recvfrom(st, idx, buf, len, addr, port);
+    return udp_recvfrom(st, idx, buf, len, addr, port, NULL, NULL);
+}
+
+int wtcp_intercept_udp(wtcp_stack *st, int iface)
+{
+    if (!st || iface < 0 || iface >= st->nifs || !st->ifs[iface].link || st->ifs[iface].intercept_udp)
+        return WTCP_EINVAL;
+    uint32_t idx = sock_alloc(st, WTCP_SOCK_DGRAM);
+    if (idx == WTCP_NONE)
+        return WTCP_EMFILE;
+    sock_slot *s = sk(st, idx);
+    s->user_owned = 1;
+    s->intercepted = 1; /* bound to no port: interception alone feeds it */
+    st->ifs[iface].intercept_udp = idx + 1;
+    return sock_handle(st, idx);
+}
+
+/* The interception socket h (not any UDP socket). */
+#define LOOKUP_UDP_INTERCEPT()                                                                \
+    LOOKUP(WTCP_SOCK_DGRAM);                                                                  \
+    if (!sk(st, idx)->intercepted)                                                            \
+        return WTCP_EINVAL
+
+int wtcp_intercept_recvfrom(wtcp_stack *st, wtcp_sock h, void *buf, size_t len, uint32_t *src, uint16_t *src_port,
+                            uint32_t *dst, uint16_t *dst_port)
+{
+    LOOKUP_UDP_INTERCEPT();
+    if (!buf && len)
+        return WTCP_EINVAL;
+    return udp_recvfrom(st, idx, buf, len, src, src_port, dst, dst_port);
+}
+
+int wtcp_intercept_sendto(wtcp_stack *st, wtcp_sock h, const void *buf, size_t len, uint32_t from,
+                          uint16_t from_port, uint32_t to, uint16_t to_port)
+{
+    LOOKUP_UDP_INTERCEPT();
+    if ((!buf && len) || !from || !from_port || !to_port || if_local(st, to) != IF_NONE)
+        return WTCP_EINVAL;
+    if (!addr_reachable(st, to))
+        return WTCP_ENETUNREACH;
+    return udp_send_from(st, buf, len, from, from_port, to, to_port);
+}
+
+int wtcp_intercept_unreachable(wtcp_stack *st, wtcp_sock h, uint32_t from, uint16_t from_port, uint32_t to,
+                               uint16_t to_port)
+{
+    LOOKUP_UDP_INTERCEPT();
+    if (!from || !to || !from_port || !to_port || !addr_reachable(st, to))
+        return WTCP_EINVAL;
+    /* Quote the headers of the datagram it answers (to:to_port -> from:from_port). */
+    uint8_t q[WIRE_IPV4_HDR + WIRE_UDP_HDR];
+    wire_ipv4 ip;
+    memset(&ip, 0, sizeof ip);
+    ip.total_len = WIRE_IPV4_HDR + WIRE_UDP_HDR;
+    ip.ttl = 64;
+    ip.proto = WIRE_PROTO_UDP;
+    ip.src = to;
+    ip.dst = from;
+    wire_ipv4_emit(q, &ip);
+    wire_udp_emit(q + WIRE_IPV4_HDR, to_port, from_port, 0);
+    size_t n = wire_icmp_emit(st->tx + WIRE_IPV4_HDR, WIRE_ICMP_DEST_UNREACH, WIRE_ICMP_PORT_UNREACH, 0, q, sizeof q);
+    st->stats.icmp_out++;
+    return ip_send(st, from, to, WIRE_PROTO_ICMP, n); /* from the host that is not there */
 }

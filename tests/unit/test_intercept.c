@@ -1,8 +1,9 @@
-/* test_intercept.c: interception of a guest's TCP (wtcp_intercept_*): a guest stack on the
- * gateway's Ethernet LAN connects to addresses elsewhere; the gateway holds each SYN until
- * the application (this test, as the upstream) completes it, and the guest then talks to
- * the address it asked for; refusals become RST or ICMP unreachable; the backlog bounds
- * what is held; NAT carries the rest beside it. */
+/* test_intercept.c: interception of a guest's TCP and UDP (wtcp_intercept_*): a guest stack
+ * on the gateway's Ethernet LAN connects to addresses elsewhere; the gateway holds each SYN
+ * until the application (this test, as the upstream) completes it, and the guest then
+ * talks to the address it asked for; refusals become RST or ICMP unreachable; the backlog
+ * bounds what is held; datagrams come with their destination and are answered from it;
+ * NAT carries the rest beside it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -223,6 +224,78 @@ TEST(the_backlog_bounds_what_is_held_and_closing_the_listener_ends_interception)
     CHECK_EQ_U(lan_free(n.l), 0);
 }
 
+TEST(udp_to_elsewhere_is_taken_with_its_destination_and_answered_from_it)
+{
+    net n;
+    CHECK(net_init(&n, 8));
+    int iu = wtcp_intercept_udp(n.gw, 1);
+    CHECK(iu > 0);
+    CHECK_EQ_I(wtcp_intercept_udp(n.gw, 1), WTCP_EINVAL); /* once per interface */
+    int g = wtcp_socket(n.guest, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_bind(n.guest, g, 0, 5353), 0);
+    CHECK_EQ_I(wtcp_sendto(n.guest, g, "query-a", 7, FAR, 53), 7);
+    CHECK_EQ_I(wtcp_sendto(n.guest, g, "query-b", 7, FAR + 9, 5000), 7);
+    lan_run(n.l, 10);
+    uint8_t buf[64];
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    CHECK_EQ_I(wtcp_intercept_recvfrom(n.gw, iu, buf, sizeof buf, &src, &sport, &dst, &dport), 7);
+    CHECK_MEM(buf, "query-a", 7);
+    CHECK_EQ_U(src, GUEST);
+    CHECK_EQ_U(sport, 5353);
+    CHECK_EQ_U(dst, FAR);
+    CHECK_EQ_U(dport, 53);
+    CHECK_EQ_I(wtcp_intercept_recvfrom(n.gw, iu, buf, sizeof buf, &src, &sport, &dst, &dport), 7);
+    CHECK_EQ_U(dst, FAR + 9);
+    CHECK_EQ_U(dport, 5000);
+    CHECK_EQ_I(wtcp_intercept_recvfrom(n.gw, iu, buf, sizeof buf, NULL, NULL, NULL, NULL), WTCP_EAGAIN);
+    /* The answer comes from the address asked. */
+    CHECK_EQ_I(wtcp_intercept_sendto(n.gw, iu, "answer", 6, FAR, 53, GUEST, 5353), 6);
+    lan_run(n.l, 10);
+    uint32_t from;
+    uint16_t fport;
+    CHECK_EQ_I(wtcp_recvfrom(n.guest, g, buf, sizeof buf, &from, &fport), 6);
+    CHECK_MEM(buf, "answer", 6);
+    CHECK_EQ_U(from, FAR);
+    CHECK_EQ_U(fport, 53);
+    /* Nothing on the other port: port unreachable, from that host, quoting the datagram. */
+    wtcp_stats s0, s1;
+    wtcp_stats_get(n.guest, &s0);
+    CHECK_EQ_I(wtcp_intercept_unreachable(n.gw, iu, FAR + 9, 5000, GUEST, 5353), 0);
+    lan_run(n.l, 10);
+    wtcp_stats_get(n.guest, &s1);
+    CHECK_EQ_U(s1.icmp_in, s0.icmp_in + 1);
+    CHECK_EQ_U(s1.drop[WTCP_DROP_ICMP_CHECKSUM], 0);
+    CHECK_EQ_U(s1.drop[WTCP_DROP_ICMP_MALFORMED], 0);
+    /* Argument checks; an ordinary UDP socket is not an interception socket. */
+    CHECK_EQ_I(wtcp_intercept_sendto(n.gw, iu, "x", 1, 0, 53, GUEST, 5353), WTCP_EINVAL);
+    CHECK_EQ_I(wtcp_intercept_sendto(n.gw, iu, "x", 1, FAR, 53, GW, 5353), WTCP_EINVAL);
+    int plain = wtcp_socket(n.gw, WTCP_SOCK_DGRAM);
+    CHECK_EQ_I(wtcp_intercept_sendto(n.gw, plain, "x", 1, FAR, 53, GUEST, 5353), WTCP_EINVAL);
+    CHECK_EQ_I(wtcp_intercept_recvfrom(n.gw, plain, buf, sizeof buf, NULL, NULL, NULL, NULL), WTCP_EINVAL);
+    /* Bounded: a flood fills the socket's queue (SO_RCVBUF, 256 KiB), the rest is dropped
+     * and counted. */
+    static uint8_t big[1400];
+    for (int i = 0; i < 400; i++) {
+        wtcp_sendto(n.guest, g, big, sizeof big, FAR, 53);
+        if (i % 20 == 19)
+            lan_run(n.l, 2);
+    }
+    lan_run(n.l, 10);
+    int queued = 0;
+    while (wtcp_intercept_recvfrom(n.gw, iu, big, sizeof big, NULL, NULL, NULL, NULL) > 0)
+        queued++;
+    CHECK(queued > 100 && queued <= 262144 / (1400 + 14));
+    CHECK_EQ_U(lan_drops(n.gw, WTCP_DROP_UDP_QUEUE_FULL), 400 - (uint64_t)queued);
+    /* Closed: datagrams to elsewhere are no one's again (NAT is off). */
+    CHECK_EQ_I(wtcp_close(n.gw, iu), 0);
+    uint64_t before = lan_drops(n.gw, WTCP_DROP_IP_NOT_OURS);
+    CHECK_EQ_I(wtcp_sendto(n.guest, g, "late", 4, FAR, 53), 4);
+    lan_run(n.l, 10);
+    CHECK_EQ_U(lan_drops(n.gw, WTCP_DROP_IP_NOT_OURS), before + 1);
+    CHECK_EQ_U(lan_free(n.l), 0);
+}
+
 TEST(interception_takes_tcp_and_nat_the_rest)
 {
     net n;
@@ -245,4 +318,5 @@ TEST(interception_takes_tcp_and_nat_the_rest)
 
 UNIT_MAIN(RUN(a_held_syn_is_answered_once_the_application_completes_it), RUN(refusals_look_like_a_real_network),
           RUN(the_backlog_bounds_what_is_held_and_closing_the_listener_ends_interception),
+          RUN(udp_to_elsewhere_is_taken_with_its_destination_and_answered_from_it),
           RUN(interception_takes_tcp_and_nat_the_rest))
