@@ -32,6 +32,8 @@ JS_EXPORTS := malloc free \
 	wjs_sockopt_name wjs_sockopt_value wjs_event_name wjs_event_bit wjs_state_name \
 	wjs_iface_add wjs_iface_input wjs_route_default wjs_iface_stats wjs_dhcp_enable wjs_dhcp_static \
 	wjs_dhcp_lease wjs_nat_enable wjs_nat_dns wjs_nat_forward wjs_nat_unforward \
+	wjs_intercept_listen wjs_intercept_complete wjs_intercept_refuse wjs_intercept_udp \
+	wjs_intercept_recvfrom wjs_intercept_sendto wjs_intercept_unreachable \
 	wtcp_socket wtcp_bind wtcp_listen wtcp_connect wtcp_shutdown wtcp_close wtcp_abort \
 	wtcp_setsockopt wtcp_readable wtcp_writable \
 	wtcp_errname wtcp_strerror wtcp_drop_name wtcp_state_name wtcp_congestion_name

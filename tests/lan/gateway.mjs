@@ -4,6 +4,7 @@
 // device in the guest's namespace through wtcp-tapbridge (2-byte lengths on a pipe).
 //
 // Usage: node gateway.mjs RELAY_URL GUEST_NETNS TAPBRIDGE CONTROL_PORT
+//   (GATEWAY_WISP=URL [GATEWAY_DNS=ADDR]: the uplink is that Wisp server; RELAY_URL unused)
 // Prints "ready ADDRESS" (the stack's address from the relay) once the LAN is up. It also
 // serves, on the LAN's gateway address 10.0.2.2 port 8080, a page from Node's http over
 // wtcp/node, and on 127.0.0.1:CONTROL_PORT (kernel TCP, for the test script):
@@ -23,11 +24,16 @@ if (!controlPort) {
   process.exit(2);
 }
 
-const stack = await createStack({ relay: url });
+// With a Wisp server (GATEWAY_WISP=ws://...) the stack needs no relay: the guests' TCP and
+// UDP become Wisp streams (interception), and GATEWAY_DNS names their resolver.
+const wispUrl = process.env.GATEWAY_WISP;
+const stack = wispUrl ? await createStack({ address: '192.168.250.1', prefix: 24 }) : await createStack({ relay: url });
 const lan = stack.addGuestLan({
   address: '10.0.2.2/24',
   dhcp: { first: '10.0.2.15', last: '10.0.2.99', lease: 3600 },
-  forwards: [{ protocol: 'tcp', port: 8022, to: '10.0.2.15:8000' }],
+  ...(wispUrl
+    ? { wisp: wispUrl, dns: process.env.GATEWAY_DNS ?? false }
+    : { forwards: [{ protocol: 'tcp', port: 8022, to: '10.0.2.15:8000' }] }),
 });
 
 // The TAP device's frames, both ways, with their 2-byte lengths.
@@ -89,7 +95,7 @@ const control = http.createServer(async (req, res) => {
     } else if (u.pathname === '/leases') {
       res.end(JSON.stringify(lan.leases()));
     } else if (u.pathname === '/stats') {
-      res.end(JSON.stringify({ stack: stack.stats(), lan: lan.stats() }));
+      res.end(JSON.stringify({ stack: stack.stats(), lan: lan.stats(), heap: stack.stats().heapBytes, rss: process.memoryUsage().rss }));
     } else {
       res.statusCode = 404;
       res.end();

@@ -6,11 +6,17 @@
 
 import { WtcpError, errorFromErrno } from './errors.js';
 import { parseAddress, formatAddress, checkPort, optionalInt, checkOptions, describe, toBytes } from './args.js';
+import { EV } from './wasm.js';
+import { WispConnection, WISP_TCP, WISP_UDP } from './wisp.js';
+import { webSocketClass } from './links.js';
 
 const LINK_ETHERNET = 2;
 const PROTO = { tcp: 6, udp: 17 };
 const LEASE_STATES = { 1: 'offered', 2: 'bound', 3: 'declined' };
 const NONE = 0xffffffff;
+const REFUSALS = { reset: 0, net: 1, host: 2 };
+const PENDING_MAX = 1 << 20; // bytes from a Wisp stream waiting for the guest before reading stops
+const PENDING_HARD = 16 << 20; // ... where the WebSocket cannot pause: the stream is closed
 
 const clock = globalThis.performance ?? Date;
 
@@ -130,6 +136,85 @@ export class EthernetInterface {
     if (r < 0) throw errorFromErrno(r, `setDefaultRoute(${gateway}) (not on ${this.address}/${this.prefix})`);
   }
 
+  /** Interception of what guests send to addresses that are not the stack's (before NAT):
+   * `tcp(request)` gets each connection's SYN, held: `request.address`/`port` (where the
+   * guest wants to go), `request.from`; it calls `request.accept()` (the guest's handshake
+   * completes; returns the Connection) or `request.refuse('reset' | 'net' | 'host')`;
+   * `udp(datagram)` gets each datagram: `data`, `address`/`port` (its destination),
+   * `from`, `reply(bytes)` (from that destination) and `unreachable()`. */
+  intercept({ tcp, udp, backlog = 128 } = {}) {
+    const core = this.#core;
+    const stack = this.#stack;
+    if (tcp) {
+      const h = core.interceptListen(this.index, backlog);
+      if (h < 0) throw errorFromErrno(h, `intercept TCP on ${this.address}`);
+      stack._register(h, {
+        _onEvents: (bits) => {
+          if (!(bits & EV.ACCEPTABLE)) return;
+          for (let c; (c = core.accept(h)) > 0; ) {
+            const [dst, dport] = core.sockname(c);
+            const [src, sport] = core.peername(c);
+            let decided = false;
+            const request = {
+              address: formatAddress(dst),
+              port: dport,
+              from: { address: formatAddress(src), port: sport },
+              accept: () => {
+                if (decided) throw new WtcpError('EINVAL', 'intercept: this connection was decided already');
+                decided = true;
+                const r = core.interceptComplete(c);
+                if (r < 0) {
+                  core.close(c);
+                  throw errorFromErrno(r, `intercept: the guest's connection to ${request.address}:${dport} is gone`);
+                }
+                stack._kick();
+                return stack._adopt(c);
+              },
+              refuse: (how = 'reset') => {
+                if (decided) return;
+                decided = true;
+                core.interceptRefuse(c, REFUSALS[how] ?? 0);
+                stack._kick();
+              },
+            };
+            Promise.resolve()
+              .then(() => tcp(request))
+              .catch(() => request.refuse('reset'));
+          }
+        },
+        _stackClosed() {},
+      });
+    }
+    if (udp) {
+      const h = core.interceptUdp(this.index);
+      if (h < 0) throw errorFromErrno(h, `intercept UDP on ${this.address}`);
+      stack._register(h, {
+        _onEvents: (bits) => {
+          if (!(bits & EV.READABLE)) return;
+          for (let d; typeof (d = core.interceptRecvfrom(h, 65535)) === 'object'; ) {
+            const { src, srcPort, dst, dstPort } = d;
+            udp({
+              data: d.data,
+              address: formatAddress(dst),
+              port: dstPort,
+              from: { address: formatAddress(src), port: srcPort },
+              reply: (bytes) => {
+                const r = core.interceptSendto(h, toBytes(bytes, 'reply'), dst, dstPort, src, srcPort);
+                stack._kick();
+                return r;
+              },
+              unreachable: () => {
+                core.interceptUnreachable(h, dst, dstPort, src, srcPort);
+                stack._kick();
+              },
+            });
+          }
+        },
+        _stackClosed() {},
+      });
+    }
+  }
+
   /** Frames and bytes in and out, and frames dropped on input. */
   stats() {
     const v = this.#core.ifaceStats(this.index);
@@ -212,6 +297,133 @@ export function removeForward(core, protocol, port) {
   if (r < 0) throw errorFromErrno(r, `unforward ${protocol} port ${port} (no such forward)`);
 }
 
+/** A Wisp server as the guest LAN's uplink: one WebSocket, opened again (with backoff) when
+ * it goes; each intercepted TCP connection and each UDP flow (guest address and port to a
+ * destination) is a stream. */
+class WispUplink {
+  #url;
+  #options;
+  #conn = null;
+  #ready = null;
+  #udp = new Map(); // "src:sport>dst:dport" -> stream
+  #backoff = 250;
+  /** The last close or connect error, for the application. */
+  lastError = null;
+
+  constructor(url, options) {
+    this.#url = url;
+    this.#options = options;
+    this.#ready = this.#connect();
+    this.#ready.catch(() => {});
+  }
+
+  async #connect() {
+    for (;;) {
+      try {
+        const Ctor = await webSocketClass(this.#options);
+        const conn = await WispConnection.open(this.#url, Ctor);
+        this.#conn = conn;
+        this.#backoff = 250;
+        conn.closed.then((why) => {
+          this.lastError = new WtcpError('ECONNRESET', `wisp ${this.#url} closed (${why.code} ${why.reason})`);
+          this.#conn = null;
+          this.#udp.clear();
+          if (!this.closing) this.#ready = this.#connect();
+        });
+        return conn;
+      } catch (err) {
+        this.lastError = err;
+        if (this.closing) throw err;
+        await new Promise((resolve) => setTimeout(resolve, this.#backoff));
+        this.#backoff = Math.min(this.#backoff * 2, 30000);
+      }
+    }
+  }
+
+  async #connection(ms) {
+    if (this.#conn) return this.#conn;
+    let timer;
+    return Promise.race([
+      this.#ready,
+      new Promise((resolve) => (timer = setTimeout(() => resolve(null), ms))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** An intercepted TCP connection: a stream, then the guest's handshake, then both ways. */
+  async tcp(req) {
+    const conn = await this.#connection(this.#options.connectTimeout ?? 10000);
+    if (!conn) return req.refuse('net');
+    const stream = conn.connect(WISP_TCP, req.address, req.port);
+    const reason = await stream.opened(this.#options.connectWait ?? 100);
+    if (reason) return req.refuse(reason === 0x42 || reason === 0x43 ? 'host' : 'reset');
+    const c = req.accept();
+    // What the remote sends waits for the guest to take it: past PENDING_MAX bytes the
+    // WebSocket stops being read (the server then stops reading the remote), and where it
+    // cannot pause, the stream is closed before the buffer passes PENDING_HARD.
+    let pending = 0;
+    let paused = false;
+    stream.ondata = (bytes) => {
+      pending += bytes.length;
+      if (!paused && pending > PENDING_MAX) {
+        paused = conn.pause();
+        if (!paused && pending > PENDING_HARD) {
+          stream.close(0x81);
+          c.abort();
+          return;
+        }
+      }
+      c.write(bytes).then(
+        () => {
+          pending -= bytes.length;
+          if (paused && pending <= PENDING_MAX / 2) {
+            paused = false;
+            conn.resume();
+          }
+        },
+        () => stream.close(0x81),
+      );
+    };
+    // The remote's close ends the guest's connection: a FIN when it was voluntary, else a
+    // reset (a network error, the Wisp server gone), as a real network would show.
+    stream.onclose = (reason) => {
+      if (paused) conn.resume();
+      paused = false;
+      if (reason === 0x02) c.end().catch(() => {});
+      else c.abort();
+    };
+    try {
+      for (;;) {
+        const chunk = await c.read();
+        if (chunk === null) break; // the guest's FIN: Wisp 1 cannot half-close, so the
+        await stream.write(chunk); // stream stays open for the answer until either side ends
+      }
+    } catch {
+      stream.close(0x02);
+      c.abort();
+    }
+  }
+
+  /** A guest's datagram: its flow's stream (made on the first one). */
+  async udp(d) {
+    const key = `${d.from.address}:${d.from.port}>${d.address}:${d.port}`;
+    let stream = this.#udp.get(key);
+    if (!stream || stream.closed) {
+      const conn = await this.#connection(this.#options.connectTimeout ?? 10000);
+      if (!conn) return d.unreachable();
+      stream = conn.connect(WISP_UDP, d.address, d.port);
+      this.#udp.set(key, stream);
+      stream.ondata = (bytes) => d.reply(bytes);
+      stream.onclose = () => this.#udp.delete(key);
+    }
+    stream.write(d.data).catch(() => {});
+  }
+
+  close() {
+    this.closing = true;
+    this.#conn?.close();
+  }
+}
+
 /** stack.addGuestLan(): an Ethernet interface with DHCP, NAT onto the first link and DNS. */
 export function setupGateway(stack, core, options, relayDns) {
   options = checkOptions(options ?? {}, 'addGuestLan()');
@@ -221,14 +433,23 @@ export function setupGateway(stack, core, options, relayDns) {
     mtu: options.mtu,
     onframe: options.onframe,
   });
-  if (options.nat !== false) {
+  if (options.wisp !== undefined) {
+    // Wisp carries the guests' TCP and UDP: interception, before NAT (if NAT is on too, it
+    // takes what is left: ICMP).
+    const uplink = new WispUplink(String(options.wisp), options);
+    lan.wisp = uplink;
+    lan.intercept({ tcp: (req) => uplink.tcp(req), udp: (d) => uplink.udp(d) });
+  }
+  if (options.nat !== false && !(options.wisp !== undefined && options.nat === undefined)) {
     const r = core.natEnable(0, optionalInt(options, 'maxFlows', 1, 1 << 20) ?? 0);
     if (r < 0) throw errorFromErrno(r, 'addGuestLan() NAT onto the first link (it needs an address)');
   }
   // DNS: a resolver's address (through NAT), a handler here, or none.
   const dns = options.dns === undefined ? (relayDns ?? null) : options.dns;
   let dnsOption;
-  if (typeof dns === 'string') {
+  if (typeof dns === 'string' && options.wisp !== undefined) {
+    dnsOption = parseAddress(dns, 'addGuestLan() dns') && dns; // leases name it: Wisp's UDP streams reach it
+  } else if (typeof dns === 'string') {
     const r = core.natDns(parseAddress(dns, 'addGuestLan() dns'));
     if (r < 0) throw errorFromErrno(r, `addGuestLan() dns ${dns} (NAT on, and the resolver beyond the first link)`);
   } else if (typeof dns === 'function') {
@@ -249,7 +470,9 @@ export function setupGateway(stack, core, options, relayDns) {
   } else {
     throw new WtcpError('EINVAL', `addGuestLan() dns must be a resolver address, a function or false, got ${describe(dns)}`);
   }
-  if (options.dhcp !== false) lan.dhcp({ ...(typeof options.dhcp === 'object' ? options.dhcp : {}), ...(dnsOption === null ? { dns: null } : {}) });
+  if (options.dhcp !== false) {
+    lan.dhcp({ ...(typeof options.dhcp === 'object' ? options.dhcp : {}), ...(dnsOption !== undefined ? { dns: dnsOption } : {}) });
+  }
   for (const f of options.forwards ?? []) addForward(core, f);
   return lan;
 }

@@ -426,6 +426,42 @@ export interface GuestLanOptions {
    * false (leases name no DNS server). Default: the relay's resolver, else none. */
   dns?: string | DnsHandler | false | null;
   forwards?: ForwardOptions[];
+  /** A Wisp server (ws:// or wss:// URL) as the uplink: guests' TCP and UDP to elsewhere
+   * are intercepted and carried as Wisp streams (no relay needed; NAT then off unless
+   * `nat: true`). With `dns` an address, leases name it and queries go as UDP streams. */
+  wisp?: string;
+  /** Wisp: how long a new stream may stay silent before it counts as open (Wisp 1 does not
+   * acknowledge CONNECT; a CLOSE before then refuses the guest's connection). Default 100 ms. */
+  connectWait?: number;
+  /** Wisp: how long to wait for the Wisp server when it is down (ms, default 10000). */
+  connectTimeout?: number;
+  /** The WebSocket class for Wisp (default the environment's; `ws` in Node 20). */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** A guest's connection to elsewhere, held until accept() or refuse(). */
+export interface InterceptedConnection {
+  /** Where the guest wants to go. */
+  address: string;
+  port: number;
+  from: { address: string; port: number };
+  /** Completes the guest's handshake; the connection is then an ordinary one. */
+  accept(): Connection;
+  /** 'reset' (ECONNREFUSED), or ICMP 'net' / 'host' unreachable. */
+  refuse(how?: 'reset' | 'net' | 'host'): void;
+}
+
+/** A guest's datagram to elsewhere. */
+export interface InterceptedDatagram {
+  data: Uint8Array;
+  /** Its destination. */
+  address: string;
+  port: number;
+  from: { address: string; port: number };
+  /** A datagram back to the guest, from the destination. */
+  reply(data: BytesLike): number;
+  /** ICMP port unreachable, from the destination. */
+  unreachable(): void;
 }
 
 export class EthernetInterface {
@@ -441,6 +477,12 @@ export class EthernetInterface {
   onframe: ((frame: Uint8Array) => void) | null;
   /** Feeds one received Ethernet frame (no FCS). */
   input(frame: Uint8Array | ArrayBuffer | ArrayBufferView): void;
+  /** Takes what guests send to addresses that are not the stack's (before NAT). */
+  intercept(handlers: {
+    tcp?: (request: InterceptedConnection) => void | Promise<void>;
+    udp?: (datagram: InterceptedDatagram) => void;
+    backlog?: number;
+  }): void;
   /** Off-prefix destinations go to gateway through this interface (null: none). */
   setDefaultRoute(gateway: string | null): void;
   dhcp(options?: DhcpOptions): void;

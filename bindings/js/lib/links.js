@@ -282,6 +282,15 @@ export function relayProtocols(protocols, version = 2) {
   return list;
 }
 
+/** The WebSocket class to use: options.WebSocket, else the environment's. */
+export async function webSocketClass(options = {}) {
+  const Ctor = options.WebSocket ?? (await webSocketProvider());
+  if (typeof Ctor !== 'function') {
+    throw new WtcpError('EINVAL', 'no WebSocket implementation: pass options.WebSocket (in Node 20: install "ws")');
+  }
+  return Ctor;
+}
+
 /** Opens the relay's WebSocket and waits for its config message. */
 export async function openRelay(url, options = {}) {
   if (typeof url !== 'string' && !(url instanceof URL)) {

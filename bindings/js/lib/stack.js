@@ -399,6 +399,11 @@ export class Stack {
     return conn;
   }
 
+  /** @internal Registers an object that takes a handle's events (_onEvents). */
+  _register(h, obj) {
+    this.#objects.set(h, obj);
+  }
+
   /** @internal The handle was released in the core. */
   _forget(h) {
     this.#objects.delete(h);

@@ -568,6 +568,33 @@ export class Core {
     return this.#x.wjs_nat_unforward(this.#ctx, proto, port);
   }
 
+  interceptListen(ifx, backlog) {
+    return this.#x.wjs_intercept_listen(this.#ctx, ifx, backlog);
+  }
+  interceptComplete(s) {
+    return this.#x.wjs_intercept_complete(this.#ctx, s);
+  }
+  interceptRefuse(s, how) {
+    return this.#x.wjs_intercept_refuse(this.#ctx, s, how);
+  }
+  interceptUdp(ifx) {
+    return this.#x.wjs_intercept_udp(this.#ctx, ifx);
+  }
+  /** { data, src, srcPort, dst, dstPort }, or a negative code (EAGAIN: none). */
+  interceptRecvfrom(s, max) {
+    if (!this.#x.wjs_scratch(this.#ctx, max) && max) return -4;
+    const n = this.#x.wjs_intercept_recvfrom(this.#ctx, s, max);
+    if (n < 0) return n;
+    return { data: this.#copyOut(n), src: this.#tmp(0), srcPort: this.#tmp(1), dst: this.#tmp(2), dstPort: this.#tmp(3) };
+  }
+  interceptSendto(s, bytes, from, fromPort, to, toPort) {
+    if (!this.#copyIn(bytes)) return -4;
+    return this.#x.wjs_intercept_sendto(this.#ctx, s, bytes.length, from, fromPort, to, toPort);
+  }
+  interceptUnreachable(s, from, fromPort, to, toPort) {
+    return this.#x.wjs_intercept_unreachable(this.#ctx, s, from, fromPort, to, toPort);
+  }
+
   /** Calls fn(interface, frame) for each frame the core sent on an added interface (a
    * fresh copy each), then forgets them; returns how many. */
   takeFrames(fn) {

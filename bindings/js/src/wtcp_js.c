@@ -503,6 +503,36 @@ WJS_EXPORT int wjs_nat_unforward(wjs_ctx *ctx, int proto, uint32_t port)
     return wtcp_nat_unforward(ctx->stack, proto, (uint16_t)port);
 }
 
+/* Interception (lib/ethernet.js's intercept option): the listener, the verdicts, and the
+ * UDP socket; wjs_intercept_recvfrom leaves src, src port, dst, dst port in ctx->tmp. */
+WJS_EXPORT int wjs_intercept_listen(wjs_ctx *ctx, int ifx, int backlog) { return wtcp_intercept_listen(ctx->stack, ifx, backlog); }
+WJS_EXPORT int wjs_intercept_complete(wjs_ctx *ctx, int32_t s) { return wtcp_intercept_complete(ctx->stack, s); }
+WJS_EXPORT int wjs_intercept_refuse(wjs_ctx *ctx, int32_t s, int how) { return wtcp_intercept_refuse(ctx->stack, s, how); }
+WJS_EXPORT int wjs_intercept_udp(wjs_ctx *ctx, int ifx) { return wtcp_intercept_udp(ctx->stack, ifx); }
+
+WJS_EXPORT int wjs_intercept_recvfrom(wjs_ctx *ctx, int32_t s, uint32_t len)
+{
+    uint16_t sp = 0, dp = 0;
+    int r = wtcp_intercept_recvfrom(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len, &ctx->tmp[0], &sp,
+                                    &ctx->tmp[2], &dp);
+    ctx->tmp[1] = sp;
+    ctx->tmp[3] = dp;
+    return r;
+}
+
+WJS_EXPORT int wjs_intercept_sendto(wjs_ctx *ctx, int32_t s, uint32_t len, uint32_t from, uint32_t from_port,
+                                    uint32_t to, uint32_t to_port)
+{
+    return wtcp_intercept_sendto(ctx->stack, s, wjs_ptr(ctx->io[WJS_IO_SCRATCH_PTR]), len, from, (uint16_t)from_port,
+                                 to, (uint16_t)to_port);
+}
+
+WJS_EXPORT int wjs_intercept_unreachable(wjs_ctx *ctx, int32_t s, uint32_t from, uint32_t from_port, uint32_t to,
+                                         uint32_t to_port)
+{
+    return wtcp_intercept_unreachable(ctx->stack, s, from, (uint16_t)from_port, to, (uint16_t)to_port);
+}
+
 /* TCP_INFO as JavaScript sees it (connection.info()): each field's name there and its
  * wtcp_info member, in this order. This list is their one definition: lib/connection.js
  * takes the names from wjs_info_name() (and turns state, addresses and flags into words). */

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# test.sh: a guest LAN whose uplink is a Wisp server, with no relay: a Linux kernel guest (a
+# TAP device in a namespace, wtcp-tapbridge) on the npm stack's guest LAN (tests/lan/gateway.mjs
+# with GATEWAY_WISP: the guests' TCP and UDP intercepted and carried as Wisp streams) and
+# @mercuryworkshop/wisp-js's own server (tests/wisp/server.mjs) on loopback, in a second
+# namespace with servers on a veth interface of its own (10.88.0.1: web, upload sink, DNS). In the
+# guest: a lease naming 10.88.0.1 as DNS, a name resolved through a UDP stream, 32 MiB down
+# and up byte-exact, 50 connections at once, ECONNREFUSED for a closed port, and a Wisp
+# server that dies and comes back (the guest's connection is reset, the next one works).
+#
+# Usage: tests/wisp/test.sh BUILD_DIR   (as root; needs build/tests/wtcp-tapbridge,
+#        bindings/js/dist/wtcp.wasm, the npm dev dependencies, busybox, curl, python3)
+# Environment: WISP_BIG (bytes of the big transfers, default 32 MiB).
+# Traffic stays in the namespaces it makes (wtcp-wisp-PID-w, wtcp-wisp-PID-g); the EXIT trap
+# removes them, /etc/netns/NAME, the PIDs it started and its temporary directory, also on
+# failure. Prints "ok ..."/"FAIL ...", figures, and "N passed, N failed".
+set -u
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 BUILD_DIR" >&2
+    exit 2
+fi
+build=${1%/}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 2
+case $build in /*) ;; *) build=$root/$build ;; esac
+tapbridge=$build/tests/wtcp-tapbridge
+big=${WISP_BIG:-33554432}
+control=9911
+
+passed=0
+failed=0
+ok() {
+    echo "ok   $1"
+    passed=$((passed + 1))
+}
+bad() {
+    echo "FAIL $1: $2"
+    failed=$((failed + 1))
+}
+show() { tail -n "${2:-12}" "$1" 2>/dev/null | sed 's/^/     | /'; }
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+[ "$(id -u)" -eq 0 ] || { bad prerequisites "needs root (namespaces, TUN/TAP)"; finish; }
+for f in "$tapbridge" "$root/bindings/js/dist/wtcp.wasm" "$root/bindings/js/node_modules/@mercuryworkshop/wisp-js/package.json"; do
+    [ -e "$f" ] || { bad prerequisites "missing $f (make wasm js-deps $tapbridge)"; finish; }
+done
+for c in ip node curl busybox python3 sha256sum; do
+    command -v "$c" >/dev/null 2>&1 || { bad prerequisites "missing $c"; finish; }
+done
+
+R=wtcp-wisp-$$-w
+G=wtcp-wisp-$$-g
+tmp=$(mktemp -d /tmp/wtcp-wisp.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+made_ns=()
+cleanup() {
+    local p ns
+    trap '' INT TERM
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    for ns in "${made_ns[@]}"; do
+        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+        ip netns del "$ns" 2>/dev/null
+        rm -rf "/etc/netns/$ns"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+inR() { ip netns exec "$R" "$@"; }
+inG() { ip netns exec "$G" "$@"; }
+bg() { # NAME COMMAND...: starts it in the background, output in $tmp/NAME.{out,err}
+    local name=$1
+    shift
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pids+=($!)
+}
+wait_for() { # SECONDS FILE PATTERN
+    local i
+    for ((i = 0; i < $1 * 10; i++)); do
+        grep -q "$3" "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+for ns in "$R" "$G"; do
+    ip netns add "$ns" || { bad setup "ip netns add $ns"; finish; }
+    made_ns+=("$ns")
+    ip -n "$ns" link set lo up
+done
+# `ip netns exec G` mounts this over /etc/resolv.conf: the guest's DHCP script writes it.
+mkdir -p "/etc/netns/$G"
+: >"/etc/netns/$G/resolv.conf"
+
+# ---- the far side: servers on a dummy interface, the Wisp server on loopback ----
+ip -n "$R" link add far0 type veth peer name far1 # (this kernel has no dummy module)
+ip -n "$R" addr add 10.88.0.1/24 dev far0
+ip -n "$R" link set far0 up
+ip -n "$R" link set far1 up
+head -c "$big" /dev/urandom >"$tmp/data.bin"
+sum=$(sha256sum <"$tmp/data.bin" | cut -d' ' -f1)
+mkdir -p "$tmp/www"
+ln "$tmp/data.bin" "$tmp/www/data.bin"
+echo "a page beyond the Wisp server" >"$tmp/www/page.txt"
+bg web inR python3 -m http.server 8000 --bind 10.88.0.1 --directory "$tmp/www"
+bg sink inR python3 -c '
+import hashlib, socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.88.0.1", 9000)); s.listen(8)
+def one(c):
+    f = c.makefile("rb"); want = int(f.readline()); h = hashlib.sha256(); n = 0
+    while n < want:
+        b = f.read(min(1 << 16, want - n))
+        if not b: break
+        h.update(b); n += len(b)
+    c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=one, args=(c,), daemon=True).start()
+'
+bg dns inR python3 "$root/tests/lan/dns.py" 10.88.0.1 53 far.test=10.88.0.1
+start_wisp() {
+    bg wisp ip netns exec "$R" node "$root/tests/wisp/server.mjs" 127.0.0.1 5001 # (its own PID)
+    wisp_pid=${pids[-1]}
+    wait_for 10 "$tmp/wisp.out" '^wisp ws://' || { bad setup "the Wisp server did not start"; show "$tmp/wisp.err"; finish; }
+}
+start_wisp
+sleep 0.3
+
+# ---- the guest's router: the stack, its LAN on the guest's TAP device, Wisp as uplink ----
+GATEWAY_WISP=ws://127.0.0.1:5001/ GATEWAY_DNS=10.88.0.1 bg gateway inR node "$root/tests/lan/gateway.mjs" - "$G" "$tapbridge" "$control"
+if ! wait_for 20 "$tmp/gateway.out" '^ready'; then
+    bad setup "the gateway did not start"
+    show "$tmp/gateway.err"
+    finish
+fi
+for ((i = 0; i < 50; i++)); do inG ip link show tap0 >/dev/null 2>&1 && break; sleep 0.1; done
+inG ip link set tap0 up
+
+export UDHCPC_LOG=$tmp/udhcpc.log
+if inG timeout 20 busybox udhcpc -i tap0 -f -q -n -t 5 -T 2 -O mtu -s "$root/tests/lan/udhcpc.sh" >"$tmp/udhcpc.out" 2>&1 &&
+    grep -q 'ip=10.0.2.15/24 router=10.0.2.2 dns=10.88.0.1' "$UDHCPC_LOG"; then
+    ok "udhcpc: a lease that names 10.88.0.1 (beyond the Wisp server) as DNS: $(cut -d' ' -f2- "$UDHCPC_LOG" | head -1)"
+else
+    bad "udhcpc lease" "$(cat "$UDHCPC_LOG" 2>/dev/null)"
+    show "$tmp/udhcpc.out"
+fi
+
+got=$(inG busybox nslookup far.test 2>&1 | grep -A1 'Name:.*far.test' | grep -o '10\.88\.0\.1')
+if [ "$got" = "10.88.0.1" ]; then
+    ok "far.test resolves through a Wisp UDP stream to the DNS server"
+else
+    bad "DNS over Wisp" "$(inG busybox nslookup far.test 2>&1 | tail -3 | tr '\n' ' ')"
+fi
+
+mib=$((big / 1048576))
+if inG curl -s --max-time 120 -o "$tmp/down.bin" -w '%{speed_download}\n' http://10.88.0.1:8000/data.bin >"$tmp/down.speed" &&
+    [ "$(sha256sum <"$tmp/down.bin" | cut -d' ' -f1)" = "$sum" ]; then
+    ok "guest downloads $mib MiB over Wisp, sha256 matches ($(awk '{ printf "%.1f MB/s", $1 / 1e6 }' "$tmp/down.speed"))"
+else
+    bad "download over Wisp" "sha256 or curl failed"
+    show "$tmp/gateway.err"
+fi
+t0=$(date +%s%N)
+up=$(inG python3 -c '
+import socket, sys
+import os
+s = socket.create_connection(("10.88.0.1", 9000), timeout=60)
+s.sendall(b"%d\n" % os.path.getsize(sys.argv[1])) # the length first: Wisp 1 has no half-close
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 16)
+        if not b: break
+        s.sendall(b)
+print(s.makefile().readline().strip())
+' "$tmp/data.bin" 2>&1)
+t1=$(date +%s%N)
+if [ "$up" = "$big $sum" ]; then
+    ok "guest uploads $mib MiB over Wisp, sha256 matches ($(awk -v b="$big" -v t="$((t1 - t0))" 'BEGIN { printf "%.1f MB/s", b / (t / 1e9) / 1e6 }'))"
+else
+    bad "upload over Wisp" "the sink says '$up'"
+fi
+
+good=0
+for ((i = 0; i < 50; i++)); do inG curl -s --max-time 30 -o "$tmp/p$i.txt" http://10.88.0.1:8000/page.txt & done
+wait_curls() { local p; for p in $(jobs -p); do case " ${pids[*]} " in *" $p "*) ;; *) wait "$p" ;; esac; done; }
+wait_curls
+for ((i = 0; i < 50; i++)); do [ "$(cat "$tmp/p$i.txt" 2>/dev/null)" = "a page beyond the Wisp server" ] && good=$((good + 1)); done
+if [ "$good" = 50 ]; then ok "50 connections at once, each a Wisp stream, all answered"; else bad "50 connections" "$good of 50"; fi
+
+inG curl -s --max-time 10 -o /dev/null http://10.88.0.1:8999/
+rc=$?
+if [ "$rc" = 7 ]; then ok "a closed port: curl in the guest sees the connection refused (exit 7, ECONNREFUSED)"; else bad "closed port" "curl exit $rc"; fi
+
+# A guest that reads slowly and a remote that reads slowly: the transfer completes and the
+# gateway's memory stays bounded (Wisp 1 has flow control only toward the server: the
+# gateway stops reading the WebSocket while a guest is behind).
+rss_max=0
+sample() {
+    local r
+    r=$(inR curl -s "http://127.0.0.1:$control/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rss"])' 2>/dev/null)
+    [ -n "$r" ] && [ "$r" -gt "$rss_max" ] && rss_max=$r
+}
+rss0=$(inR curl -s "http://127.0.0.1:$control/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rss"])')
+inG curl -s --max-time 60 --limit-rate 4M -o "$tmp/slow.bin" http://10.88.0.1:8000/data.bin &
+slowpid=$!
+while kill -0 "$slowpid" 2>/dev/null; do sample; sleep 0.5; done
+wait "$slowpid"
+if [ "$(sha256sum <"$tmp/slow.bin" | cut -d' ' -f1)" = "$sum" ] && [ "$rss_max" -le $((rss0 + 24 * 1048576)) ]; then
+    ok "a guest reading at 4 MB/s gets its $mib MiB byte-exact; the gateway's RSS stays within 24 MiB of its start ($((rss0 / 1048576)) -> at most $((rss_max / 1048576)) MiB)"
+else
+    bad "slow guest" "sha256 or RSS ($((rss0 / 1048576)) -> $((rss_max / 1048576)) MiB)"
+fi
+bg slowsink ip netns exec "$R" python3 -c '
+import hashlib, socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.bind(("10.88.0.1", 9001)); s.listen(1)
+c, _ = s.accept(); f = c.makefile("rb"); want = int(f.readline()); h = hashlib.sha256(); n = 0
+while n < want:
+    b = f.read(min(65536, want - n))
+    if not b: break
+    h.update(b); n += len(b); time.sleep(65536 / 4e6) # about 4 MB/s
+c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
+'
+sleep 0.3
+rss_max=0
+inG python3 -c '
+import os, socket, sys
+s = socket.create_connection(("10.88.0.1", 9001), timeout=120)
+s.sendall(b"%d\n" % os.path.getsize(sys.argv[1]))
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(1 << 16)
+        if not b: break
+        s.sendall(b)
+print(s.makefile().readline().strip())
+' "$tmp/data.bin" >"$tmp/slowup.out" 2>&1 &
+uppid=$!
+while kill -0 "$uppid" 2>/dev/null; do sample; sleep 0.5; done
+wait "$uppid"
+if [ "$(cat "$tmp/slowup.out")" = "$big $sum" ] && [ "$rss_max" -le $((rss0 + 24 * 1048576)) ]; then
+    ok "a remote reading at 4 MB/s gets the guest's $mib MiB byte-exact; the gateway's RSS stays within 24 MiB of its start (at most $((rss_max / 1048576)) MiB)"
+else
+    bad "slow remote" "$(cat "$tmp/slowup.out") (RSS at most $((rss_max / 1048576)) MiB)"
+fi
+
+# The Wisp server dies during a download: the guest's connection is reset; it comes back and
+# the next connection works.
+head -c 67108864 /dev/urandom >"$tmp/www/big.bin" # more than every buffer on the way holds
+inG curl -s --max-time 60 -o /dev/null --limit-rate 2M http://10.88.0.1:8000/big.bin &
+slow=$!
+sleep 1
+kill -TERM "$wisp_pid"
+wait "$slow"
+rc=$?
+if [ "$rc" = 56 ]; then ok "the Wisp server dies: the guest's download is reset (curl exit 56, connection reset), not a hang"; else bad "server death" "curl exit $rc"; fi
+start_wisp
+sleep 1
+got=$(inG curl -s --max-time 20 http://10.88.0.1:8000/page.txt)
+if [ "$got" = "a page beyond the Wisp server" ]; then ok "the Wisp server is back: the gateway reconnected and a new connection works"; else bad "reconnection" "got '$got'"; show "$tmp/gateway.err"; fi
+
+stats=$(inR curl -s "http://127.0.0.1:$control/stats")
+echo "figure: gateway: $(echo "$stats" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("ethIn %d, ethOut %d, drops %d, wasm heap %.1f MB, Node RSS %.0f MB" % (s["stack"]["ethIn"], s["stack"]["ethOut"], s["stack"]["drops"], s["heap"] / 1e6, s["rss"] / 1e6))')"
+finish
