@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# v86-download.sh: a v86 guest (tests/v86: Debian's i386 kernel, busybox) downloading a file
-# from a web server on the relay's host, through wtcp (wtcp/v86: the guest LAN, NAT, the
-# relay) beside v86's own network adapter (its "fetch" adapter: HTTP on port 80 fetched by
-# the emulator's JavaScript) on the same guest and the same server, in the same run. The
+# v86-download.sh: a v86 guest (tests/v86: Debian's i386 kernel, busybox) downloading a file,
+# through wtcp (wtcp/v86: the guest LAN, NAT, the relay) beside v86's own network adapter
+# (its "fetch" adapter: HTTP on port 80 fetched by the emulator's JavaScript), and through
+# wtcp over Wisp beside v86's own wisp adapter (the same @mercuryworkshop/wisp-js server on
+# loopback), on the same guest and the same web server, in the same run. The
 # guest runs `wget -O - URL | sha256sum` (or `> /dev/null`) and the time is taken from
 # typing the command to its end; medians of BENCH_RUNS (default 5) after one warm-up run.
 #
@@ -49,11 +50,21 @@ for port in 8000 80; do
     inR python3 -m http.server "$port" --bind 10.77.0.1 --directory "$tmp/www" >"$tmp/web$port.log" 2>&1 &
     pids+=($!)
 done
+# For the Wisp rows: @mercuryworkshop/wisp-js's server on loopback, the web server again on a
+# veth address of the namespace's own.
+ip -n "$ns" link add far0 type veth peer name far1
+ip -n "$ns" addr add 10.88.0.1/24 dev far0
+ip -n "$ns" link set far0 up
+ip -n "$ns" link set far1 up
+inR python3 -m http.server 8000 --bind 10.88.0.1 --directory "$tmp/www" >"$tmp/web-far.log" 2>&1 &
+pids+=($!)
+inR node "$root/tests/wisp/server.mjs" 127.0.0.1 5001 >"$tmp/wisp.log" 2>&1 &
+pids+=($!)
 sleep 0.5
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A result
-for adapter in wtcp fetch; do
+for adapter in wtcp fetch wtcp-wisp v86-wisp; do
     for sink in sha256sum null; do
         out=$(inR node "$root/tests/v86/guest.mjs" ws://127.0.0.1:8787 "$build/v86" "$sum" --adapter "$adapter" \
             --runs $((runs + 1)) --sink "$sink" 2>&1)
@@ -70,11 +81,13 @@ for adapter in wtcp fetch; do
     done
 done
 echo "v86 guest download: $((bytes / 1048576)) MiB, median of $runs after a warm-up, MB/s = 10^6 bytes/s; $(nproc) CPUs, Node $(node --version)"
-printf '%-44s %12s %12s %8s\n' "guest command" "wtcp" "v86 fetch" "ratio"
+ratio() { awk -v w="$1" -v f="$2" 'BEGIN { if (w == "-" || f == "-" || f == 0) print "-"; else printf "%.2fx", w / f }'; }
+printf '%-30s %10s %10s %7s   %10s %10s %7s\n' "guest command" "wtcp" "v86 fetch" "ratio" "wtcp/Wisp" "v86 Wisp" "ratio"
 for sink in sha256sum null; do
-    w=${result[wtcp/$sink]} f=${result[fetch/$sink]}
-    ratio=$(awk -v w="$w" -v f="$f" 'BEGIN { if (w == "-" || f == "-" || f == 0) print "-"; else printf "%.2fx", w / f }')
     cmd="wget -O - URL | sha256sum"
     [ "$sink" = null ] && cmd="wget -O /dev/null URL"
-    printf '%-44s %12s %12s %8s\n' "$cmd" "$w" "$f" "$ratio"
+    w=${result[wtcp/$sink]} f=${result[fetch/$sink]} ww=${result[wtcp-wisp/$sink]} vw=${result[v86-wisp/$sink]}
+    printf '%-30s %10s %10s %7s   %10s %10s %7s\n' "$cmd" "$w" "$f" "$(ratio "$w" "$f")" "$ww" "$vw" "$(ratio "$ww" "$vw")"
 done
+echo "(wtcp: through the relay; v86 fetch: v86's fetch adapter, port 80; wtcp/Wisp and v86 Wisp: the same"
+echo " wisp-js server on loopback, to the same web server on 10.88.0.1)"

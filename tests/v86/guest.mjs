@@ -11,6 +11,9 @@
 //   fetched from http://10.77.0.1/data.bin) for the side-by-side benchmark; only the
 //   download runs. --sink null: the guest writes the download to /dev/null (no sha256).
 //   --mtu N: the MTU of the guest LAN and of the guest's virtio NIC (default 1500).
+//   --adapter wtcp-wisp: wtcp over a Wisp server (--wisp URL, default ws://127.0.0.1:5001/)
+//   instead of the relay; v86-wisp: v86's own wisp adapter on the same server. Both fetch
+//   http://10.88.0.1:8000/data.bin.
 // Prints "ok ..." / "FAIL ..." per check, "figure: ..." lines and "N passed, N failed".
 
 import { readFile, writeFile, access } from 'node:fs/promises';
@@ -25,7 +28,8 @@ const flag = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const adapter = flag('--adapter', 'wtcp');
+const adapter = flag('--adapter', 'wtcp'); // wtcp (relay), wtcp-wisp, fetch or v86-wisp (v86's own)
+const wispUrl = flag('--wisp', 'ws://127.0.0.1:5001/');
 const runs = Number(flag('--runs', '1'));
 const sink = flag('--sink', 'sha256sum'); // null: wget -O /dev/null (no hashing in the guest)
 const mtu = Number(flag('--mtu', '1500')); // the guest LAN's and the virtio NIC's MTU
@@ -34,6 +38,10 @@ if (!sha) {
   process.exit(2);
 }
 const v86dir = fileURLToPath(new URL('../../bindings/js/node_modules/v86/build/', import.meta.url));
+if (adapter === 'v86-wisp' && !globalThis.WebSocket) {
+  // v86's wisp adapter wants a global WebSocket (Node 20 has none): the package's own `ws`.
+  globalThis.WebSocket = (await import('../../bindings/js/node_modules/ws/wrapper.mjs')).WebSocket;
+}
 const { V86 } = await import(v86dir + 'libv86.mjs');
 
 let passed = 0;
@@ -71,7 +79,12 @@ const options = {
   disable_keyboard: true,
   disable_mouse: true,
   disable_speaker: true,
-  net_device: adapter === 'fetch' ? { type: 'virtio', relay_url: 'fetch', mtu } : { type: 'virtio', mtu },
+  net_device:
+    adapter === 'fetch'
+      ? { type: 'virtio', relay_url: 'fetch', mtu }
+      : adapter === 'v86-wisp'
+        ? { type: 'virtio', relay_url: wispUrl.replace(/^ws/, 'wisp'), dns_method: 'static', mtu }
+        : { type: 'virtio', mtu },
 };
 if (haveState) options.initial_state = await buffer(statePath);
 const emulator = new V86(options);
@@ -123,7 +136,9 @@ try {
 
 let stack = null;
 let lan = null;
-if (adapter === 'wtcp') {
+if (adapter === 'wtcp-wisp') {
+  ({ stack, lan } = await connectV86(emulator, { wisp: wispUrl, dns: '10.88.0.1', mtu }));
+} else if (adapter === 'wtcp') {
   ({ stack, lan } = await connectV86(emulator, {
     relay: url,
     mtu,
@@ -146,7 +161,12 @@ try {
     if (r.status === 0 && r.text.includes('hello from the gateway')) ok('the guest fetches a page from Node http on the gateway (10.0.2.2:8080)');
     else bad('page from the gateway', JSON.stringify(r.text.slice(-200)));
   }
-  const src = adapter === 'fetch' ? 'http://10.77.0.1/data.bin' : 'http://10.77.0.1:8000/data.bin';
+  const src =
+    adapter === 'fetch'
+      ? 'http://10.77.0.1/data.bin'
+      : adapter.endsWith('wisp')
+        ? 'http://10.88.0.1:8000/data.bin'
+        : 'http://10.77.0.1:8000/data.bin';
   const rates = [];
   for (let i = 0; i < runs; i++) {
     const t = Date.now();
@@ -154,13 +174,22 @@ try {
     const ms = Date.now() - t;
     if (r.status === 0 && (sink === 'null' || r.text.includes(sha))) {
       rates.push(ms);
-      if (i === runs - 1) ok(`the guest downloads ${src} through ${adapter === 'fetch' ? "v86's fetch adapter" : 'wtcp (NAT)'}${sink === 'null' ? '' : ', sha256 printed on the serial console matches'}`);
+      const via = { fetch: "v86's fetch adapter", 'v86-wisp': "v86's wisp adapter", 'wtcp-wisp': 'wtcp over Wisp', wtcp: 'wtcp (NAT)' }[adapter];
+      if (i === runs - 1) ok(`the guest downloads ${src} through ${via}${sink === 'null' ? '' : ', sha256 printed on the serial console matches'}`);
     } else {
       bad('download', `sha256 ${JSON.stringify(r.text.slice(-200))}`);
       break;
     }
   }
   if (rates.length) console.log(`figure: download ms ${rates.join(' ')}`);
+  if (adapter === 'wtcp-wisp') {
+    r = await run('nslookup far.test');
+    if (r.status === 0 && /Address:?\s+10\.88\.0\.1/.test(r.text.split('far.test').slice(1).join(''))) ok('far.test resolves through a Wisp UDP stream (the lease names 10.88.0.1)');
+    else bad('DNS over Wisp', JSON.stringify(r.text.slice(-300)));
+    r = await run('wget -q -O - http://10.88.0.1:8999/');
+    if (r.status !== 0 && /refused/i.test(r.text)) ok('a closed port beyond the Wisp server: the guest\'s wget says the connection was refused');
+    else bad('refused over Wisp', JSON.stringify(r.text.slice(-200)));
+  }
   if (adapter === 'wtcp') {
     r = await run('nslookup relayhost.test');
     if (r.status === 0 && /Address:?\s+10\.77\.0\.1/.test(r.text.split('relayhost.test').slice(1).join(''))) ok('relayhost.test resolves through the gateway\'s DNS');

@@ -77,8 +77,26 @@ pids+=($!)
 inR python3 "$root/tests/lan/dns.py" 10.77.0.1 53 relayhost.test=10.77.0.1 >"$tmp/dns.out" 2>&1 &
 pids+=($!)
 sleep 0.5
+# The same guest over Wisp, with no relay: @mercuryworkshop/wisp-js's server on loopback and
+# servers on a veth address of the namespace's own (10.88.0.1).
+ip -n "$ns" link add far0 type veth peer name far1
+ip -n "$ns" addr add 10.88.0.1/24 dev far0
+ip -n "$ns" link set far0 up
+ip -n "$ns" link set far1 up
+inR python3 -m http.server 8000 --bind 10.88.0.1 --directory "$tmp/www" >"$tmp/web2.out" 2>&1 &
+pids+=($!)
+inR python3 "$root/tests/lan/dns.py" 10.88.0.1 53 far.test=10.88.0.1 >"$tmp/dns2.out" 2>&1 &
+pids+=($!)
+inR node "$root/tests/wisp/server.mjs" 127.0.0.1 5001 >"$tmp/wisp.out" 2>&1 &
+pids+=($!)
+sleep 0.5
 read -r -a extra <<<"${V86_ARGS:-}"
 inR node "$root/tests/v86/guest.mjs" ws://127.0.0.1:8787 "$build/v86" "$sum" "${extra[@]}"
 rc=$?
 [ $rc -eq 0 ] || tail -5 "$tmp/relay.err" | sed 's/^/     | relay: /'
-exit $rc
+echo "(the same guest over Wisp)"
+inR node "$root/tests/v86/guest.mjs" - "$build/v86" "$sum" --adapter wtcp-wisp "${extra[@]}"
+rc2=$?
+[ $rc2 -eq 0 ] || tail -5 "$tmp/wisp.out" | sed 's/^/     | wisp: /'
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ]
+exit $?

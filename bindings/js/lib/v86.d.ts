@@ -17,8 +17,9 @@ export interface Attached {
 /** Wires the emulator's NIC to stack.addGuestLan(options) (or to options.lan). */
 export function attachV86(emulator: V86Like, stack: Stack, options?: GuestLanOptions & { lan?: EthernetInterface }): Attached;
 
-/** A stack of its own on the relay, with the emulator on its guest LAN. */
+/** A stack of its own on the relay (or, with `wisp` and no relay, on a Wisp server), with
+ * the emulator on its guest LAN. */
 export function connectV86(
   emulator: V86Like,
-  options: GuestLanOptions & { relay: string; stack?: Omit<StackTuning, 'mtu'> },
+  options: GuestLanOptions & ({ relay: string } | { relay?: undefined; wisp: string }) & { stack?: Omit<StackTuning, 'mtu'> },
 ): Promise<Attached & { stack: Stack }>;

@@ -28,12 +28,17 @@ export function attachV86(emulator, stack, options = {}) {
   };
 }
 
-/** A stack of its own on a relay (options.relay, and options.stack for createStack's
- * other options), with the emulator on its guest LAN. Returns { stack, lan, detach }. */
+/** A stack of its own, with the emulator on its guest LAN: its link a relay (options.relay),
+ * or none when options.wisp names a Wisp server (the guests' streams go there); options.stack
+ * holds createStack's other options. Returns { stack, lan, detach }. */
 export async function connectWith(createStack, emulator, options) {
   const { relay, stack: stackOptions, ...lanOptions } = options ?? {};
-  if (relay === undefined) throw new WtcpError('EINVAL', 'connectV86(emulator, { relay }): the relay URL is missing');
-  const stack = await createStack({ relay, ...stackOptions });
+  if (relay === undefined && lanOptions.wisp === undefined) {
+    throw new WtcpError('EINVAL', 'connectV86(emulator, { relay } or { wisp }): name a relay or a Wisp server');
+  }
+  // Without a relay the stack's first link carries nothing: an address of its own on a
+  // prefix no guest uses.
+  const stack = await createStack(relay !== undefined ? { relay, ...stackOptions } : { address: '192.168.250.1', prefix: 24, ...stackOptions });
   try {
     return { stack, ...attachV86(emulator, stack, lanOptions) };
   } catch (err) {

@@ -129,6 +129,9 @@ async function main(): Promise<void> {
   void attached.lan.mac;
   const viaRelay = await connectV86(emulator, { relay: 'ws://127.0.0.1:8787', dns: false });
   viaRelay.stack.close();
+  const viaWisp = await connectV86(emulator, { wisp: 'ws://127.0.0.1:5001/', dns: '10.88.0.1' });
+  viaWisp.lan.intercept({ udp: (d) => void d.reply(d.data) });
+  viaWisp.stack.close();
   const eth = b.addEthernet({ address: '10.9.0.1/24', mac: '02:00:00:00:00:01', mtu: 1500 });
   eth.setDefaultRoute(null);
   void eth.stats().framesIn;
