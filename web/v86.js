@@ -3,6 +3,8 @@
 // is the relay. The buttons type commands into the guest's serial console: udhcpc gets a
 // lease from wtcp, wget fetches a page from the relay's host through wtcp's NAT.
 //   ?relay=ws://HOST:PORT/   the relay (default ws://<this host>:8787/)
+//   ?wisp=ws://HOST:PORT/    a Wisp server instead: no relay (&dns=ADDR: the guests' resolver,
+//                            reached through Wisp UDP streams)
 //   ?url=http://ADDR:PORT/P  what "wget" fetches (default the demo's page on the relay's host)
 //   ?auto=1                  get a lease and fetch at once (the demo's test uses it)
 
@@ -70,9 +72,12 @@ async function main() {
     if (out.textContent.length > 20000) out.textContent = out.textContent.slice(-15000);
     out.scrollTop = out.scrollHeight;
   });
-  banner('connecting', `connecting to the relay ${relay}…`);
-  const { stack, lan } = await connectV86(emulator, { relay });
-  $('stack').textContent = `${stack.address} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`;
+  const wisp = params.get('wisp');
+  banner('connecting', wisp ? `connecting to the Wisp server ${wisp}…` : `connecting to the relay ${relay}…`);
+  const { stack, lan } = await connectV86(emulator, wisp ? { wisp, dns: params.get('dns') || false } : { relay });
+  $('stack').textContent = wisp
+    ? `over Wisp ${wisp} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`
+    : `${stack.address} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`;
   setInterval(() => {
     const s = lan.stats();
     $('frames').textContent = `${s.framesIn} / ${s.framesOut}`;
