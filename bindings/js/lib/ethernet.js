@@ -17,6 +17,7 @@ const NONE = 0xffffffff;
 const REFUSALS = { reset: 0, net: 1, host: 2 };
 const PENDING_MAX = 1 << 20; // bytes from a Wisp stream waiting for the guest before reading stops
 const PENDING_HARD = 16 << 20; // ... where the WebSocket cannot pause: the stream is closed
+const UDP_FLOWS = 256; // Wisp UDP streams kept open (a guest's flows: source port to destination)
 
 const clock = globalThis.performance ?? Date;
 
@@ -403,17 +404,28 @@ class WispUplink {
     }
   }
 
-  /** A guest's datagram: its flow's stream (made on the first one). */
+  /** A guest's datagram: its flow's stream (made on the first one; at most UDP_FLOWS flows,
+   * the least recently used closed first). */
   async udp(d) {
     const key = `${d.from.address}:${d.from.port}>${d.address}:${d.port}`;
     let stream = this.#udp.get(key);
-    if (!stream || stream.closed) {
+    if (stream && !stream.closed) {
+      this.#udp.delete(key); // to the end of the map's order: most recently used
+      this.#udp.set(key, stream);
+    } else {
       const conn = await this.#connection(this.#options.connectTimeout ?? 10000);
       if (!conn) return d.unreachable();
+      if (this.#udp.size >= UDP_FLOWS) {
+        const [oldKey, old] = this.#udp.entries().next().value;
+        this.#udp.delete(oldKey);
+        old.close(0x02);
+      }
       stream = conn.connect(WISP_UDP, d.address, d.port);
       this.#udp.set(key, stream);
       stream.ondata = (bytes) => d.reply(bytes);
-      stream.onclose = () => this.#udp.delete(key);
+      stream.onclose = () => {
+        if (this.#udp.get(key) === stream) this.#udp.delete(key);
+      };
     }
     stream.write(d.data).catch(() => {});
   }
