@@ -36,6 +36,8 @@ const lan = stack.addGuestLan({
     : { forwards: [{ protocol: 'tcp', port: 8022, to: '10.0.2.15:8000' }] }),
 });
 
+if (lan.wisp) lan.wisp.onerror = (e) => process.stderr.write(`wisp: ${e.address}:${e.port} from ${e.from.address}: ${e.why}\n`);
+
 // The TAP device's frames, both ways, with their 2-byte lengths.
 const bridge = spawn('ip', ['netns', 'exec', netns, tapbridge, 'tap0'], { stdio: ['pipe', 'pipe', 'inherit'] });
 bridge.on('exit', (code) => {

@@ -7,7 +7,7 @@
 import { WtcpError, errorFromErrno } from './errors.js';
 import { parseAddress, formatAddress, checkPort, optionalInt, checkOptions, describe, toBytes } from './args.js';
 import { EV } from './wasm.js';
-import { WispConnection, WISP_TCP, WISP_UDP } from './wisp.js';
+import { WispConnection, WISP_TCP, WISP_UDP, WISP_REASONS } from './wisp.js';
 import { webSocketClass } from './links.js';
 
 const LINK_ETHERNET = 2;
@@ -356,7 +356,10 @@ class WispUplink {
     if (!conn) return req.refuse('net');
     const stream = conn.connect(WISP_TCP, req.address, req.port);
     const reason = await stream.opened(this.#options.connectWait ?? 100);
-    if (reason) return req.refuse(reason === 0x42 || reason === 0x43 ? 'host' : 'reset');
+    if (reason) {
+      this.#report(req, reason);
+      return req.refuse(reason === 0x42 || reason === 0x43 ? 'host' : 'reset');
+    }
     const c = req.accept();
     // What the remote sends waits for the guest to take it: past PENDING_MAX bytes the
     // WebSocket stops being read (the server then stops reading the remote), and where it
@@ -389,8 +392,12 @@ class WispUplink {
     stream.onclose = (reason) => {
       if (paused) conn.resume();
       paused = false;
-      if (reason === 0x02) c.end().catch(() => {});
-      else c.abort();
+      if (reason === 0x02) {
+        c.end().catch(() => {});
+      } else {
+        this.#report(req, reason);
+        c.abort();
+      }
     };
     try {
       for (;;) {
@@ -401,6 +408,20 @@ class WispUplink {
     } catch {
       stream.close(0x02);
       c.abort();
+    }
+  }
+
+  /** Called with { address, port, from, reason, why } when the Wisp server refuses or ends a
+   * guest's stream with an error (why: the close reason's words, e.g. "connection refused"). */
+  onerror = null;
+
+  #report(req, reason) {
+    try {
+      this.onerror?.({ address: req.address, port: req.port, from: req.from, reason, why: WISP_REASONS[reason] ?? 'unknown' });
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
     }
   }
 

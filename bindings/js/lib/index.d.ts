@@ -464,8 +464,19 @@ export interface InterceptedDatagram {
   unreachable(): void;
 }
 
+/** The Wisp uplink of a guest LAN (addGuestLan({ wisp })). */
+export interface WispUplink {
+  /** The last error of the WebSocket to the Wisp server (it reconnects with backoff). */
+  readonly lastError: WtcpError | null;
+  /** A guest's stream refused or ended with an error by the server: its close reason. */
+  onerror: ((event: { address: string; port: number; from: { address: string; port: number }; reason: number; why: string }) => void) | null;
+  close(): void;
+}
+
 export class EthernetInterface {
   private constructor();
+  /** With addGuestLan({ wisp }): the Wisp uplink. */
+  readonly wisp?: WispUplink;
   readonly index: number;
   readonly address: string;
   readonly prefix: number;
