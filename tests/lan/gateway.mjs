@@ -4,7 +4,8 @@
 // device in the guest's namespace through wtcp-tapbridge (2-byte lengths on a pipe).
 //
 // Usage: node gateway.mjs RELAY_URL GUEST_NETNS TAPBRIDGE CONTROL_PORT
-//   (GATEWAY_WISP=URL [GATEWAY_DNS=ADDR]: the uplink is that Wisp server; RELAY_URL unused)
+//   (GATEWAY_WISP=URL [GATEWAY_DNS=ADDR]: the guests' TCP and UDP go to that Wisp server;
+//   RELAY_URL "-": no relay at all, else NAT through it takes the rest)
 // Prints "ready ADDRESS" (the stack's address from the relay) once the LAN is up. It also
 // serves, on the LAN's gateway address 10.0.2.2 port 8080, a page from Node's http over
 // wtcp/node, and on 127.0.0.1:CONTROL_PORT (kernel TCP, for the test script):
@@ -26,13 +27,16 @@ if (!controlPort) {
 
 // With a Wisp server (GATEWAY_WISP=ws://...) the stack needs no relay: the guests' TCP and
 // UDP become Wisp streams (interception), and GATEWAY_DNS names their resolver.
+// Both (GATEWAY_WISP and a RELAY_URL other than "-"): Wisp for TCP and UDP, NAT through the
+// relay for the rest (ICMP).
 const wispUrl = process.env.GATEWAY_WISP;
-const stack = wispUrl ? await createStack({ address: '192.168.250.1', prefix: 24 }) : await createStack({ relay: url });
+const withRelay = url !== '-';
+const stack = withRelay ? await createStack({ relay: url }) : await createStack({ address: '192.168.250.1', prefix: 24 });
 const lan = stack.addGuestLan({
   address: '10.0.2.2/24',
   dhcp: { first: '10.0.2.15', last: '10.0.2.99', lease: 3600 },
   ...(wispUrl
-    ? { wisp: wispUrl, dns: process.env.GATEWAY_DNS ?? false }
+    ? { wisp: wispUrl, dns: process.env.GATEWAY_DNS ?? false, nat: withRelay }
     : { forwards: [{ protocol: 'tcp', port: 8022, to: '10.0.2.15:8000' }] }),
 });
 

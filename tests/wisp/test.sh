@@ -8,7 +8,9 @@
 # and up byte-exact, 50 connections at once, ECONNREFUSED for a closed port, and a Wisp
 # server that dies and comes back (the guest's connection is reset, the next one works).
 #
-# Usage: tests/wisp/test.sh BUILD_DIR   (as root; needs build/tests/wtcp-tapbridge,
+# Then both at once: the relay as the stack's link too, ICMP through NAT beside Wisp.
+#
+# Usage: tests/wisp/test.sh BUILD_DIR   (as root; needs build/wtcp-relay, build/tests/wtcp-tapbridge,
 #        bindings/js/dist/wtcp.wasm, the npm dev dependencies, busybox, curl, python3)
 # Environment: WISP_BIG (bytes of the big transfers, default 32 MiB).
 # Traffic stays in the namespaces it makes (wtcp-wisp-PID-w, wtcp-wisp-PID-g); the EXIT trap
@@ -46,8 +48,8 @@ finish() {
 }
 
 [ "$(id -u)" -eq 0 ] || { bad prerequisites "needs root (namespaces, TUN/TAP)"; finish; }
-for f in "$tapbridge" "$root/bindings/js/dist/wtcp.wasm" "$root/bindings/js/node_modules/@mercuryworkshop/wisp-js/package.json"; do
-    [ -e "$f" ] || { bad prerequisites "missing $f (make wasm js-deps $tapbridge)"; finish; }
+for f in "$build/wtcp-relay" "$tapbridge" "$root/bindings/js/dist/wtcp.wasm" "$root/bindings/js/node_modules/@mercuryworkshop/wisp-js/package.json"; do
+    [ -e "$f" ] || { bad prerequisites "missing $f (make relay wasm js-deps $tapbridge)"; finish; }
 done
 for c in ip node curl busybox python3 sha256sum; do
     command -v "$c" >/dev/null 2>&1 || { bad prerequisites "missing $c"; finish; }
@@ -135,7 +137,8 @@ start_wisp
 sleep 0.3
 
 # ---- the guest's router: the stack, its LAN on the guest's TAP device, Wisp as uplink ----
-GATEWAY_WISP=ws://127.0.0.1:5001/ GATEWAY_DNS=10.88.0.1 bg gateway inR node "$root/tests/lan/gateway.mjs" - "$G" "$tapbridge" "$control"
+GATEWAY_WISP=ws://127.0.0.1:5001/ GATEWAY_DNS=10.88.0.1 bg gateway ip netns exec "$R" node "$root/tests/lan/gateway.mjs" - "$G" "$tapbridge" "$control"
+gateway_pid=${pids[-1]}
 if ! wait_for 20 "$tmp/gateway.out" '^ready'; then
     bad setup "the gateway did not start"
     show "$tmp/gateway.err"
@@ -271,7 +274,30 @@ sleep 1
 got=$(inG curl -s --max-time 20 http://10.88.0.1:8000/page.txt)
 if [ "$got" = "a page beyond the Wisp server" ]; then ok "the Wisp server is back: the gateway reconnected and a new connection works"; else bad "reconnection" "got '$got'"; show "$tmp/gateway.err"; fi
 
+# Both at once: a relay as the stack's link too. TCP and UDP still go over Wisp, ICMP takes
+# NAT through the relay (the guest pings the relay's host).
 stats=$(inR curl -s "http://127.0.0.1:$control/stats")
+kill -TERM "$gateway_pid"
+wait "$gateway_pid" 2>/dev/null
+bg relay ip netns exec "$R" "$build/wtcp-relay" --tun wtcp0 --address 10.77.0.1/16 --listen 127.0.0.1:8787
+for ((i = 0; i < 50; i++)); do inR ip -4 addr show wtcp0 2>/dev/null | grep -q 10.77.0.1 && break; sleep 0.1; done
+: >"$tmp/gateway2.out"
+GATEWAY_WISP=ws://127.0.0.1:5001/ GATEWAY_DNS=10.88.0.1 bg gateway2 ip netns exec "$R" node "$root/tests/lan/gateway.mjs" ws://127.0.0.1:8787 "$G" "$tapbridge" $((control + 1))
+if wait_for 20 "$tmp/gateway2.out" '^ready'; then
+    for ((i = 0; i < 50; i++)); do inG ip link show tap0 >/dev/null 2>&1 && break; sleep 0.1; done
+    inG ip link set tap0 up
+    inG ip addr add 10.0.2.15/24 dev tap0 2>/dev/null
+    inG ip route replace default via 10.0.2.2 dev tap0
+    got=$(inG curl -s --max-time 20 http://10.88.0.1:8000/page.txt)
+    if [ "$got" = "a page beyond the Wisp server" ] && inG ping -c 2 -i 0.2 -W 2 10.77.0.1 >"$tmp/ping.out" 2>&1; then
+        n=$(inR curl -s "http://127.0.0.1:$((control + 1))/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin)["stack"]; print(s["natOut"], s["natFlows"])')
+        ok "both at once: TCP over Wisp, ping of the relay's host through NAT and the relay ($(grep -o 'rtt.*' "$tmp/ping.out"); NAT packets out and flows: $n)"
+    else
+        bad "both at once" "curl '$got'; $(tail -2 "$tmp/ping.out" | tr '\n' ' ')"
+    fi
+else
+    bad "both at once" "the gateway with relay and Wisp did not start: $(tail -3 "$tmp/gateway2.err" | tr '\n' ' ')"
+fi
 echo "figure: gateway: $(echo "$stats" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)

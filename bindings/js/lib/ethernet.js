@@ -18,6 +18,7 @@ const REFUSALS = { reset: 0, net: 1, host: 2 };
 const PENDING_MAX = 1 << 20; // bytes from a Wisp stream waiting for the guest before reading stops
 const PENDING_HARD = 16 << 20; // ... where the WebSocket cannot pause: the stream is closed
 const UDP_FLOWS = 256; // Wisp UDP streams kept open (a guest's flows: source port to destination)
+const STREAMS_PER_GUEST = 1024; // TCP streams one guest address may have open at once
 
 const clock = globalThis.performance ?? Date;
 
@@ -350,8 +351,24 @@ class WispUplink {
     ]).finally(() => clearTimeout(timer));
   }
 
+  #perGuest = new Map(); // guest address -> its TCP streams open now
+
   /** An intercepted TCP connection: a stream, then the guest's handshake, then both ways. */
   async tcp(req) {
+    const guest = req.from.address;
+    const open = this.#perGuest.get(guest) ?? 0;
+    if (open >= STREAMS_PER_GUEST) return req.refuse('reset'); // one guest cannot take them all
+    this.#perGuest.set(guest, open + 1);
+    try {
+      await this.#tcp(req);
+    } finally {
+      const n = this.#perGuest.get(guest) - 1;
+      if (n > 0) this.#perGuest.set(guest, n);
+      else this.#perGuest.delete(guest);
+    }
+  }
+
+  async #tcp(req) {
     const conn = await this.#connection(this.#options.connectTimeout ?? 10000);
     if (!conn) return req.refuse('net');
     const stream = conn.connect(WISP_TCP, req.address, req.port);
@@ -408,6 +425,15 @@ class WispUplink {
     } catch {
       stream.close(0x02);
       c.abort();
+    }
+    if (!stream.closed) { // the stream counts against its guest until it ends
+      await new Promise((resolve) => {
+        const onclose = stream.onclose;
+        stream.onclose = (reason) => {
+          onclose(reason);
+          resolve();
+        };
+      });
     }
   }
 
