@@ -146,6 +146,16 @@ if tests/v86/build-guest.sh "$build/v86" >"$tmp/guest-build.log" 2>&1; then
     passed=$((passed + $(echo "$out" | grep -c '^ok ')))
     failed=$((failed + $(echo "$out" | grep -c '^FAIL')))
     echo "$out" | grep -q '^ok ' || fail "v86-page.mjs: no checks ran"
+    # The same page over Wisp (no relay for the guest): @mercuryworkshop/wisp-js's server.
+    ip netns exec "$ns" node tests/wisp/server.mjs 127.0.0.1 5001 >"$tmp/wisp.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 50); do grep -q '^wisp ' "$tmp/wisp.log" && break; sleep 0.1; done
+    out=$(V86_PAGE_SHOT=web-v86-wisp.png timeout 200 ip netns exec "$ns" node web/test/v86-page.mjs "$build" \
+        "http://127.0.0.1:8080/v86.html?auto=1&wisp=ws://127.0.0.1:5001/" 2>&1 | sed 's/^\(ok\|FAIL\) v86 in a tab/\1 v86 in a tab over Wisp/')
+    echo "$out"
+    passed=$((passed + $(echo "$out" | grep -c '^ok ')))
+    failed=$((failed + $(echo "$out" | grep -c '^FAIL')))
+    echo "$out" | grep -q '^ok ' || fail "v86-page.mjs over Wisp: no checks ran"
 else
     fail "the v86 guest could not be built: $(tail -2 "$tmp/guest-build.log" | tr '\n' ' ')"
 fi

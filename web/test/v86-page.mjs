@@ -14,7 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(join(root, 'bindings/js/package.json'));
 const { chromium } = require('playwright-core');
 const [build, url] = process.argv.slice(2);
-const shot = join(resolve(build), 'artifacts', 'web-v86.png');
+const shot = join(resolve(build), 'artifacts', process.env.V86_PAGE_SHOT ?? 'web-v86.png');
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 let failed = 0;
@@ -32,7 +32,8 @@ try {
   if (/^ip=10\.0\.2\.\d+\/24 router=10\.0\.2\.2$/.test(lease)) console.log(`ok v86 in a tab: the guest got a lease from the tab's stack: ${lease}`);
   else (failed++, console.log(`FAIL v86 in a tab: lease: ${lease} (${bannerText}; ${errors.join('; ')})`));
   if (fetched.includes("a page on the relay's host, fetched by the v86 guest through wtcp")) {
-    console.log(`ok v86 in a tab: the guest fetched a page from the relay's host through wtcp's NAT (${((Date.now() - t0) / 1000).toFixed(1)} s from loading the page); screenshot ${shot}`);
+    const via = url.includes('wisp=') ? 'as a Wisp stream' : "through wtcp's NAT";
+    console.log(`ok v86 in a tab: the guest fetched a page from the relay's host ${via} (${((Date.now() - t0) / 1000).toFixed(1)} s from loading the page); screenshot ${shot}`);
   } else {
     failed++;
     console.log(`FAIL v86 in a tab: fetched: ${fetched} (${bannerText}; ${errors.join('; ')})`);
