@@ -77,7 +77,7 @@ async function main() {
   const { stack, lan } = await connectV86(emulator, wisp ? { wisp, dns: params.get('dns') || false } : { relay });
   $('stack').textContent = wisp
     ? `over Wisp ${wisp} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`
-    : `${stack.address} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`;
+    : `relay ${relay}, address ${stack.address} (guest LAN ${lan.address}/${lan.prefix}, MAC ${lan.mac})`;
   setInterval(() => {
     const s = lan.stats();
     $('frames').textContent = `${s.framesIn} / ${s.framesOut}`;
