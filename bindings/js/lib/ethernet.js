@@ -311,6 +311,8 @@ class WispUplink {
   #backoff = 250;
   /** The last close or connect error, for the application. */
   lastError = null;
+  /** Set by close(): no more reconnecting. */
+  closing = false;
 
   constructor(url, options) {
     this.#url = url;
@@ -324,6 +326,10 @@ class WispUplink {
       try {
         const Ctor = await webSocketClass(this.#options);
         const conn = await WispConnection.open(this.#url, Ctor);
+        if (this.closing) {
+          conn.close();
+          throw new WtcpError('EBADF', 'the Wisp uplink is closed');
+        }
         this.#conn = conn;
         this.#backoff = 250;
         conn.closed.then((why) => {

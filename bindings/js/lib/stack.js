@@ -368,6 +368,7 @@ export class Stack {
     const resets = this.#core.takeOutput();
     if (resets) this.#emit(resets);
     this.#core.destroy();
+    for (const iface of this.#ifaces.values()) iface.wisp?.close(); // a guest LAN's Wisp uplink
     this.#packets?.end();
     this.#onpacket = null;
     this.link?.close();
