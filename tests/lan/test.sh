@@ -30,22 +30,7 @@ tapbridge=$build/tests/wtcp-tapbridge
 big=${LAN_BIG:-33554432}
 control=9911
 
-passed=0
-failed=0
-ok() {
-    echo "ok   $1"
-    passed=$((passed + 1))
-}
-bad() {
-    echo "FAIL $1: $2"
-    failed=$((failed + 1))
-}
-show() { tail -n "${2:-12}" "$1" 2>/dev/null | sed 's/^/     | /'; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
+. "$root/tests/lan/guest-netns.sh"
 
 [ "$(id -u)" -eq 0 ] || { bad prerequisites "needs root (namespaces, TUN/TAP)"; finish; }
 for f in "$relay" "$tapbridge" "$root/bindings/js/dist/wtcp.wasm" "$root/bindings/js/node_modules/ws/package.json"; do
@@ -55,52 +40,7 @@ for c in ip node curl busybox python3 sha256sum ping; do
     command -v "$c" >/dev/null 2>&1 || { bad prerequisites "missing $c"; finish; }
 done
 
-R=wtcp-lan-$$-r
-G=wtcp-lan-$$-g
-tmp=$(mktemp -d /tmp/wtcp-lan.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-made_ns=()
-cleanup() {
-    local p ns
-    trap '' INT TERM
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    for ns in "${made_ns[@]}"; do
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-        ip netns del "$ns" 2>/dev/null
-        rm -rf "/etc/netns/$ns"
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-inR() { ip netns exec "$R" "$@"; }
-inG() { ip netns exec "$G" "$@"; }
-bg() { # NAME COMMAND...: starts it in the background, output in $tmp/NAME.{out,err}
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-}
-wait_for() { # SECONDS FILE PATTERN
-    local i
-    for ((i = 0; i < $1 * 10; i++)); do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-for ns in "$R" "$G"; do
-    ip netns add "$ns" || { bad setup "ip netns add $ns"; finish; }
-    made_ns+=("$ns")
-    ip -n "$ns" link set lo up
-done
-# `ip netns exec G` mounts this over /etc/resolv.conf: the guest's DHCP script writes it.
-mkdir -p "/etc/netns/$G"
-: >"/etc/netns/$G/resolv.conf"
+netns_setup wtcp-lan
 
 # ---- the relay's host: the relay, a web server, an upload sink, a DNS server ----
 head -c "$big" /dev/urandom >"$tmp/data.bin"

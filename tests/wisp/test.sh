@@ -13,7 +13,7 @@
 # Usage: tests/wisp/test.sh BUILD_DIR   (as root; needs build/wtcp-relay, build/tests/wtcp-tapbridge,
 #        bindings/js/dist/wtcp.wasm, the npm dev dependencies, busybox, curl, python3)
 # Environment: WISP_BIG (bytes of the big transfers, default 32 MiB).
-# Traffic stays in the namespaces it makes (wtcp-wisp-PID-w, wtcp-wisp-PID-g); the EXIT trap
+# Traffic stays in the namespaces it makes (wtcp-wisp-PID-r, wtcp-wisp-PID-g); the EXIT trap
 # removes them, /etc/netns/NAME, the PIDs it started and its temporary directory, also on
 # failure. Prints "ok ..."/"FAIL ...", figures, and "N passed, N failed".
 set -u
@@ -30,22 +30,7 @@ tapbridge=$build/tests/wtcp-tapbridge
 big=${WISP_BIG:-33554432}
 control=9911
 
-passed=0
-failed=0
-ok() {
-    echo "ok   $1"
-    passed=$((passed + 1))
-}
-bad() {
-    echo "FAIL $1: $2"
-    failed=$((failed + 1))
-}
-show() { tail -n "${2:-12}" "$1" 2>/dev/null | sed 's/^/     | /'; }
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
+. "$root/tests/lan/guest-netns.sh"
 
 [ "$(id -u)" -eq 0 ] || { bad prerequisites "needs root (namespaces, TUN/TAP)"; finish; }
 for f in "$build/wtcp-relay" "$tapbridge" "$root/bindings/js/dist/wtcp.wasm" "$root/bindings/js/node_modules/@mercuryworkshop/wisp-js/package.json"; do
@@ -55,54 +40,9 @@ for c in ip node curl busybox python3 sha256sum; do
     command -v "$c" >/dev/null 2>&1 || { bad prerequisites "missing $c"; finish; }
 done
 
-R=wtcp-wisp-$$-w
-G=wtcp-wisp-$$-g
-tmp=$(mktemp -d /tmp/wtcp-wisp.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-made_ns=()
-cleanup() {
-    local p ns
-    trap '' INT TERM
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    for ns in "${made_ns[@]}"; do
-        ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-        ip netns del "$ns" 2>/dev/null
-        rm -rf "/etc/netns/$ns"
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+netns_setup wtcp-wisp
 
-inR() { ip netns exec "$R" "$@"; }
-inG() { ip netns exec "$G" "$@"; }
-bg() { # NAME COMMAND...: starts it in the background, output in $tmp/NAME.{out,err}
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-}
-wait_for() { # SECONDS FILE PATTERN
-    local i
-    for ((i = 0; i < $1 * 10; i++)); do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-for ns in "$R" "$G"; do
-    ip netns add "$ns" || { bad setup "ip netns add $ns"; finish; }
-    made_ns+=("$ns")
-    ip -n "$ns" link set lo up
-done
-# `ip netns exec G` mounts this over /etc/resolv.conf: the guest's DHCP script writes it.
-mkdir -p "/etc/netns/$G"
-: >"/etc/netns/$G/resolv.conf"
-
-# ---- the far side: servers on a dummy interface, the Wisp server on loopback ----
+# ---- the far side: servers on a veth address, the Wisp server on loopback ----
 ip -n "$R" link add far0 type veth peer name far1 # (this kernel has no dummy module)
 ip -n "$R" addr add 10.88.0.1/24 dev far0
 ip -n "$R" link set far0 up
