@@ -317,12 +317,17 @@ class WispUplink {
   constructor(url, options) {
     this.#url = url;
     this.#options = options;
+    this.#reconnect();
+  }
+
+  #reconnect() {
     this.#ready = this.#connect();
-    this.#ready.catch(() => {});
+    this.#ready.catch(() => {}); // it fails only once close() was called: nothing to report
   }
 
   async #connect() {
     for (;;) {
+      if (this.closing) throw new WtcpError('EBADF', 'the Wisp uplink is closed');
       try {
         const Ctor = await webSocketClass(this.#options);
         const conn = await WispConnection.open(this.#url, Ctor);
@@ -336,7 +341,7 @@ class WispUplink {
           this.lastError = new WtcpError('ECONNRESET', `wisp ${this.#url} closed (${why.code} ${why.reason})`);
           this.#conn = null;
           this.#udp.clear();
-          if (!this.closing) this.#ready = this.#connect();
+          if (!this.closing) this.#reconnect();
         });
         return conn;
       } catch (err) {

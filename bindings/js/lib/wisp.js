@@ -136,6 +136,10 @@ export class WispConnection {
         clearTimeout(timer);
         reject(new WtcpError('ECONNREFUSED', `wisp ${url}: ${ev?.message ?? 'WebSocket error'}`));
       };
+      conn.closed.then(({ code }) => {
+        clearTimeout(timer);
+        reject(new WtcpError('ECONNREFUSED', `wisp ${url}: closed (${code}) before its first CONTINUE`));
+      });
     });
     return conn;
   }
