@@ -510,15 +510,18 @@ export function setupGateway(stack, core, options, relayDns) {
     lan.wisp = uplink;
     lan.intercept({ tcp: (req) => uplink.tcp(req), udp: (d) => uplink.udp(d) });
   }
-  if (options.nat !== false && !(options.wisp !== undefined && options.nat === undefined)) {
+  // NAT onto the stack's link: on by default, off by default with Wisp (then nothing else
+  // needs it unless the stack has a relay too: nat: true).
+  if (options.nat ?? options.wisp === undefined) {
     const r = core.natEnable(0, optionalInt(options, 'maxFlows', 1, 1 << 20) ?? 0);
     if (r < 0) throw errorFromErrno(r, 'addGuestLan() NAT onto the first link (it needs an address)');
   }
-  // DNS: a resolver's address (through NAT), a handler here, or none.
+  // DNS: a resolver's address (through NAT, or over Wisp), a handler here, or none.
   const dns = options.dns === undefined ? (relayDns ?? null) : options.dns;
   let dnsOption;
   if (typeof dns === 'string' && options.wisp !== undefined) {
-    dnsOption = parseAddress(dns, 'addGuestLan() dns') && dns; // leases name it: Wisp's UDP streams reach it
+    parseAddress(dns, 'addGuestLan() dns');
+    dnsOption = dns; // the leases name it; the guests' queries reach it as Wisp UDP streams
   } else if (typeof dns === 'string') {
     const r = core.natDns(parseAddress(dns, 'addGuestLan() dns'));
     if (r < 0) throw errorFromErrno(r, `addGuestLan() dns ${dns} (NAT on, and the resolver beyond the first link)`);
