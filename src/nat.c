@@ -391,15 +391,13 @@ static uint16_t link_mss(const wtcp_stack *st, uint8_t a, uint8_t b)
 
 /* An ICMP error whose quoted datagram belongs to flow i (from the outside when in): the
  * quoted inner header is rewritten as the outer one is, and the ICMP sum recomputed. */
-static void icmp_error_rewrite(const struct nat_table *t, const nat_flow *f, uint8_t *icmp, size_t icmp_len,
-                               int in, uint32_t outside_addr)
+static void icmp_error_rewrite(const nat_flow *f, uint8_t *icmp, size_t icmp_len, int in, uint32_t outside_addr)
 {
     uint8_t *q = icmp + WIRE_ICMP_HDR;
     size_t qhl = (size_t)(q[0] & 15) * 4;
     uint8_t *ql4 = q + qhl;
     size_t qlen = icmp_len - WIRE_ICMP_HDR - qhl;
     uint8_t *qsum = f->proto == WIRE_PROTO_UDP && qlen >= 8 && wire_get16(ql4 + 6) ? ql4 + 6 : NULL;
-    (void)t;
     uint8_t *qport = f->proto == WIRE_PROTO_ICMP ? ql4 + 4 : in ? ql4 : ql4 + 2; /* an echo: its id */
     if (in) { /* quoted: from us (outside) to the remote: make it from the inside host */
         set_addr(q, 12, f->in_addr, qsum);
@@ -509,7 +507,7 @@ static void nat_outbound(wtcp_stack *st, struct nat_table *t, uint8_t in_if, con
     nat_flow *f = &t->f[i];
     uint8_t *pl4 = p + ip->hdr_len;
     if (icmp_error) {
-        icmp_error_rewrite(t, f, pl4, l4len, 0, outside_addr);
+        icmp_error_rewrite(f, pl4, l4len, 0, outside_addr);
         set_addr(p, 12, outside_addr, NULL);
     } else if (proto == WIRE_PROTO_ICMP) {
         set_addr(p, 12, outside_addr, NULL);
@@ -584,7 +582,7 @@ static int nat_inbound(wtcp_stack *st, struct nat_table *t, const wire_ipv4 *ip)
         return 1;
     uint8_t *pl4 = p + ip->hdr_len;
     if (icmp_error) {
-        icmp_error_rewrite(t, f, pl4, l4len, 1, 0);
+        icmp_error_rewrite(f, pl4, l4len, 1, 0);
         set_addr(p, 16, f->in_addr, NULL);
     } else if (proto == WIRE_PROTO_ICMP) {
         set_addr(p, 16, f->in_addr, NULL);

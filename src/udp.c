@@ -141,8 +141,7 @@ int udp_sendto(wtcp_stack *st, uint32_t idx, const void *buf, size_t len, uint32
     uint32_t src = s->laddr ? s->laddr : if_source_for(st, addr);
     if (src == 0)
         return WTCP_ENETUNREACH;
-    int r = udp_send_from(st, buf, len, src, s->lport, addr, port);
-    return r < 0 && r != WTCP_EMSGSIZE ? (int)len : r; /* a datagram without a route is dropped, counted */
+    return udp_send_from(st, buf, len, src, s->lport, addr, port);
 }
 
 int udp_recvfrom(wtcp_stack *st, uint32_t idx, void *buf, size_t len, uint32_t *addr, uint16_t *port,

@@ -46,24 +46,33 @@ lan *lan_new(void)
     return l;
 }
 
-wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uint32_t gateway)
+/* A new port and the config of its stack: counted allocations, its own ISN key, its output
+ * (the hub, or an uplink). The caller sets the addresses and makes the stack. */
+static lan_port *port_new(lan *l, wtcp_config *c, wtcp_output_fn output)
 {
     int id = l->nports++;
     lan_port *p = &l->port[id];
     p->l = l;
     p->id = id;
+    p->peer = -1;
+    wtcp_config_init(c);
+    c->output = output;
+    c->output_user = p;
+    c->isn_key[0] = (uint8_t)(id + 1);
+    c->alloc = harness_count_alloc;
+    c->alloc_user = &l->mem[id];
+    return p;
+}
+
+wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uint32_t gateway)
+{
     wtcp_config c;
-    wtcp_config_init(&c);
+    lan_port *p = port_new(l, &c, lan_output);
     c.addr = addr;
     c.prefix_len = 24;
     c.gateway = gateway;
     c.link = WTCP_LINK_ETHERNET;
     memcpy(c.mac, mac, 6);
-    c.output = lan_output;
-    c.output_user = p;
-    c.isn_key[0] = (uint8_t)(id + 1);
-    c.alloc = harness_count_alloc;
-    c.alloc_user = &l->mem[id];
     if (wtcp_stack_new(&c, &p->st) != 0)
         return NULL;
     p->ifx = 0;
@@ -72,23 +81,13 @@ wtcp_stack *lan_add_ether_stack(lan *l, uint32_t addr, const uint8_t mac[6], uin
 
 wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6])
 {
-    int id = l->nports++;
-    lan_port *p = &l->port[id];
-    p->l = l;
-    p->id = id;
     wtcp_config c;
-    wtcp_config_init(&c);
+    lan_port *p = port_new(l, &c, up_output);
     c.addr = LAN_IP(10, 77, 0, 2);
     c.prefix_len = 16;
     c.gateway = LAN_IP(10, 77, 0, 1);
     if (l->gateway_up_mtu)
         c.mtu = l->gateway_up_mtu;
-    c.output = up_output;
-    c.output_user = p;
-    p->peer = -1;
-    c.isn_key[0] = (uint8_t)(id + 1);
-    c.alloc = harness_count_alloc;
-    c.alloc_user = &l->mem[id];
     if (wtcp_stack_new(&c, &p->st) != 0)
         return NULL;
     wtcp_iface_config ic;
@@ -104,24 +103,15 @@ wtcp_stack *lan_add_gateway(lan *l, uint32_t addr, const uint8_t mac[6])
 
 wtcp_stack *lan_add_remote(lan *l, int gw, uint32_t addr)
 {
-    int id = l->nports++;
-    lan_port *p = &l->port[id];
-    p->l = l;
-    p->id = id;
+    wtcp_config c;
+    lan_port *p = port_new(l, &c, up_output);
     p->off_hub = 1;
     p->peer = gw;
-    wtcp_config c;
-    wtcp_config_init(&c);
     c.addr = addr;
     c.prefix_len = 0;
-    c.output = up_output;
-    c.output_user = p;
-    c.isn_key[0] = (uint8_t)(id + 1);
-    c.alloc = harness_count_alloc;
-    c.alloc_user = &l->mem[id];
     if (wtcp_stack_new(&c, &p->st) != 0)
         return NULL;
-    l->port[gw].peer = id;
+    l->port[gw].peer = p->id;
     return p->st;
 }
 

@@ -52,18 +52,7 @@ wait_for 10 "$tmp/relay.err" 'start version' ||
     { bad setup "the relay did not start"; show "$tmp/relay.err"; finish; }
 for ((i = 0; i < 50; i++)); do inR ip -4 addr show wtcp0 2>/dev/null | grep -q 10.77.0.1 && break; sleep 0.1; done
 bg web inR python3 -m http.server 8000 --bind 10.77.0.1 --directory "$tmp/www"
-bg sink inR python3 -c '
-import hashlib, socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.77.0.1", 9000)); s.listen(4)
-while True:
-    c, _ = s.accept(); h = hashlib.sha256(); n = 0
-    while True:
-        b = c.recv(1 << 16)
-        if not b: break
-        h.update(b); n += len(b)
-    c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
-'
+bg sink inR python3 "$root/tests/lan/transfer.py" sink 10.77.0.1 9000
 bg dns inR python3 "$root/tests/lan/dns.py" 10.77.0.1 53 relayhost.test=10.77.0.1
 sleep 0.5
 
@@ -128,17 +117,7 @@ else
     show "$tmp/gateway.err"
 fi
 t0=$(date +%s%N)
-up=$(inG python3 -c '
-import socket, sys
-s = socket.create_connection(("10.77.0.1", 9000), timeout=60)
-with open(sys.argv[1], "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b: break
-        s.sendall(b)
-s.shutdown(socket.SHUT_WR)
-print(s.makefile().readline().strip())
-' "$tmp/data.bin" 2>&1)
+up=$(inG python3 "$root/tests/lan/transfer.py" send 10.77.0.1 9000 "$tmp/data.bin" 2>&1)
 t1=$(date +%s%N)
 if [ "$up" = "$big $sum" ]; then
     ok "guest uploads $mib MiB to the relay's host through NAT, sha256 matches ($(awk -v b="$big" -v t="$((t1 - t0))" 'BEGIN { printf "%.1f MB/s", b / (t / 1e9) / 1e6 }'))"

@@ -53,20 +53,7 @@ mkdir -p "$tmp/www"
 ln "$tmp/data.bin" "$tmp/www/data.bin"
 echo "a page beyond the Wisp server" >"$tmp/www/page.txt"
 bg web inR python3 -m http.server 8000 --bind 10.88.0.1 --directory "$tmp/www"
-bg sink inR python3 -c '
-import hashlib, socket, threading
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.88.0.1", 9000)); s.listen(8)
-def one(c):
-    f = c.makefile("rb"); want = int(f.readline()); h = hashlib.sha256(); n = 0
-    while n < want:
-        b = f.read(min(1 << 16, want - n))
-        if not b: break
-        h.update(b); n += len(b)
-    c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
-while True:
-    c, _ = s.accept(); threading.Thread(target=one, args=(c,), daemon=True).start()
-'
+bg sink inR python3 "$root/tests/lan/transfer.py" sink 10.88.0.1 9000
 bg dns inR python3 "$root/tests/lan/dns.py" 10.88.0.1 53 far.test=10.88.0.1
 start_wisp() {
     bg wisp ip netns exec "$R" node "$root/tests/wisp/server.mjs" 127.0.0.1 5001 # (its own PID)
@@ -112,18 +99,7 @@ else
     show "$tmp/gateway.err"
 fi
 t0=$(date +%s%N)
-up=$(inG python3 -c '
-import socket, sys
-import os
-s = socket.create_connection(("10.88.0.1", 9000), timeout=60)
-s.sendall(b"%d\n" % os.path.getsize(sys.argv[1])) # the length first: Wisp 1 has no half-close
-with open(sys.argv[1], "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b: break
-        s.sendall(b)
-print(s.makefile().readline().strip())
-' "$tmp/data.bin" 2>&1)
+up=$(inG python3 "$root/tests/lan/transfer.py" send 10.88.0.1 9000 "$tmp/data.bin" 2>&1)
 t1=$(date +%s%N)
 if [ "$up" = "$big $sum" ]; then
     ok "guest uploads $mib MiB over Wisp, sha256 matches ($(awk -v b="$big" -v t="$((t1 - t0))" 'BEGIN { printf "%.1f MB/s", b / (t / 1e9) / 1e6 }'))"
@@ -165,31 +141,10 @@ if [ "$(sha256sum <"$tmp/slow.bin" | cut -d' ' -f1)" = "$sum" ] && [ "$rss_max" 
 else
     bad "slow guest" "sha256 or RSS ($((rss0 / 1048576)) -> $((rss_max / 1048576)) MiB)"
 fi
-bg slowsink ip netns exec "$R" python3 -c '
-import hashlib, socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-s.bind(("10.88.0.1", 9001)); s.listen(1)
-c, _ = s.accept(); f = c.makefile("rb"); want = int(f.readline()); h = hashlib.sha256(); n = 0
-while n < want:
-    b = f.read(min(65536, want - n))
-    if not b: break
-    h.update(b); n += len(b); time.sleep(65536 / 4e6) # about 4 MB/s
-c.sendall(("%d %s\n" % (n, h.hexdigest())).encode()); c.close()
-'
+bg slowsink ip netns exec "$R" python3 "$root/tests/lan/transfer.py" sink 10.88.0.1 9001 4e6 # about 4 MB/s
 sleep 0.3
 rss_max=0
-inG python3 -c '
-import os, socket, sys
-s = socket.create_connection(("10.88.0.1", 9001), timeout=120)
-s.sendall(b"%d\n" % os.path.getsize(sys.argv[1]))
-with open(sys.argv[1], "rb") as f:
-    while True:
-        b = f.read(1 << 16)
-        if not b: break
-        s.sendall(b)
-print(s.makefile().readline().strip())
-' "$tmp/data.bin" >"$tmp/slowup.out" 2>&1 &
+inG python3 "$root/tests/lan/transfer.py" send 10.88.0.1 9001 "$tmp/data.bin" >"$tmp/slowup.out" 2>&1 &
 uppid=$!
 while kill -0 "$uppid" 2>/dev/null; do sample; sleep 0.5; done
 wait "$uppid"
