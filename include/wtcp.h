@@ -322,8 +322,8 @@ int wtcp_connect(wtcp_stack *stack, wtcp_sock s, uint32_t addr, uint16_t port);
 int wtcp_send(wtcp_stack *stack, wtcp_sock s, const void *buf, size_t len);
 /* Returns bytes read, 0 at end of stream, WTCP_EAGAIN when nothing is there yet. */
 int wtcp_recv(wtcp_stack *stack, wtcp_sock s, void *buf, size_t len);
-/* TCP: bytes ready to read (FIONREAD). UDP: the next datagram's size, WTCP_EAGAIN when
- * none is queued. */
+/* TCP: bytes ready to read (FIONREAD); on a listener, connections waiting for accept.
+ * UDP: the next datagram's size, WTCP_EAGAIN when none is queued. */
 int wtcp_readable(wtcp_stack *stack, wtcp_sock s);
 /* Bytes of free send buffer space. */
 int wtcp_writable(wtcp_stack *stack, wtcp_sock s);

@@ -486,6 +486,8 @@ int wtcp_readable(wtcp_stack *st, wtcp_sock h)
         ring_peek(q, 0, rec, sizeof rec);
         return (int)wire_get16(rec + 6);
     }
+    if (s->u.tcp.state == WTCP_LISTEN)
+        return (int)s->u.tcp.accept_queued;
     return (int)s->u.tcp.rcvbuf.len;
 }
 

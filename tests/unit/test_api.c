@@ -260,6 +260,27 @@ TEST(port_index_tracks_binds_and_closes)
     wtcp_stack_free(st);
 }
 
+TEST(listener_readable_counts_connections_waiting)
+{
+    harness *n = net_new();
+    wtcp_stack *sa = n->node[A].st, *sb = n->node[B].st;
+    int l = wtcp_socket(sb, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_bind(sb, l, 0, 81), 0);
+    CHECK_EQ_I(wtcp_listen(sb, l, 8), 0);
+    CHECK_EQ_I(wtcp_readable(sb, l), 0);
+    int c1 = wtcp_socket(sa, WTCP_SOCK_STREAM), c2 = wtcp_socket(sa, WTCP_SOCK_STREAM);
+    CHECK_EQ_I(wtcp_connect(sa, c1, B_ADDR, 81), WTCP_EINPROGRESS);
+    CHECK_EQ_I(wtcp_connect(sa, c2, B_ADDR, 81), WTCP_EINPROGRESS);
+    harness_run(n, 100);
+    CHECK_EQ_I(wtcp_readable(sb, l), 2); /* what poll() on a listener asks */
+    CHECK(wtcp_accept(sb, l, NULL, NULL) >= 0);
+    CHECK_EQ_I(wtcp_readable(sb, l), 1);
+    CHECK(wtcp_accept(sb, l, NULL, NULL) >= 0);
+    CHECK_EQ_I(wtcp_readable(sb, l), 0);
+    CHECK_EQ_I(wtcp_accept(sb, l, NULL, NULL), WTCP_EAGAIN);
+    CHECK_NET_DONE(n);
+}
+
 TEST(connect_accept_echo_close_with_events)
 {
     harness *n = net_new();
@@ -1158,7 +1179,7 @@ TEST(ten_thousand_idle_connections_with_defaults)
 
 UNIT_MAIN(RUN(config_rejects_bad_values), RUN(error_names_and_messages), RUN(address_text),
           RUN(bad_arguments_return_codes), RUN(off_link_without_gateway_is_ENETUNREACH), RUN(stale_handles_are_EBADF), RUN(socket_table_full_is_EMFILE),
-          RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
+          RUN(listener_readable_counts_connections_waiting), RUN(connect_accept_echo_close_with_events), RUN(connect_to_closed_port_is_ECONNREFUSED),
           RUN(abort_resets_the_peer), RUN(close_with_unread_data_sends_RST),
           RUN(syn_to_vanished_peer_times_out), RUN(data_to_vanished_peer_times_out), RUN(keepalive_probes_a_live_peer_and_fails_a_vanished_one),
           RUN(user_timeout_bounds_unacknowledged_data), RUN(rto_floor_is_chosen_per_socket_and_per_stack),
