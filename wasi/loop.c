@@ -1,7 +1,8 @@
 /* loop.c: the WASI commands' event loop: framed packets on stdin/stdout, poll() with the stack's deadline. */
-#define _DEFAULT_SOURCE /* getentropy() */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime() */
 
 #include "loop.h"
+#include "link.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -87,10 +88,8 @@ static void on_output(void *user, const uint8_t *packet, size_t len)
         return;
     if (l->out_len + 2 + len > l->out_cap)
         write_out(l);
-    l->out[l->out_len++] = (uint8_t)(len >> 8);
-    l->out[l->out_len++] = (uint8_t)len;
-    memcpy(l->out + l->out_len, packet, len);
-    l->out_len += len;
+    link_frame_put(l->out + l->out_len, packet, len);
+    l->out_len += 2 + len;
     l->frames_out++;
 }
 
@@ -118,30 +117,17 @@ static void framing_error(loop *l, const char *fmt, ...)
 static void take_frames(loop *l)
 {
     size_t off = 0;
-    while (!l->stopped && l->in_len - off >= 2) {
-        const uint8_t *p = l->in + off;
-        size_t len = (size_t)p[0] << 8 | p[1];
-        if (len == 0) {
-            framing_error(l, "zero-length frame");
+    while (!l->stopped) {
+        size_t len;
+        char why[160];
+        int r = link_frame_check(l->in + off, l->in_len - off, l->mtu, &len, why, sizeof why);
+        if (r == LINK_FRAME_SHORT)
+            break;
+        if (r == LINK_FRAME_BAD) {
+            framing_error(l, "%s", why);
             break;
         }
-        if (len > l->mtu) {
-            framing_error(l, "frame of %zu bytes exceeds the MTU of %u", len, (unsigned)l->mtu);
-            break;
-        }
-        if (l->in_len - off - 2 < len)
-            break;
-        const uint8_t *pkt = p + 2;
-        size_t total = len >= 4 ? (size_t)pkt[2] << 8 | pkt[3] : 0;
-        if (len < 20 || pkt[0] >> 4 != 4 || (pkt[0] & 15) < 5 || total != len) {
-            framing_error(l,
-                          "a frame of %zu bytes that is not one IPv4 packet (first bytes "
-                          "%02x %02x %02x %02x)",
-                          len, pkt[0], len > 1 ? pkt[1] : 0, len > 2 ? pkt[2] : 0,
-                          len > 3 ? pkt[3] : 0);
-            break;
-        }
-        wtcp_input(l->stack, l->now, pkt, len);
+        wtcp_input(l->stack, l->now, l->in + off + 2, len);
         l->frames_in++;
         off += 2 + len;
         l->in_offset += 2 + len;
@@ -279,90 +265,21 @@ int loop_run(loop *l)
 
 /* ---------------------------------------------------------------- set-up */
 
-static int env_addr(loop *l, const char *name, uint32_t *out)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return 0;
-    if (wtcp_addr_parse(v, out) < 0) {
-        fprintf(stderr, "%s: %s='%s' is not an IPv4 address (a.b.c.d)\n", l->prog, name, v);
-        return -1;
-    }
-    return 1;
-}
-
-static int env_uint(loop *l, const char *name, unsigned long lo, unsigned long hi,
-                    unsigned long *out)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || *end || v[0] == '-' || v[0] == '+' || n < lo || n > hi) {
-        fprintf(stderr, "%s: %s='%s' is not a number in %lu..%lu\n", l->prog, name, v, lo, hi);
-        return -1;
-    }
-    *out = n;
-    return 1;
-}
-
 int loop_init(loop *l, const char *prog)
 {
     memset(l, 0, sizeof *l);
     l->prog = prog;
-    l->addr = 0x0a4d0002u; /* 10.77.0.2 */
-    l->prefix = 16;
-    l->mtu = 1500;
-
-    unsigned long n = 0;
-    int r;
-    if (env_addr(l, "WTCP_ADDR", &l->addr) < 0)
-        return -1;
-    if ((r = env_uint(l, "WTCP_PREFIX", 0, 32, &n)) < 0)
-        return -1;
-    if (r)
-        l->prefix = (uint8_t)n;
-    if ((r = env_uint(l, "WTCP_MTU", 576, 65535, &n)) < 0)
-        return -1;
-    if (r)
-        l->mtu = (uint16_t)n;
-    if ((r = env_uint(l, "WTCP_VERBOSE", 0, 9, &n)) < 0)
-        return -1;
-    l->verbose = r ? (int)n : 0;
-
-    uint32_t mask = l->prefix ? 0xffffffffu << (32 - l->prefix) : 0;
-    const char *gw = getenv("WTCP_GATEWAY");
-    if (gw && !strcmp(gw, "none")) {
-        l->gateway = 0;
-    } else if ((r = env_addr(l, "WTCP_GATEWAY", &l->gateway)) < 0) {
-        return -1;
-    } else if (r == 0) {
-        l->gateway = (l->addr & mask) | 1u; /* where the relay sits */
-        if (l->gateway == l->addr || l->prefix > 30)
-            l->gateway = 0;
-    } else if ((l->gateway & mask) != (l->addr & mask) || l->gateway == l->addr) {
-        char a[16], g[16];
-        wtcp_addr_format(l->addr, a);
-        wtcp_addr_format(l->gateway, g);
-        fprintf(stderr, "%s: WTCP_GATEWAY=%s is not another address on %s/%u\n", prog, g, a,
-                (unsigned)l->prefix);
-        return -1;
-    }
-
+    link_settings s;
     wtcp_config cfg;
-    wtcp_config_init(&cfg);
-    cfg.addr = l->addr;
-    /* With a gateway every destination is reachable through the link. */
-    cfg.prefix_len = l->gateway ? 0 : l->prefix;
-    cfg.mtu = l->mtu;
+    if (link_settings_read(&s, prog) < 0 || link_settings_config(&s, prog, &cfg) < 0)
+        return -1;
+    l->addr = s.addr;
+    l->gateway = s.gateway;
+    l->prefix = s.prefix;
+    l->mtu = s.mtu;
+    l->verbose = s.verbose;
     cfg.output = on_output;
     cfg.output_user = l;
-    if (getentropy(cfg.isn_key, sizeof cfg.isn_key) != 0) {
-        fprintf(stderr, "%s: getentropy: %s\n", prog, strerror(errno));
-        return -1;
-    }
     l->in_cap = IN_CHUNK + 2 + 65535;
     l->out_cap = OUT_CAP + 2 + 65535;
     l->in = malloc(l->in_cap);
@@ -372,7 +289,7 @@ int loop_init(loop *l, const char *prog)
         loop_free(l);
         return -1;
     }
-    r = wtcp_stack_new(&cfg, &l->stack);
+    int r = wtcp_stack_new(&cfg, &l->stack);
     if (r < 0) {
         fprintf(stderr, "%s: cannot create the stack: %s\n", prog, wtcp_strerror(r));
         loop_free(l);

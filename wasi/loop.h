@@ -10,12 +10,7 @@
  * The link: each packet on stdin (from the relay) and on stdout (to it) is one IPv4
  * packet preceded by its length as 2 bytes, big-endian. stderr is for messages.
  *
- * The stack's settings come from the environment (the relay sets them):
- *   WTCP_ADDR     our address                    default 10.77.0.2
- *   WTCP_PREFIX   on-link prefix length          default 16
- *   WTCP_GATEWAY  the relay's address, or "none" default the subnet's first address (.1)
- *   WTCP_MTU      link MTU, 576..65535           default 1500
- *   WTCP_VERBOSE  1: settings and counters on stderr
+ * The stack's settings come from the environment (the relay sets them): link.h.
  *
  * A command fills in on_event (and optionally on_net_closed), creates its sockets, and
  * calls loop_run(), which returns the exit status. Malformed framing on stdin is fatal:

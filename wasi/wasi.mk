@@ -26,7 +26,7 @@ WASI_FLAGS := --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) $(CSTD) $(WASI_CFLA
 WASI_CORE_OBJ := $(CORE_SRC:%.c=$(WASI_OUT)/obj/%.o)
 WASI_PKTRUN_OBJ := $(PKTRUN_SRC:%.c=$(WASI_OUT)/obj/%.o)
 WASI_CMDS := $(patsubst %,$(WASI_OUT)/wtcp-%.wasm,echo httpd get)
-WASI_CMD_OBJ := $(patsubst %,$(WASI_OUT)/obj/wasi/%.o,echo httpd get loop)
+WASI_CMD_OBJ := $(patsubst %,$(WASI_OUT)/obj/wasi/%.o,echo httpd get loop link)
 .SECONDARY: $(WASI_CMD_OBJ)
 
 # wtcp-pktrun uses setjmp/longjmp: clang lowers them to WebAssembly exceptions. Debian's
@@ -62,11 +62,11 @@ $(WASI_OUT)/include/wtcp.h: include/wtcp.h
 	cp $< $@
 
 # The commands: the public header only.
-$(WASI_OUT)/obj/wasi/%.o: wasi/%.c wasi/loop.h include/wtcp.h | $(WASI_SYSROOT_DEP)
+$(WASI_OUT)/obj/wasi/%.o: wasi/%.c wasi/loop.h wasi/link.h include/wtcp.h | $(WASI_SYSROOT_DEP)
 	@mkdir -p $(dir $@)
 	$(WASI_CC) $(WASI_FLAGS) -Iinclude -c $< -o $@
 
-$(WASI_OUT)/wtcp-%.wasm: $(WASI_OUT)/obj/wasi/%.o $(WASI_OUT)/obj/wasi/loop.o $(WASI_OUT)/libwtcp.a
+$(WASI_OUT)/wtcp-%.wasm: $(WASI_OUT)/obj/wasi/%.o $(WASI_OUT)/obj/wasi/loop.o $(WASI_OUT)/obj/wasi/link.o $(WASI_OUT)/libwtcp.a
 	$(WASI_CC) $(WASI_FLAGS) $(WASI_LDFLAGS) $^ -o $@
 
 # The packet-script runner, unchanged sources.
@@ -95,3 +95,26 @@ wasi-test: wasi $(WASI_OUT)/peer $(BUILD)/wtcp-pktrun
 
 APT_PKGS += llvm nodejs
 TEST_PREREQS += wasi $(WASI_OUT)/peer
+
+# ---- the POSIX layer: BSD sockets for unmodified programs (docs/POSIX.md) ----
+#   build/wasi/libwtcp-posix.a       the core and the layer, one library to link
+#   build/wasi/posix/include/        its headers: put them before the sysroot's (-I)
+WASI_POSIX_SRC := $(sort $(wildcard wasi/posix/*.c)) wasi/link.c
+WASI_POSIX_OBJ := $(WASI_POSIX_SRC:%.c=$(WASI_OUT)/obj/posix/%.o)
+WASI_POSIX_HDRS := $(sort $(wildcard wasi/posix/include/*.h wasi/posix/include/*/*.h))
+WASI_POSIX_INC := $(WASI_OUT)/posix/include
+WASI_POSIX_LIB := $(WASI_OUT)/libwtcp-posix.a
+
+$(WASI_OUT)/obj/posix/%.o: %.c wasi/posix/posix.h wasi/link.h include/wtcp.h $(WASI_POSIX_HDRS) | $(WASI_SYSROOT_DEP)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_FLAGS) -Iwasi/posix/include -Iinclude -c $< -o $@
+
+$(WASI_POSIX_LIB): $(WASI_CORE_OBJ) $(WASI_POSIX_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(WASI_AR) rcs $@ $^
+
+$(WASI_POSIX_INC)/.stamp: $(WASI_POSIX_HDRS)
+	@mkdir -p $(dir $@)
+	rm -rf $(WASI_POSIX_INC) && mkdir -p $(WASI_POSIX_INC) && cp -r wasi/posix/include/. $(WASI_POSIX_INC)/ && touch $@
+
+wasi: $(WASI_POSIX_LIB) $(WASI_POSIX_INC)/.stamp

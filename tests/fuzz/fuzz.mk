@@ -37,9 +37,9 @@ $(BUILD)/fuzz/fuzz_pktscript: tests/fuzz/fuzz_pktscript.c $(FUZZ_PKTRUN_SRC) $(w
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -Itools/pktrun $< $(FUZZ_PKTRUN_SRC) $(CORE_SRC) -o $@
 
-$(BUILD)/fuzz/fuzz_wasi_pipe: tests/fuzz/fuzz_wasi_pipe.c wasi/loop.c wasi/loop.h $(CORE_SRC) $(HDRS)
+$(BUILD)/fuzz/fuzz_wasi_pipe: tests/fuzz/fuzz_wasi_pipe.c wasi/loop.c wasi/loop.h wasi/link.c wasi/link.h $(CORE_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) $< wasi/loop.c $(CORE_SRC) -o $@
+	$(CLANG) $(FUZZ_FLAGS) $< wasi/loop.c wasi/link.c $(CORE_SRC) -o $@
 
 FUZZ_RELAY_SRC := relay/client.c relay/packet.c relay/pool.c relay/fault.c relay/metrics.c relay/subprotocol.c
 $(BUILD)/fuzz/fuzz_relay: tests/fuzz/fuzz_relay.c $(FUZZ_RELAY_SRC) $(RELAY_HDRS)
