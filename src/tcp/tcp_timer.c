@@ -95,7 +95,10 @@ static void tcp_timeout_rexmit(wtcp_stack *st, uint32_t idx)
         tcp_disarm(st, idx, TCP_T_TLP);
         c->snd_nxt = c->snd_una; /* go back N: resend from the first unacknowledged byte */
     }
-    tcp_arm(st, idx, TCP_T_REXMIT, st->now + tcp_rto_backed_off(c));
+    uint64_t when = st->now + tcp_rto_backed_off(c);
+    if (user_timeout && c->una_since + user_timeout < when) /* Linux's tcp_clamp_rto_to_user_timeout */
+        when = c->una_since + user_timeout > st->now ? c->una_since + user_timeout : st->now + 1;
+    tcp_arm(st, idx, TCP_T_REXMIT, when);
     tcp_output(st, idx);
 }
 
