@@ -1,4 +1,4 @@
-/* exec.c: `wtcp-relay exec -- COMMAND`: a child process as a client, IPv4 packets on its stdin/stdout with a 2-byte big-endian length before each. */
+/* exec.c: `wtcp-relay exec -- COMMAND`: a child process as a client, IPv4 packets on its stdin/stdout (or, with --fifo, on two FIFOs) with a 2-byte big-endian length before each. */
 #include "relay.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +28,9 @@ static void child_exec(relay *r, client *c, int in_fd, int out_fd)
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, NULL);
     signal(SIGPIPE, SIG_DFL);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
+    if (r->fifo_dir[0]) /* --fifo: the FIFOs are the link, stdio stays the command's */
+        setenv("WTCP_LINK_DIR", r->fifo_dir, 1);
+    else if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
         _exit(127);
     /* Nothing of the relay's (listening sockets, lws's own descriptors) leaks into it. */
     close_range(3, ~0u, 0);
@@ -38,17 +41,72 @@ static void child_exec(relay *r, client *c, int in_fd, int out_fd)
     setenv("WTCP_GATEWAY", ipv4_format(r->gateway, gw), 1);
     snprintf(num, sizeof num, "%u", r->o.mtu);
     setenv("WTCP_MTU", num, 1);
+    if (r->o.dns)
+        setenv("WTCP_DNS", ipv4_format(r->o.dns, gw), 1);
     execvp(r->o.exec_argv[0], r->o.exec_argv);
     fprintf(stderr, "wtcp-relay: exec %s: %s\n", r->o.exec_argv[0], strerror(errno));
     _exit(127);
 }
 
+/* --fifo: a private directory with the FIFOs `in` (to the command) and `out` (from it).
+ * The relay opens both for reading and writing, so neither its opens nor the command's wait
+ * for the other side; like the pipes, in[1]/out[0] are the relay's ends (in[0] and out[1]
+ * are -1: the command opens the FIFOs itself). */
+static int fifo_open(relay *r, int in[2], int out[2])
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[sizeof r->fifo_dir + 8];
+    if (!tmp || !*tmp || strlen(tmp) > sizeof r->fifo_dir - 24)
+        tmp = "/tmp";
+    snprintf(r->fifo_dir, sizeof r->fifo_dir, "%s/wtcp-link.XXXXXX", tmp);
+    if (!mkdtemp(r->fifo_dir)) {
+        r->fifo_dir[0] = 0;
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/in", r->fifo_dir);
+    if (mkfifo(path, 0600) < 0 || (in[1] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/out", r->fifo_dir);
+    if (mkfifo(path, 0600) < 0 || (out[0] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        close(in[1]);
+        return -1;
+    }
+    in[0] = out[1] = -1;
+    return 0;
+}
+
+/* Removes the FIFOs and their directory (--fifo). */
+void exec_cleanup(relay *r)
+{
+    if (!r->fifo_dir[0])
+        return;
+    char path[sizeof r->fifo_dir + 8];
+    snprintf(path, sizeof path, "%s/in", r->fifo_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/out", r->fifo_dir);
+    unlink(path);
+    rmdir(r->fifo_dir);
+    r->fifo_dir[0] = 0;
+}
+
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 int exec_start(relay *r)
 {
     int in[2], out[2]; /* in: the child's stdin; out: its stdout */
-    if (pipe2(in, O_CLOEXEC) < 0)
+    if (r->o.exec_fifo) {
+        if (fifo_open(r, in, out) < 0) {
+            relay_log("error msg=\"exec --fifo: %s\"", strerror(errno));
+            exec_cleanup(r);
+            return -1;
+        }
+    } else if (pipe2(in, O_CLOEXEC) < 0) {
         goto fail_errno;
-    if (pipe2(out, O_CLOEXEC) < 0) {
+    } else if (pipe2(out, O_CLOEXEC) < 0) {
         close(in[0]);
         close(in[1]);
         goto fail_errno;
@@ -66,8 +124,8 @@ int exec_start(relay *r)
     }
     if (pid == 0)
         child_exec(r, c, in[0], out[1]);
-    close(in[0]);
-    close(out[1]);
+    close_fd(in[0]);
+    close_fd(out[1]);
     fcntl(in[1], F_SETFL, O_NONBLOCK);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     r->child = pid;
@@ -84,16 +142,18 @@ int exec_start(relay *r)
     size_t o = 0;
     for (char **a = r->o.exec_argv; *a && o + 1 < sizeof cmd; a++)
         o += (size_t)snprintf(cmd + o, sizeof cmd - o, "%s%s", o ? " " : "", *a);
-    relay_log("connect client=%s kind=exec pid=%ld command=\"%s\"", c->addr_s, (long)pid, cmd);
+    relay_log("connect client=%s kind=exec pid=%ld link=%s command=\"%s\"", c->addr_s, (long)pid,
+              r->fifo_dir[0] ? r->fifo_dir : "stdio", cmd);
     return 0;
 
 fail_close_errno:
     relay_log("error msg=\"exec: %s\"", strerror(errno));
 fail_close:
-    close(in[0]);
-    close(in[1]);
-    close(out[0]);
-    close(out[1]);
+    close_fd(in[0]);
+    close_fd(in[1]);
+    close_fd(out[0]);
+    close_fd(out[1]);
+    exec_cleanup(r);
     return -1;
 fail_errno:
     relay_log("error msg=\"exec: %s\"", strerror(errno));

@@ -31,8 +31,9 @@ static const char *const usage_text[] = {
     "big-endian, up to --max-message; with \"wtcp\" or none, one packet per binary message)\n"
     "or, with `exec`, over COMMAND's stdin and stdout (each packet preceded by its length, 2\n"
     "bytes big-endian; the configuration is in the environment: WTCP_ADDR, WTCP_PREFIX,\n"
-    "WTCP_GATEWAY, WTCP_MTU). In exec mode the relay\n"
-    "ends when COMMAND ends. Every client packet must be well-formed IPv4 (version, header\n"
+    "WTCP_GATEWAY, WTCP_MTU, and WTCP_DNS with --dns; with --fifo the packets travel over two\n"
+    "FIFOs in a private directory named by WTCP_LINK_DIR, `in` and `out`, and COMMAND keeps the\n"
+    "relay's stdin and stdout). In exec mode the relay ends when COMMAND ends. Every client packet must be well-formed IPv4 (version, header\n"
     "length, total length = message length, header checksum) from the client's own address and\n"
     "within the MTU; anything else is dropped and counted. See docs/PROTOCOL.md.\n"
     "Needs root (or CAP_NET_ADMIN) to create the TUN; see --user.\n",
@@ -45,7 +46,8 @@ static const char *const usage_text[] = {
     "                         LEN 1..30); clients get the other addresses in turn\n"
     "  --mtu N                MTU of the TUN and of every client, 576..65535 (default 1500)\n"
     "  --dns ADDR             a DNS resolver the config message names to clients (wtcp's guest\n"
-    "                         LANs hand it to their guests); the relay itself runs none\n"
+    "                         LANs hand it to their guests; exec: WTCP_DNS); the relay runs none\n"
+    "  --fifo                 exec: packets over two FIFOs (WTCP_LINK_DIR), not COMMAND's stdio\n"
     "  --allow-peers          let clients reach each other (default: a client reaches only the\n"
     "                         relay's address and addresses outside the subnet)\n"
     "WebSocket:\n"
@@ -155,7 +157,7 @@ enum {
     OPT_TUN = 256, OPT_ADDRESS, OPT_MTU, OPT_ALLOW_PEERS, OPT_LISTEN, OPT_CERT, OPT_KEY,
     OPT_TOKEN_FILE, OPT_ORIGIN, OPT_MAX_CLIENTS, OPT_RATE_PPS, OPT_RATE_BYTES, OPT_QUEUE, OPT_QUEUE_BYTES,
     OPT_MAX_MESSAGE, OPT_HANDSHAKE_TIMEOUT, OPT_PING_INTERVAL, OPT_IDLE_TIMEOUT, OPT_METRICS,
-    OPT_METRICS_PATH, OPT_USER, OPT_SEED, OPT_VERSION, OPT_DNS,
+    OPT_METRICS_PATH, OPT_USER, OPT_SEED, OPT_VERSION, OPT_DNS, OPT_FIFO,
     /* fault options: base + 3 * kind + (0 both, 1 up, 2 down) */
     OPT_FAULT,
 };
@@ -188,6 +190,7 @@ static const struct option long_options[] = {
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"metrics-path", required_argument, NULL, OPT_METRICS_PATH},
     {"dns", required_argument, NULL, OPT_DNS},
+    {"fifo", no_argument, NULL, OPT_FIFO},
     {"user", required_argument, NULL, OPT_USER},
     {"seed", required_argument, NULL, OPT_SEED},
     {"verbose", no_argument, NULL, 'v'},
@@ -343,6 +346,7 @@ static void parse_options(relay_opts *o, int argc, char **argv)
             o->metrics_path = optarg;
             break;
         case OPT_USER: o->user = optarg; break;
+        case OPT_FIFO: o->exec_fifo = 1; break;
         case OPT_SEED:
             o->seed = parse_uint("seed", optarg, 0, UINT64_MAX);
             o->seed_given = 1;
@@ -370,6 +374,8 @@ static void parse_options(relay_opts *o, int argc, char **argv)
         if (!listen_given)
             o->listen = NULL;
     } else {
+        if (o->exec_fifo)
+            usage_error("--fifo is for exec mode (wtcp-relay exec --fifo -- COMMAND)");
         if (optind < argc)
             usage_error("unexpected argument '%s' (to run a program as a client: wtcp-relay exec -- COMMAND)",
                         argv[optind]);
@@ -656,6 +662,7 @@ out:
     }
     if (r->ctx)
         lws_context_destroy(r->ctx); /* closes every client and the adopted descriptors */
+    exec_cleanup(r);
     if (r->tun_fd >= 0 && !r->tun_wsi)
         close(r->tun_fd);
     if (r->sig_fd >= 0 && !r->sig_wsi)

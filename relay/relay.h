@@ -66,6 +66,7 @@ typedef struct relay_opts {
     relay_fault fault[DIR_COUNT];
     int verbose;
     char **exec_argv; /* exec mode: the command; NULL otherwise */
+    int exec_fifo;    /* exec --fifo: packets over two FIFOs, the command keeps its stdio */
 } relay_opts;
 
 /* A packet in a queue: LWS_PRE bytes of headroom (the WebSocket frame header, or the
@@ -185,6 +186,7 @@ typedef struct relay {
     pid_t child;
     client *exec_client;
     int child_status; /* exit status once it ended, else -1 */
+    char fifo_dir[64]; /* exec --fifo: the private directory of the FIFOs ("": none) */
 
     int stopping;      /* a signal or the child's exit asked us to stop */
     int64_t stop_deadline_us;
@@ -238,6 +240,7 @@ void ws_close_all(relay *r, uint16_t code, const char *why);
 int exec_start(relay *r);
 void exec_child_exited(relay *r, int status);
 void exec_stop(relay *r);
+void exec_cleanup(relay *r);
 void exec_after_service(relay *r);
 int exec_pipe_readable(relay *r, struct lws *wsi);
 int exec_pipe_writable(relay *r, struct lws *wsi);

@@ -7,6 +7,9 @@
 // stdin/stdout pass straight through. WTCP_* variables of Node's environment are passed
 // on (the relay sets them), then --env adds or overrides. --dir HOST=GUEST preopens the
 // host directory HOST under the guest path GUEST (--dir D alone: the same path in both).
+// With WTCP_LINK_DIR (`wtcp-relay exec --fifo`), that directory is preopened as /wtcp-link
+// and the program gets WTCP_LINK_IN=/wtcp-link/in and WTCP_LINK_OUT=/wtcp-link/out: the
+// POSIX layer's packets go there, and stdin/stdout stay the program's.
 // The exit status is the program's; a trap prints its message and exits with 134.
 
 const usage = `usage: node run.mjs [--dir HOST[=GUEST]]... [--env K=V]... FILE.wasm [ARG]...
@@ -58,6 +61,12 @@ for (; i < argv.length; i++) {
     }
 }
 if (i >= argv.length) fail(`no program given\n${usage}`);
+if (process.env.WTCP_LINK_DIR) {
+    preopens['/wtcp-link'] = process.env.WTCP_LINK_DIR;
+    delete env.WTCP_LINK_DIR;
+    env.WTCP_LINK_IN ??= '/wtcp-link/in';
+    env.WTCP_LINK_OUT ??= '/wtcp-link/out';
+}
 const file = argv[i];
 const args = argv.slice(i);
 
