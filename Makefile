@@ -81,7 +81,7 @@ TEST_PREREQS :=
 -include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
 -include bench/bench.mk
 -include tests/fuzz/fuzz.mk
--include tests/lan/lan.mk tests/v86/v86.mk
+-include tests/lan/lan.mk tests/v86/v86.mk tests/posix/posix.mk
 
 # ---- set-up: safe to run twice ----
 APT_PKGS += gcc clang make binutils wasi-libc lld libclang-rt-14-dev-wasm32 libclang-rt-14-dev

@@ -151,7 +151,7 @@ run_binary simnet-san "$build/tests-san/simnet" --default --vanish "${san_args[@
 
 # 6. The other parts of the project: each brings its own test driver (the last four need
 # root: network namespaces, TUN devices, nftables).
-for part_test in tests/fuzz/test.sh wasi/test.sh bindings/js/test.sh relay/test.sh relay/test_abuse.sh \
+for part_test in tests/fuzz/test.sh wasi/test.sh tests/posix/test.sh tests/posix/netdb.sh bindings/js/test.sh relay/test.sh relay/test_abuse.sh \
     tests/interop/test.sh tests/lan/test.sh tests/wisp/test.sh tests/v86/test.sh web/test.sh tools/demo/test.sh bench/sockpair/test.sh tests/soak/test.sh; do
     if [ -x "$part_test" ]; then
         suite=$(dirname "$part_test")

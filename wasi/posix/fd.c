@@ -342,6 +342,10 @@ int ioctl(int fd, int request, ...)
         *arg = (int)s->peek_len + (r > 0 && !(s->type == SOCK_DGRAM && s->peek_len) ? r : 0);
         return 0;
     }
+    __wasi_fdstat_t fst;
+    __wasi_errno_t bad = __wasi_fd_fdstat_get((__wasi_fd_t)fd, &fst);
+    if (bad)
+        return wasi_fail(bad);
     if (request == FIONBIO) {
         __wasi_fdstat_t st;
         __wasi_errno_t e = __wasi_fd_fdstat_get((__wasi_fd_t)fd, &st);

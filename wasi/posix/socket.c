@@ -534,7 +534,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 static ssize_t tcp_send(px_sock *s, const void *buf, size_t len, int flags)
 {
     if (s->listening || (!s->connected && !s->connecting))
-        return fail_errno(ENOTCONN);
+        return fail_errno(EPIPE); /* as Linux, for a socket never connected or listening */
     if (s->shut_wr)
         return fail_errno(EPIPE);
     if (s->connecting && !s->connected) {
@@ -794,7 +794,7 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
     if (opt_int(v, len, &val) < 0)
         return -1;
     if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
-        return fail_errno(EOPNOTSUPP);
+        return fail_errno(ENOPROTOOPT);
     if (opt == WTCP_SO_RCVBUF || opt == WTCP_SO_SNDBUF) {
         /* Linux doubles the value (room for its bookkeeping) and has a floor. */
         if (val < 2304)
@@ -826,6 +826,8 @@ int getsockopt(int fd, int level, int name, void *restrict v, socklen_t *restric
         return -1;
     if (!len)
         return fail_errno(EFAULT);
+    if ((int)*len < 0)
+        return fail_errno(EINVAL);
     int val = 0;
     if (level == SOL_SOCKET) {
         switch (name) {
@@ -874,7 +876,7 @@ int getsockopt(int fd, int level, int name, void *restrict v, socklen_t *restric
     if (!opt)
         return fail_errno(ENOPROTOOPT);
     if (level == IPPROTO_TCP && s->type != SOCK_STREAM)
-        return fail_errno(EOPNOTSUPP);
+        return fail_errno(ENOPROTOOPT);
     int r = wtcp_getsockopt(px.stack, s->h, opt, &val);
     if (r < 0)
         return fail(r);
