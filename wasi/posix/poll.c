@@ -6,11 +6,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/select.h>
 #include <time.h>
-
-#define SUB_MAX 64 /* ordinary descriptors watched per wait (more are looked at in turns) */
 
 /* What an ordinary descriptor is, for poll: files and directories are always ready (POSIX),
  * others are watched with poll_oneoff. Returns revents now (0: must be watched), or
@@ -46,12 +43,19 @@ static int revents_now(struct pollfd *p, int *watch)
 
 /* Waits on the ordinary descriptors given (and the link) until the deadline; merges their
  * events into fds. Returns how many fds got events. */
-static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, uint64_t deadline)
+static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, int nwatch,
+                         uint64_t deadline)
 {
-    __wasi_subscription_t subs[SUB_MAX];
-    __wasi_event_t evs[SUB_MAX + 2];
+    size_t cap = 2 * (size_t)nwatch + 1;
+    __wasi_subscription_t *subs = malloc(cap * sizeof *subs);
+    __wasi_event_t *evs = malloc((cap + 2) * sizeof *evs);
+    if (!subs || !evs) {
+        free(subs);
+        free(evs);
+        return 0;
+    }
     size_t ns = 0;
-    for (nfds_t i = 0; i < n && ns + 2 <= SUB_MAX; i++) {
+    for (nfds_t i = 0; i < n; i++) {
         if (!watch[i])
             continue;
         if (fds[i].events & POLLIN) {
@@ -67,18 +71,16 @@ static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, uint64_
     if (px.ready) {
         px_pump(deadline, subs, ns, evs, &nev);
     } else if (ns) { /* no stack yet: a plain wait */
-        __wasi_subscription_t all[SUB_MAX + 1];
-        memcpy(all, subs, ns * sizeof *subs);
         size_t na = ns;
         if (deadline != UINT64_MAX) {
             uint64_t now = px_now_ns();
-            all[na] = (__wasi_subscription_t){.userdata = UINT64_MAX, .u.tag = __WASI_EVENTTYPE_CLOCK};
-            all[na].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-            all[na].u.u.clock.timeout = deadline > now ? deadline - now : 0;
-            all[na++].u.u.clock.precision = 1000;
+            subs[na] = (__wasi_subscription_t){.userdata = UINT64_MAX, .u.tag = __WASI_EVENTTYPE_CLOCK};
+            subs[na].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+            subs[na].u.u.clock.timeout = deadline > now ? deadline - now : 0;
+            subs[na++].u.u.clock.precision = 1000;
         }
         __wasi_size_t got = 0;
-        if (__wasi_poll_oneoff(all, evs, (__wasi_size_t)na, &got) == 0)
+        if (__wasi_poll_oneoff(subs, evs, (__wasi_size_t)na, &got) == 0)
             for (__wasi_size_t i = 0; i < got; i++)
                 if (evs[i].userdata != UINT64_MAX)
                     evs[nev++] = evs[i];
@@ -98,6 +100,8 @@ static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, uint64_
         if (!before && p->revents)
             count++;
     }
+    free(subs);
+    free(evs);
     return count;
 }
 
@@ -122,7 +126,7 @@ static int poll_until(struct pollfd *fds, nfds_t n, uint64_t deadline)
         uint64_t now = px_now_ns();
         if (count || now >= deadline) {
             if (nwatch) /* report the ordinary ones that are ready too */
-                count += wait_ordinary(fds, n, watch, 0);
+                count += wait_ordinary(fds, n, watch, nwatch, 0);
             break;
         }
         if (!px.ready && !nwatch) { /* nothing to watch: sleep */
@@ -131,7 +135,7 @@ static int poll_until(struct pollfd *fds, nfds_t n, uint64_t deadline)
             nanosleep(&ts, NULL);
             continue;
         }
-        count = wait_ordinary(fds, n, watch, deadline);
+        count = wait_ordinary(fds, n, watch, nwatch, deadline);
         if (count) {
             /* sockets may have become ready in the same turn */
             for (nfds_t i = 0; i < n; i++) {

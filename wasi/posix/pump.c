@@ -16,7 +16,7 @@
 #define OUT_CAP (256u * 1024u)   /* output batch: written when full and after every turn */
 #define LINK_USERDATA UINT64_MAX /* the link's subscription among the caller's */
 #define CLOCK_USERDATA (UINT64_MAX - 1)
-#define MAX_SUBS 64              /* the caller's subscriptions per wait (poll() splits) */
+#define MAX_SUBS 64              /* subscriptions on the stack; more are allocated */
 
 px_state px = {.link_in = -1, .link_out = -1, .preopen = -2};
 
@@ -205,11 +205,22 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     if (next_ms != WTCP_NEVER && next_ms * 1000000u < until)
         until = next_ms * 1000000u;
 
-    __wasi_subscription_t subs[MAX_SUBS + 2];
-    __wasi_event_t evs[MAX_SUBS + 2];
+    __wasi_subscription_t subs_small[MAX_SUBS + 2];
+    __wasi_event_t evs_small[MAX_SUBS + 2];
+    __wasi_subscription_t *subs = subs_small;
+    __wasi_event_t *evs = evs_small;
+    if (nsub > MAX_SUBS) {
+        subs = malloc((nsub + 2) * sizeof *subs);
+        evs = malloc((nsub + 2) * sizeof *evs);
+        if (!subs || !evs) {
+            free(subs);
+            free(evs);
+            subs = subs_small;
+            evs = evs_small;
+            nsub = MAX_SUBS; /* the rest are looked at on the next call */
+        }
+    }
     size_t n = 0;
-    if (nsub > MAX_SUBS)
-        nsub = MAX_SUBS;
     for (size_t i = 0; i < nsub; i++)
         subs[n++] = sub[i];
     subs[n] = (__wasi_subscription_t){.userdata = LINK_USERDATA, .u.tag = __WASI_EVENTTYPE_FD_READ};
@@ -223,16 +234,18 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     }
     __wasi_size_t got = 0;
     __wasi_errno_t e = __wasi_poll_oneoff(subs, evs, (__wasi_size_t)n, &got);
-    if (e != 0) {
+    if (e != 0)
         fprintf(stderr, "wtcp: poll_oneoff: %s\n", strerror(e));
-        return;
-    }
     int link_ready = 0;
-    for (__wasi_size_t i = 0; i < got; i++) {
+    for (__wasi_size_t i = 0; e == 0 && i < got; i++) {
         if (evs[i].userdata == LINK_USERDATA)
             link_ready = 1;
         else if (evs[i].userdata != CLOCK_USERDATA && out && nout)
             out[(*nout)++] = evs[i];
+    }
+    if (subs != subs_small) {
+        free(subs);
+        free(evs);
     }
     if (link_ready)
         read_in();
