@@ -72,8 +72,10 @@ static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, int nwa
         px_pump(deadline, subs, ns, evs, &nev);
     } else if (ns) { /* no stack yet: a plain wait */
         size_t na = ns;
+        uint64_t now = px_now_ns();
+        if (ns > 1 && now + PX_MULTI_FD_SLICE_NS < deadline) /* several descriptors: posix.h */
+            deadline = now + PX_MULTI_FD_SLICE_NS;
         if (deadline != UINT64_MAX) {
-            uint64_t now = px_now_ns();
             subs[na] = (__wasi_subscription_t){.userdata = UINT64_MAX, .u.tag = __WASI_EVENTTYPE_CLOCK};
             subs[na].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
             subs[na].u.u.clock.timeout = deadline > now ? deadline - now : 0;

@@ -59,6 +59,11 @@ typedef struct px_state {
 
 extern px_state px;
 
+/* Node's node:wasi (uvwasi) returns from a poll_oneoff that watches several descriptors
+ * only when every one of them is ready, or at its clock: a wait on more than one
+ * descriptor is cut into slices of this many ns, after which the ready ones are seen. */
+#define PX_MULTI_FD_SLICE_NS (10u * 1000000u)
+
 /* Clock: monotonic nanoseconds and milliseconds. */
 uint64_t px_now_ns(void);
 uint64_t px_now_ms(void);

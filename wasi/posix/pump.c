@@ -204,6 +204,8 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     uint64_t until = deadline_ns;
     if (next_ms != WTCP_NEVER && next_ms * 1000000u < until)
         until = next_ms * 1000000u;
+    if (nsub > 0 && now + PX_MULTI_FD_SLICE_NS < until) /* the link and others: see posix.h */
+        until = now + PX_MULTI_FD_SLICE_NS;
 
     __wasi_subscription_t subs_small[MAX_SUBS + 2];
     __wasi_event_t evs_small[MAX_SUBS + 2];
