@@ -312,8 +312,8 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
         return fail_errno(EISCONN);
     if (s->connected)
         return fail_errno(EISCONN);
-    if (s->connecting)
-        return fail_errno(tcp_state(s) == WTCP_SYN_SENT ? EALREADY : EISCONN);
+    if (s->connecting) /* as Linux: still going, or its outcome once (0 or the error) */
+        return connect_result(s);
     int r = wtcp_connect(px.stack, s->h, addr, port);
     if (r < 0 && r != WTCP_EINPROGRESS)
         return fail(r);
