@@ -491,18 +491,37 @@ ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, struct socka
     return px_sock_recv(s, buf, len, flags, sa, salen, NULL);
 }
 
-ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+/* The socket fd names and the bytes of msg's buffers, or NULL with errno. */
+static px_sock *msg_sock(int fd, const struct msghdr *msg, size_t *total)
 {
     px_sock *s = sock_of(fd);
     if (!s)
+        return NULL;
+    if (!msg || (msg->msg_iovlen && !msg->msg_iov)) {
+        errno = EFAULT;
+        return NULL;
+    }
+    if (msg->msg_iovlen < 0 || msg->msg_iovlen > IOV_MAX) {
+        errno = EMSGSIZE;
+        return NULL;
+    }
+    *total = 0;
+    for (int i = 0; i < msg->msg_iovlen; i++) {
+        if (msg->msg_iov[i].iov_len > SSIZE_MAX - *total) {
+            errno = EINVAL;
+            return NULL;
+        }
+        *total += msg->msg_iov[i].iov_len;
+    }
+    return s;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    size_t total;
+    px_sock *s = msg_sock(fd, msg, &total);
+    if (!s)
         return -1;
-    if (!msg || (msg->msg_iovlen && !msg->msg_iov))
-        return fail_errno(EFAULT);
-    if (msg->msg_iovlen < 0 || msg->msg_iovlen > IOV_MAX)
-        return fail_errno(EMSGSIZE);
-    size_t total = 0;
-    for (int i = 0; i < msg->msg_iovlen; i++)
-        total += msg->msg_iov[i].iov_len;
     uint8_t one[1];
     uint8_t *tmp = msg->msg_iovlen == 1 ? msg->msg_iov[0].iov_base : total ? malloc(total) : one;
     if (!tmp)
@@ -628,19 +647,13 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    px_sock *s = sock_of(fd);
+    size_t total;
+    px_sock *s = msg_sock(fd, msg, &total);
     if (!s)
         return -1;
-    if (!msg || (msg->msg_iovlen && !msg->msg_iov))
-        return fail_errno(EFAULT);
-    if (msg->msg_iovlen < 0 || msg->msg_iovlen > IOV_MAX)
-        return fail_errno(EMSGSIZE);
     if (msg->msg_iovlen == 1)
         return px_sock_send(s, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len, flags,
                             msg->msg_name, msg->msg_namelen);
-    size_t total = 0;
-    for (int i = 0; i < msg->msg_iovlen; i++)
-        total += msg->msg_iov[i].iov_len;
     uint8_t *tmp = malloc(total ? total : 1);
     if (!tmp)
         return fail_errno(ENOMEM);
