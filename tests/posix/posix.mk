@@ -8,7 +8,7 @@
 #
 # `make posix-progs` builds both sets, `make posix-test` runs the suite (root).
 
-POSIX_PROGS := echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors
+POSIX_PROGS := echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload
 POSIX_NATIVE := $(POSIX_PROGS:%=$(BUILD)/tests/posix/native/%)
 POSIX_WASM := $(POSIX_PROGS:%=$(BUILD)/tests/posix/wasm/%.wasm)
 # Ordinary portable programs: C11 plus the POSIX/BSD interfaces, no project headers.

@@ -39,7 +39,7 @@ peers=(python3 "$root/tests/posix/peers.py")
 run=(node "$root/wasi/run.mjs")
 big=${POSIX_BIG:-33554432}
 only=${POSIX_ONLY:-}
-progs=(echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors)
+progs=(echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload)
 
 passed=0
 failed=0
@@ -621,6 +621,37 @@ if have_wasm rcvtimeo "6 rcvtimeo"; then
     fi
     judge_timeo wasm "$tmp/timeo.w.out"
 fi
+
+# ================================================================ 6b. upload, then exit
+# A client writes 16 MiB and returns from main at once (with close() and without): the
+# peer gets every byte, as the kernel delivers a dead process's data; the layer does it at
+# exit (WTCP_LINGER_MS).
+new_ns
+uport=$(free_port)
+for side in native wasm; do
+    [ $side = wasm ] && { have_wasm upload "6b upload" || continue; }
+    for how in close exit; do
+        rm -f "$tmp/up.bin"
+        bg "$tmp/upsink" socat -u TCP-LISTEN:$uport,reuseaddr OPEN:"$tmp/up.bin",creat,trunc
+        upsink=$BG
+        wait_until 10 in_ns bash -c "ss -ltn | grep -q :$uport"
+        arg=()
+        [ $how = close ] && arg=(close)
+        if [ $side = native ]; then
+            in_ns timeout 30 "$nat/upload" 127.0.0.1 $uport 16 "${arg[@]}" >"$tmp/up.out" 2>&1
+        else
+            wasm_cmd upload "$tmp/up.out" 10.77.0.1 $uport 16 "${arg[@]}"
+            in_ns timeout 60 "${W[@]}" >/dev/null 2>"$tmp/up.relay"
+        fi
+        rc=$?
+        wait_until 10 bash -c "! kill -0 $upsink 2>/dev/null"
+        size=$(stat -c %s "$tmp/up.bin" 2>/dev/null || echo 0)
+        [ $rc -eq 0 ] && [ "$size" -eq 16777216 ] && grep -q '^sent 16 MiB' "$tmp/up.out" &&
+            ok "6b upload ($side, $how): 16 MiB written, main returns at once, the peer got all 16777216 bytes" ||
+            { bad "6b upload ($side, $how)" "exit $rc, the peer got $size bytes"; show "$tmp/up.out" 4; }
+        stop "$upsink"
+    done
+done
 
 # ================================================================ 7. chat (a program with its own stdin and stdout)
 new_ns
