@@ -79,7 +79,7 @@ $(BUILD)/tests-san/simnet: tests/sim/simnet.c $(HARNESS_DEP) $(BUILD)/libwtcp-sa
 # (APT_PKGS += ..., TEST_PREREQS += ...; their tests run from PART/test.sh)
 TEST_PREREQS :=
 -include wasi/wasi.mk bindings/js/js.mk relay/relay.mk
--include bench/bench.mk
+-include bench/bench.mk bench/posix.mk
 -include tests/fuzz/fuzz.mk
 -include tests/lan/lan.mk tests/v86/v86.mk tests/posix/posix.mk
 

@@ -202,8 +202,10 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     uint64_t next_ms = service();
     uint64_t now = px_now_ns();
     uint64_t until = deadline_ns;
-    if (next_ms != WTCP_NEVER && next_ms * 1000000u < until)
-        until = next_ms * 1000000u;
+    /* The stack keeps whole milliseconds: its deadline is due once the clock has passed
+     * into that millisecond's end, and waking at its start would wake twice for it. */
+    if (next_ms != WTCP_NEVER && (next_ms + 1) * 1000000u < until)
+        until = (next_ms + 1) * 1000000u;
     if (nsub > 0 && now + PX_MULTI_FD_SLICE_NS < until) /* the link and others: see posix.h */
         until = now + PX_MULTI_FD_SLICE_NS;
 
