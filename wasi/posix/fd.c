@@ -35,8 +35,10 @@ int px_is_link_fd(int fd)
 }
 
 /* With the link on stdin/stdout the program sees 0 and 1 as an empty input and as
- * stderr; once it closes them they are gone for it (the link stays). */
-static int stdio_closed[2];
+ * stderr; once it closes them (or 2) they are gone for it, the descriptors stay. */
+static int stdio_closed[3];
+
+int px_fd_closed(int fd) { return fd >= 0 && fd <= 2 && stdio_closed[fd]; }
 
 int px_stdio_link(void)
 {
@@ -152,13 +154,12 @@ ssize_t read(int fd, void *buf, size_t len)
         errno = EBADF;
         return -1;
     }
-    if (fd == 0 && px_stdio_link()) {
-        if (stdio_closed[0]) {
-            errno = EBADF;
-            return -1;
-        }
-        return 0; /* stdin carries the packets: the program sees an empty input */
+    if (px_fd_closed(fd)) {
+        errno = EBADF;
+        return -1;
     }
+    if (fd == 0 && px_stdio_link())
+        return 0; /* stdin carries the packets: the program sees an empty input */
     __wasi_iovec_t iov = {.buf = buf, .buf_len = len};
     __wasi_size_t n;
     __wasi_errno_t e = __wasi_fd_read((__wasi_fd_t)fd, &iov, 1, &n);
@@ -168,14 +169,11 @@ ssize_t read(int fd, void *buf, size_t len)
 /* The descriptor a write to fd goes to: stdout's to stderr while stdout carries packets. */
 static int write_target(int fd)
 {
-    if (fd == 1 && px_stdio_link()) {
-        if (stdio_closed[1]) {
-            errno = EBADF;
-            return -1;
-        }
-        return 2;
+    if (px_fd_closed(fd)) {
+        errno = EBADF;
+        return -1;
     }
-    return fd;
+    return fd == 1 && px_stdio_link() ? 2 : fd;
 }
 
 ssize_t write(int fd, const void *buf, size_t len)
@@ -210,8 +208,8 @@ ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
         errno = EBADF;
         return -1;
     }
-    if (fd == 0 && px_stdio_link())
-        return read(0, NULL, 0);
+    if (px_fd_closed(fd) || (fd == 0 && px_stdio_link()))
+        return read(fd, NULL, 0);
     __wasi_size_t n;
     __wasi_errno_t e = __wasi_fd_read((__wasi_fd_t)fd, (const __wasi_iovec_t *)iov, (size_t)iovcnt, &n);
     return e ? wasi_fail(e) : (ssize_t)n;
@@ -248,7 +246,10 @@ int close(int fd)
         errno = EBADF;
         return -1;
     }
-    if ((fd == 0 || fd == 1) && px_stdio_link()) {
+    if (fd >= 0 && fd <= 2) {
+        /* The descriptor stays open (it may carry the link; and Node's node:wasi aborts
+         * the process when a program closes 0, 1 or 2: libuv asserts fd > 2); for the
+         * program it is closed. */
         if (stdio_closed[fd]) {
             errno = EBADF;
             return -1;

@@ -219,7 +219,10 @@ static int is_localhost(const char *name)
 static FILE *hosts_open(void)
 {
     const char *p = getenv("WTCP_HOSTS");
-    return fopen(p && *p ? p : "/etc/hosts", "r");
+    int saved = errno; /* a missing hosts file is no error of the caller's */
+    FILE *f = fopen(p && *p ? p : "/etc/hosts", "r");
+    errno = saved;
+    return f;
 }
 
 static char *token(char **p)

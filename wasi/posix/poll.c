@@ -31,7 +31,7 @@ static int revents_now(struct pollfd *p, int *watch)
     px_sock *s = px_sock_get(p->fd);
     if (s)
         return px_sock_revents(s) & (p->events | POLLERR | POLLHUP);
-    if (px_is_link_fd(p->fd))
+    if (px_is_link_fd(p->fd) || px_fd_closed(p->fd))
         return POLLNVAL;
     if (px_stdio_link() && (p->fd == 0 || p->fd == 1)) /* its stdin is empty, its stdout stderr */
         return p->events & (p->fd == 0 ? POLLIN : POLLOUT);

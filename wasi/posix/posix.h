@@ -45,6 +45,7 @@ typedef struct px_state {
     int link_in, link_out;     /* WASI descriptors of the link */
     int stdio_link;            /* the link is stdin/stdout (the default) */
     int link_down;             /* the link ended (end of input, or a write failed) */
+    int exiting;               /* at_exit() runs: the link's end no longer exits */
     uint8_t *in, *out;
     size_t in_len, in_cap, out_len, out_cap;
     uint64_t frames_in, frames_out, frames_bad;
@@ -89,6 +90,8 @@ int px_is_link_fd(int fd);              /* one of the link's own descriptors */
 /* The link is (or will be) stdin/stdout: the program's stdin then reads as empty and its
  * stdout goes to stderr. */
 int px_stdio_link(void);
+/* 0, 1 or 2 after the program closed it (the WASI descriptor stays open). */
+int px_fd_closed(int fd);
 
 /* The socket halves of recv/send/close (socket.c), for read/write/close (fd.c). */
 ssize_t px_sock_recv(px_sock *s, void *buf, size_t len, int flags, struct sockaddr *sa,

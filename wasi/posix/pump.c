@@ -40,6 +40,8 @@ uint64_t px_deadline(uint32_t timeout_ms)
 static void link_ended(const char *why)
 {
     px.link_down = 1;
+    if (px.exiting) /* already on the way out (at_exit): nothing more to send */
+        return;
     if (px.verbose)
         fprintf(stderr, "wtcp: the network link ended (%s): exiting\n", why);
     /* The network is gone for good: as a server whose relay went away, the program ends. */
@@ -49,6 +51,8 @@ static void link_ended(const char *why)
 static void link_broken(const char *fmt, const char *detail)
 {
     px.link_down = 1;
+    if (px.exiting)
+        return;
     fprintf(stderr, "wtcp: bad packet framing on the link after %llu frames: ",
             (unsigned long long)px.frames_in);
     fprintf(stderr, fmt, detail);
@@ -102,8 +106,11 @@ static void take_frames(uint64_t now_ms)
         int r = link_frame_check(px.in + off, px.in_len - off, px.mtu, &len, why, sizeof why);
         if (r == LINK_FRAME_SHORT)
             break;
-        if (r == LINK_FRAME_BAD)
-            link_broken("%s", why);
+        if (r == LINK_FRAME_BAD) {
+            link_broken("%s", why); /* returns only while exiting: the rest is dropped */
+            px.in_len = 0;
+            return;
+        }
         wtcp_input(px.stack, now_ms, px.in + off + 2, len);
         px.frames_in++;
         off += 2 + len;
@@ -341,6 +348,7 @@ static void at_exit(void)
 {
     if (!px.ready || px.link_down)
         return;
+    px.exiting = 1; /* exit() must not be called again from here */
     for (size_t fd = 0; fd < px.nby_fd; fd++)
         if (px.by_fd[fd])
             close((int)fd);

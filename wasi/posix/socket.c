@@ -88,6 +88,8 @@ int px_sock_revents(px_sock *s)
     int ev = 0;
     if (r > 0 || rv == 0 || pending_error)
         ev |= POLLIN;
+    if (rv == 0)
+        ev |= POLLRDHUP; /* the peer's FIN (or SHUT_RD), as Linux */
     if (s->shut_wr || wtcp_writable(st, s->h) > 0 || pending_error)
         ev |= POLLOUT;
     if (pending_error)
@@ -314,6 +316,8 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
         return fail_errno(EISCONN);
     if (s->connecting) /* as Linux: still going, or its outcome once (0 or the error) */
         return connect_result(s);
+    if (addr >> 24 == 127) /* no loopback in the stack: as Linux with nothing listening */
+        return fail_errno(ECONNREFUSED);
     int r = wtcp_connect(px.stack, s->h, addr, port);
     if (r < 0 && r != WTCP_EINPROGRESS)
         return fail(r);
@@ -798,9 +802,12 @@ int setsockopt(int fd, int level, int name, const void *v, socklen_t len)
             wtcp_setsockopt(px.stack, s->h, WTCP_SO_LINGER0, s->linger_on && !s->linger_s);
         return 0;
     }
+    if (level == IPPROTO_IP && name == IP_OPTIONS) /* none can be set: only clearing them */
+        return len == 0 ? 0 : fail_errno(EINVAL);
     int opt = core_opt(level, name);
     if (!opt) {
-        if (level == SOL_SOCKET && (name == SO_BROADCAST || name == SO_REUSEPORT || name == SO_OOBINLINE))
+        if ((level == SOL_SOCKET && (name == SO_BROADCAST || name == SO_REUSEPORT || name == SO_OOBINLINE)) ||
+            (level == IPPROTO_IP && (name == IP_TOS || name == IP_TTL)))
             return opt_int(v, len, &val); /* accepted, without effect (docs/POSIX.md) */
         return fail_errno(ENOPROTOOPT);
     }
@@ -882,6 +889,18 @@ int getsockopt(int fd, int level, int name, void *restrict v, socklen_t *restric
         case SO_BROADCAST:
         case SO_REUSEPORT:
         case SO_OOBINLINE:
+            return put_opt(v, len, &val, sizeof val);
+        }
+    }
+    if (level == IPPROTO_IP) {
+        switch (name) {
+        case IP_OPTIONS: /* none */
+            *len = 0;
+            return 0;
+        case IP_TOS:
+            return put_opt(v, len, &val, sizeof val);
+        case IP_TTL:
+            val = 64;
             return put_opt(v, len, &val, sizeof val);
         }
     }

@@ -80,6 +80,7 @@ int main(int argc, char **argv)
             }
             if (n == 0) {
                 stdin_open = 0;
+                close(STDIN_FILENO); /* done with it, as netcat does */
                 if (shutdown(fd, SHUT_WR) < 0) {
                     fprintf(stderr, "chat: shutdown: %s\n", strerror(errno));
                     return 1;

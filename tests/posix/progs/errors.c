@@ -175,6 +175,9 @@ int main(int argc, char **argv)
     fcntl(t, F_SETFL, fcntl(t, F_GETFL, 0) | O_NONBLOCK);
     check("accept non-blocking, none pending", accept(t, NULL, NULL));
     close(t);
+    t = socket(AF_INET, SOCK_STREAM, 0);
+    check("connect to 127.0.0.1, nothing listening", connect(t, SA(&sa), sizeof sa));
+    close(t);
 
     /* ---- options */
     t = socket(AF_INET, SOCK_STREAM, 0);
