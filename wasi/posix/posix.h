@@ -46,6 +46,7 @@ typedef struct px_state {
     int stdio_link;            /* the link is stdin/stdout (the default) */
     int link_down;             /* the link ended (end of input, or a write failed) */
     int exiting;               /* at_exit() runs: the link's end no longer exits */
+    int poll_failed;           /* poll_oneoff failed (reported once) */
     uint8_t *in, *out;
     size_t in_len, in_cap, out_len, out_cap;
     uint64_t frames_in, frames_out, frames_bad;

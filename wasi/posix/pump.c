@@ -245,7 +245,7 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     }
     __wasi_size_t got = 0;
     __wasi_errno_t e = __wasi_poll_oneoff(subs, evs, (__wasi_size_t)n, &got);
-    if (e != 0)
+    if (e != 0 && !px.poll_failed++) /* said once: a blocking call keeps trying */
         fprintf(stderr, "wtcp: poll_oneoff: %s\n", strerror(e));
     int link_ready = 0;
     for (__wasi_size_t i = 0; e == 0 && i < got; i++) {
