@@ -690,6 +690,10 @@ if have_wasm chat "7 chat"; then
             show "$tmp/chat.w.out"
             show "$tmp/chat.w.err"
         fi
+        linkdir=$(sed -n 's/.* link=\(\/[^ ]*\) .*/\1/p' "$tmp/chat.w.err" | head -1)
+        [ -n "$linkdir" ] && [ ! -e "$linkdir" ] &&
+            ok "7 chat (wasm, exec --fifo): the relay removed its FIFO directory ($linkdir) on exit" ||
+            bad "7 chat (wasm, exec --fifo): the FIFO directory" "'$linkdir' is still there, or the relay did not name it"
         stop "$chatsrv"
     fi
 fi
