@@ -8,7 +8,7 @@
 #
 # `make posix-progs` builds both sets, `make posix-test` runs the suite (root).
 
-POSIX_PROGS := echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload
+POSIX_PROGS := echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload alarm_timeout
 POSIX_NATIVE := $(POSIX_PROGS:%=$(BUILD)/tests/posix/native/%)
 POSIX_WASM := $(POSIX_PROGS:%=$(BUILD)/tests/posix/wasm/%.wasm)
 # Ordinary portable programs: C11 plus the POSIX/BSD interfaces, no project headers.
@@ -27,6 +27,16 @@ $(BUILD)/tests/posix/wasm/%.wasm: tests/posix/progs/%.c $(WASI_OUT)/libwtcp-posi
 	@mkdir -p $(dir $@)
 	$(WASI_CC) --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) $(POSIX_PROG_FLAGS) -O2 \
 	    -I$(WASI_OUT)/posix/include $< $(WASI_OUT)/libwtcp-posix.a $(POSIX_WASM_LDFLAGS) $(WASI_LDFLAGS) -o $@
+
+# alarm_timeout uses setjmp/longjmp and signal() as netcat does, and is built as a porter
+# builds netcat: WebAssembly exceptions for setjmp (wasi/shim when the sysroot has no
+# setjmp.h) and wasi-libc's signal emulation.
+$(BUILD)/tests/posix/wasm/alarm_timeout.wasm: tests/posix/progs/alarm_timeout.c $(WASI_OUT)/libwtcp-posix.a $(WASI_PKTRUN_RT) | $(WASI_SYSROOT_DEP)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) $(POSIX_PROG_FLAGS) -O2 $(WASI_SJLJ) \
+	    -D_WASI_EMULATED_SIGNAL -I$(WASI_OUT)/posix/include $(WASI_PKTRUN_INC) $< \
+	    $(WASI_OUT)/libwtcp-posix.a $(WASI_PKTRUN_LIBS) -lwasi-emulated-signal -mexception-handling \
+	    $(POSIX_WASM_LDFLAGS) $(WASI_LDFLAGS) -o $@
 
 posix-test: $(POSIX_NATIVE) $(POSIX_WASM) $(BUILD)/wtcp-relay $(BUILD)/tests/posix/netdb_check
 	tests/posix/test.sh $(BUILD)

@@ -39,7 +39,7 @@ peers=(python3 "$root/tests/posix/peers.py")
 run=(node "$root/wasi/run.mjs")
 big=${POSIX_BIG:-33554432}
 only=${POSIX_ONLY:-}
-progs=(echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload)
+progs=(echo_select httpd_poll http_get nbconnect udp_server udp_client rcvtimeo chat errors upload alarm_timeout)
 
 passed=0
 failed=0
@@ -652,6 +652,28 @@ for side in native wasm; do
         stop "$upsink"
     done
 done
+
+# ================================================================ 6c. alarm_timeout
+# A read timeout the classic way (netcat's -w): alarm(1), a SIGALRM handler that longjmps.
+# The layer raises SIGALRM from its pump; the elapsed time must be 1 s (-10/+100 ms).
+new_ns
+aport=$(free_port)
+bg "$tmp/sink6c" "${peers[@]}" sink 0.0.0.0 "$aport"
+wait_until 10 in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$aport"
+judge_alarm() { # SIDE FILE RC
+    local ms
+    ms=$(sed -n 's/^timed out after \([0-9]*\) ms$/\1/p' "$2")
+    [ "$3" -eq 3 ] && grep -q -x connected "$2" && [ -n "$ms" ] && [ "$ms" -ge 990 ] && [ "$ms" -le 1100 ] &&
+        ok "6c alarm_timeout ($1): alarm(1) + longjmp ends the blocked recv after $ms ms" ||
+        { bad "6c alarm_timeout ($1)" "exit $3, '${ms}' ms"; show "$2" 4; }
+}
+in_ns timeout 10 "$nat/alarm_timeout" 127.0.0.1 "$aport" 1 >"$tmp/alarm.n.out" 2>&1
+judge_alarm native "$tmp/alarm.n.out" $?
+if have_wasm alarm_timeout "6c alarm_timeout"; then
+    wasm_cmd alarm_timeout "$tmp/alarm.w.out" 10.77.0.1 "$aport" 1
+    in_ns timeout 20 "${W[@]}" >/dev/null 2>"$tmp/alarm.w.relay"
+    judge_alarm wasm "$tmp/alarm.w.out" $?
+fi
 
 # ================================================================ 7. chat (a program with its own stdin and stdout)
 new_ns

@@ -316,26 +316,48 @@ ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 /* ---------------------------------------------------------------- sleeping */
 
 /* Once the stack runs, a sleep goes on running it (ACKs, retransmissions, connections
- * arriving in the backlog), as the kernel would; before, it is the runtime's sleep. */
+ * arriving in the backlog), as the kernel would; before, it is the runtime's sleep. An
+ * alarm() that falls due ends it with EINTR. */
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     if (!req || req->tv_nsec < 0 || req->tv_nsec >= 1000000000L || req->tv_sec < 0) {
         errno = EINVAL;
         return -1;
     }
-    if (!px.ready || px.failed) {
-        int e = clock_nanosleep(CLOCK_MONOTONIC, 0, req, rem);
-        if (e) {
-            errno = e;
-            return -1;
-        }
-        return 0;
-    }
     uint64_t ns = (uint64_t)req->tv_sec * 1000000000u + (uint64_t)req->tv_nsec;
     uint64_t now = px_now_ns();
     uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX - 1 : now + ns;
-    while (px_now_ns() < deadline)
-        px_pump(deadline, NULL, 0, NULL, NULL);
+    for (;;) {
+        now = px_now_ns();
+        if (now >= deadline)
+            break;
+        int interrupted;
+        if (!px.ready || px.failed) {
+            uint64_t until = deadline;
+            if (!(interrupted = px_alarm_due(&until))) {
+                struct timespec t = {.tv_sec = (time_t)((until - now) / 1000000000u),
+                                     .tv_nsec = (long)((until - now) % 1000000000u)};
+                int e = clock_nanosleep(CLOCK_MONOTONIC, 0, &t, NULL);
+                if (e) {
+                    errno = e;
+                    return -1;
+                }
+                interrupted = px_alarm_due(NULL);
+            }
+        } else {
+            interrupted = px_pump(deadline, NULL, 0, NULL, NULL);
+        }
+        if (interrupted) { /* an alarm: EINTR with what was left, as POSIX */
+            now = px_now_ns();
+            if (rem) {
+                uint64_t left = deadline > now ? deadline - now : 0;
+                rem->tv_sec = (time_t)(left / 1000000000u);
+                rem->tv_nsec = (long)(left % 1000000000u);
+            }
+            errno = EINTR;
+            return -1;
+        }
+    }
     if (rem)
         rem->tv_sec = rem->tv_nsec = 0;
     return 0;
@@ -343,8 +365,10 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 
 unsigned sleep(unsigned seconds)
 {
-    struct timespec ts = {.tv_sec = (time_t)seconds, .tv_nsec = 0};
-    return nanosleep(&ts, NULL) < 0 ? seconds : 0;
+    struct timespec ts = {.tv_sec = (time_t)seconds, .tv_nsec = 0}, rem;
+    if (nanosleep(&ts, &rem) == 0)
+        return 0;
+    return (unsigned)rem.tv_sec + (rem.tv_nsec > 0); /* what was left (after an alarm) */
 }
 
 int usleep(unsigned usec)

@@ -42,7 +42,7 @@ static int revents_now(struct pollfd *p, int *watch)
 }
 
 /* Waits on the ordinary descriptors given (and the link) until the deadline; merges their
- * events into fds. Returns how many fds got events. */
+ * events into fds. Returns how many fds got events, or -1 when an alarm interrupted it. */
 static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, int nwatch,
                          uint64_t deadline)
 {
@@ -68,9 +68,10 @@ static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, int nwa
         }
     }
     size_t nev = 0;
+    int interrupted = 0;
     if (px.ready) {
-        px_pump(deadline, subs, ns, evs, &nev);
-    } else if (ns) { /* no stack yet: a plain wait */
+        interrupted = px_pump(deadline, subs, ns, evs, &nev);
+    } else if (ns && !(interrupted = px_alarm_due(&deadline))) { /* no stack yet: a plain wait */
         size_t na = ns;
         uint64_t now = px_now_ns();
         if (ns > 1 && now + PX_MULTI_FD_SLICE_NS < deadline) /* several descriptors: posix.h */
@@ -104,7 +105,9 @@ static int wait_ordinary(struct pollfd *fds, nfds_t n, const int *watch, int nwa
     }
     free(subs);
     free(evs);
-    return count;
+    if (!interrupted && !px.ready)
+        interrupted = px_alarm_due(NULL);
+    return interrupted ? -1 : count;
 }
 
 /* poll with a deadline in ns (UINT64_MAX: none). */
@@ -127,17 +130,25 @@ static int poll_until(struct pollfd *fds, nfds_t n, uint64_t deadline)
         }
         uint64_t now = px_now_ns();
         if (count || now >= deadline) {
-            if (nwatch) /* report the ordinary ones that are ready too */
-                count += wait_ordinary(fds, n, watch, nwatch, 0);
+            int more = nwatch ? wait_ordinary(fds, n, watch, nwatch, 0) : 0;
+            if (more > 0) /* the ordinary ones that are ready too */
+                count += more;
             break;
         }
-        if (!px.ready && !nwatch) { /* nothing to watch: sleep */
+        if (!px.ready && !nwatch) { /* nothing to watch: sleep (an alarm ends it: EINTR) */
             struct timespec ts = {.tv_sec = (time_t)((deadline - now) / 1000000000u),
                                   .tv_nsec = (long)((deadline - now) % 1000000000u)};
-            nanosleep(&ts, NULL);
+            if (nanosleep(&ts, NULL) < 0) {
+                count = -1;
+                break;
+            }
             continue;
         }
         count = wait_ordinary(fds, n, watch, nwatch, deadline);
+        if (count < 0) {
+            errno = EINTR;
+            break;
+        }
         if (count) {
             /* sockets may have become ready in the same turn */
             for (nfds_t i = 0; i < n; i++) {

@@ -47,6 +47,7 @@ typedef struct px_state {
     int link_down;             /* the link ended (end of input, or a write failed) */
     int exiting;               /* at_exit() runs: the link's end no longer exits */
     int poll_failed;           /* poll_oneoff failed (reported once) */
+    uint64_t alarm_at;         /* alarm(): when SIGALRM is due (ns, 0: none) */
     uint8_t *in, *out;
     size_t in_len, in_cap, out_len, out_cap;
     uint64_t frames_in, frames_out, frames_bad;
@@ -76,9 +77,14 @@ int px_init(void);
 void px_kick(void);
 /* Runs the stack once: takes what the link has, runs timers, sends; waits at most until
  * deadline_ns (absolute, 0: no waiting, UINT64_MAX: until something happens) for the
- * link or for one of the nsub extra subscriptions (whose events go to ev, *nev). */
-void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub,
-             __wasi_event_t *ev, size_t *nev);
+ * link or for one of the nsub extra subscriptions (whose events go to ev, *nev). Returns
+ * 1 when an alarm() fell due and its SIGALRM handler returned: a blocking call then says
+ * EINTR (a handler that longjmps never comes back). */
+int px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub,
+            __wasi_event_t *ev, size_t *nev);
+/* alarm(): raises SIGALRM once its time has come (1) or says 0; *deadline_ns is lowered
+ * to the alarm's time when it is sooner. */
+int px_alarm_due(uint64_t *deadline_ns);
 /* A connection the program closed that still has data to deliver: released by the pump
  * when it is done, or at exit. */
 void px_closing_add(wtcp_sock h);
@@ -106,7 +112,7 @@ int px_errno(int wtcp_err);
 /* Readiness of a socket as poll() reports it (POLLIN, POLLOUT, POLLERR, POLLHUP). */
 int px_sock_revents(px_sock *s);
 /* Waits until px_sock_revents(s) & want, or the deadline (ns, UINT64_MAX: none); returns 1
- * when ready, 0 at the deadline. */
+ * when ready, 0 at the deadline, -1 when an alarm interrupted it (EINTR). */
 int px_wait_sock(px_sock *s, int want, uint64_t deadline_ns);
 /* A deadline from a timeout in ms (0: none). */
 uint64_t px_deadline(uint32_t timeout_ms);

@@ -201,11 +201,49 @@ static uint64_t service(void)
     return next;
 }
 
-void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub,
-             __wasi_event_t *out, size_t *nout)
+/* ---------------------------------------------------------------- alarm() */
+
+/* wasi-libc has SIGALRM and raise() only in its signal emulation (-lwasi-emulated-signal,
+ * which a program with a SIGALRM handler links for signal()). Without it SIGALRM has its
+ * default action: the program ends. */
+extern int raise(int sig) __attribute__((weak));
+#define PX_SIGALRM 14
+
+unsigned alarm(unsigned seconds)
+{
+    uint64_t now = px_now_ns();
+    unsigned left = 0;
+    if (px.alarm_at)
+        left = px.alarm_at > now ? (unsigned)((px.alarm_at - now + 999999999u) / 1000000000u) : 1;
+    px.alarm_at = seconds ? now + (uint64_t)seconds * 1000000000u : 0;
+    return left;
+}
+
+int px_alarm_due(uint64_t *deadline_ns)
+{
+    if (!px.alarm_at || px.exiting)
+        return 0;
+    if (px_now_ns() < px.alarm_at) {
+        if (deadline_ns && px.alarm_at < *deadline_ns)
+            *deadline_ns = px.alarm_at;
+        return 0;
+    }
+    px.alarm_at = 0;
+    if (!raise) {
+        fprintf(stderr, "Alarm clock\n");
+        _Exit(128 + PX_SIGALRM);
+    }
+    raise(PX_SIGALRM); /* the handler may longjmp: no state of the pump is held here */
+    return 1;
+}
+
+int px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub,
+            __wasi_event_t *out, size_t *nout)
 {
     if (nout)
         *nout = 0;
+    if (px_alarm_due(&deadline_ns))
+        return 1;
     uint64_t next_ms = service();
     uint64_t now = px_now_ns();
     uint64_t until = deadline_ns;
@@ -261,6 +299,7 @@ void px_pump(uint64_t deadline_ns, const __wasi_subscription_t *sub, size_t nsub
     if (link_ready)
         read_in();
     service(); /* answer what came in, run what fell due */
+    return px_alarm_due(NULL);
 }
 
 /* ---------------------------------------------------------------- set-up */

@@ -107,8 +107,15 @@ int px_wait_sock(px_sock *s, int want, uint64_t deadline_ns)
             return 1;
         if (px_now_ns() >= deadline_ns)
             return 0;
-        px_pump(deadline_ns, NULL, 0, NULL, NULL);
+        if (px_pump(deadline_ns, NULL, 0, NULL, NULL))
+            return -1;
     }
+}
+
+/* A wait that did not end ready: EINTR after an alarm, else `timeout` (EAGAIN, EINPROGRESS). */
+static int wait_failed(int r, int timeout)
+{
+    return fail_errno(r < 0 ? EINTR : timeout);
 }
 
 /* One look at the link without waiting, for non-blocking calls that found nothing. */
@@ -229,7 +236,7 @@ int accept4(int fd, struct sockaddr *restrict sa, socklen_t *restrict len, int f
     if (sa && !len)
         return fail_errno(EFAULT);
     uint64_t deadline = px_deadline(s->rcvtimeo_ms);
-    for (int tries = 0;; tries++) {
+    for (int tries = 0, w;; tries++) {
         uint32_t addr;
         uint16_t port;
         int h = wtcp_accept(px.stack, s->h, &addr, &port);
@@ -254,8 +261,8 @@ int accept4(int fd, struct sockaddr *restrict sa, socklen_t *restrict len, int f
             if (tries)
                 return fail_errno(EAGAIN);
             pump_once();
-        } else if (!px_wait_sock(s, POLLIN, deadline)) {
-            return fail_errno(EAGAIN);
+        } else if ((w = px_wait_sock(s, POLLIN, deadline)) <= 0) {
+            return wait_failed(w, EAGAIN);
         }
     }
 }
@@ -326,8 +333,9 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
     px_kick();
     if (s->nonblock)
         return fail_errno(EINPROGRESS);
-    if (!px_wait_sock(s, POLLOUT, px_deadline(s->sndtimeo_ms)))
-        return fail_errno(EINPROGRESS); /* SO_SNDTIMEO ran out, as Linux says */
+    int w = px_wait_sock(s, POLLOUT, px_deadline(s->sndtimeo_ms));
+    if (w <= 0) /* SO_SNDTIMEO ran out: EINPROGRESS, as Linux; it goes on meanwhile */
+        return wait_failed(w, EINPROGRESS);
     return connect_result(s);
 }
 
@@ -360,7 +368,7 @@ static ssize_t tcp_recv(px_sock *s, void *buf, size_t len, int flags)
     int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
     uint64_t deadline = px_deadline(s->rcvtimeo_ms);
     size_t got = 0;
-    for (int tries = 0;; tries++) {
+    for (int tries = 0, w;; tries++) {
         int r;
         if (flags & MSG_PEEK) {
             r = peek_fill(s, len);
@@ -402,8 +410,8 @@ static ssize_t tcp_recv(px_sock *s, void *buf, size_t len, int flags)
             if (tries)
                 return got ? (ssize_t)got : fail_errno(EAGAIN);
             pump_once();
-        } else if (!px_wait_sock(s, POLLIN, deadline)) {
-            return got ? (ssize_t)got : fail_errno(EAGAIN);
+        } else if ((w = px_wait_sock(s, POLLIN, deadline)) <= 0) {
+            return got ? (ssize_t)got : wait_failed(w, EAGAIN);
         }
     }
 }
@@ -419,7 +427,7 @@ static ssize_t udp_recv(px_sock *s, void *buf, size_t len, int flags, struct soc
             return fail(r);
         s->bound = 1;
     }
-    for (int tries = 0;; tries++) {
+    for (int tries = 0, w;; tries++) {
         if (!s->peek_len) {
             if (s->peek_cap < UDP_MAX) {
                 uint8_t *n = realloc(s->peek, UDP_MAX);
@@ -456,8 +464,8 @@ static ssize_t udp_recv(px_sock *s, void *buf, size_t len, int flags, struct soc
             if (tries)
                 return fail_errno(EAGAIN);
             pump_once();
-        } else if (!px_wait_sock(s, POLLIN, deadline)) {
-            return fail_errno(EAGAIN);
+        } else if ((w = px_wait_sock(s, POLLIN, deadline)) <= 0) {
+            return wait_failed(w, EAGAIN);
         }
     }
 }
@@ -565,8 +573,9 @@ static ssize_t tcp_send(px_sock *s, const void *buf, size_t len, int flags)
         if (state == WTCP_SYN_SENT || state == WTCP_SYN_RECEIVED) {
             if (s->nonblock || (flags & MSG_DONTWAIT))
                 return fail_errno(EAGAIN);
-            if (!px_wait_sock(s, POLLOUT, px_deadline(s->sndtimeo_ms)))
-                return fail_errno(EAGAIN);
+            int w = px_wait_sock(s, POLLOUT, px_deadline(s->sndtimeo_ms));
+            if (w <= 0)
+                return wait_failed(w, EAGAIN);
         }
         if (connect_result(s) < 0)
             return -1;
@@ -574,7 +583,7 @@ static ssize_t tcp_send(px_sock *s, const void *buf, size_t len, int flags)
     int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
     uint64_t deadline = px_deadline(s->sndtimeo_ms);
     size_t off = 0;
-    for (int tries = 0;;) {
+    for (int tries = 0, w;;) {
         int r = len - off ? wtcp_send(px.stack, s->h, (const uint8_t *)buf + off, len - off) : 0;
         if (r > 0) {
             off += (size_t)r;
@@ -593,8 +602,8 @@ static ssize_t tcp_send(px_sock *s, const void *buf, size_t len, int flags)
             if (tries++)
                 return off ? (ssize_t)off : fail_errno(EAGAIN);
             pump_once();
-        } else if (!px_wait_sock(s, POLLOUT, deadline)) {
-            return off ? (ssize_t)off : fail_errno(EAGAIN);
+        } else if ((w = px_wait_sock(s, POLLOUT, deadline)) <= 0) {
+            return off ? (ssize_t)off : wait_failed(w, EAGAIN);
         }
     }
 }
@@ -719,9 +728,9 @@ int px_sock_close(px_sock *s)
                 size_t i = 0;
                 while (i < px.nclosing && px.closing[i] != h)
                     i++;
-                if (i == px.nclosing || px_now_ns() >= deadline)
+                if (i == px.nclosing || px_now_ns() >= deadline ||
+                    px_pump(deadline, NULL, 0, NULL, NULL))
                     break;
-                px_pump(deadline, NULL, 0, NULL, NULL);
             }
         }
     } else {
